@@ -1,0 +1,10 @@
+namespace Skiff;
+
+/// <summary>
+/// A monotonic clock. The engine owns the real one; tests own a <see cref="ManualClock"/>.
+/// The sans-I/O layers never hold a clock: they are handed an <see cref="Instant"/>.
+/// </summary>
+public interface IClock
+{
+    Instant Now { get; }
+}
