@@ -20,6 +20,6 @@ public static class Program
 
     private static IEnumerable<Command> Commands()
     {
-        yield break;
+        yield return Skiff.Cli.Commands.ReadCommand.Create();
     }
 }

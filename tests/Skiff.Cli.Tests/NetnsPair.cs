@@ -1,0 +1,62 @@
+namespace Skiff.Cli.Tests;
+
+/// <summary>
+/// Two network namespaces joined by a veth pair, created by the test and removed on dispose (even after a failure).
+/// Names are unique (skiff-t-&lt;random&gt;), so parallel runs and the host's own interfaces are never touched.
+/// A: 10.99.N.1/24 and fd00:99::1/64 on <see cref="LinkA"/>; B: 10.99.N.2/24 and fd00:99::2/64 on <see cref="LinkB"/>.
+/// </summary>
+internal sealed class NetnsPair : IDisposable
+{
+    public NetnsPair()
+    {
+        string id = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()))[..6];
+        int subnet = Random.Shared.Next(1, 255);
+        NamespaceA = $"skiff-t-{id}-a";
+        NamespaceB = $"skiff-t-{id}-b";
+        LinkA = $"sk{id}a";
+        LinkB = $"sk{id}b";
+        Ipv4A = $"10.99.{subnet}.1";
+        Ipv4B = $"10.99.{subnet}.2";
+        try
+        {
+            ExternalTools.Check("ip", "netns", "add", NamespaceA);
+            ExternalTools.Check("ip", "netns", "add", NamespaceB);
+            ExternalTools.Check("ip", "link", "add", LinkA, "netns", NamespaceA, "type", "veth", "peer", "name", LinkB, "netns", NamespaceB);
+            Configure(NamespaceA, LinkA, Ipv4A, Ipv6A);
+            Configure(NamespaceB, LinkB, Ipv4B, Ipv6B);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public string NamespaceA { get; }
+    public string NamespaceB { get; }
+    public string LinkA { get; }
+    public string LinkB { get; }
+    public string Ipv4A { get; }
+    public string Ipv4B { get; }
+    public string Ipv6A => "fd00:99::1";
+    public string Ipv6B => "fd00:99::2";
+
+    /// <summary>Arguments that run <paramref name="command"/> inside <paramref name="ns"/>.</summary>
+    public static string[] In(string ns, params string[] command) => ["netns", "exec", ns, .. command];
+
+    public void Dispose()
+    {
+        // Deleting a namespace deletes the veth end inside it, and with it the peer.
+        ExternalTools.Run("ip", ["netns", "del", NamespaceA]);
+        ExternalTools.Run("ip", ["netns", "del", NamespaceB]);
+    }
+
+    private static void Configure(string ns, string link, string ipv4, string ipv6)
+    {
+        ExternalTools.Check("ip", "-n", ns, "link", "set", "lo", "up");
+        ExternalTools.Check("ip", "-n", ns, "addr", "add", $"{ipv4}/24", "dev", link);
+        // nodad: usable at once; neighbour discovery (NS/NA) still happens before the first ping.
+        ExternalTools.Check("ip", "-n", ns, "addr", "add", $"{ipv6}/64", "dev", link, "nodad");
+        ExternalTools.Check("ip", "-n", ns, "link", "set", link, "up");
+    }
+}
