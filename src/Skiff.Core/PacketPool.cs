@@ -1,5 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
 using System.Runtime.InteropServices;
+using Skiff.Rings;
 
 namespace Skiff;
 
@@ -9,17 +11,20 @@ namespace Skiff;
 /// managed memory.
 /// </summary>
 /// <remarks>
-/// Thread-safety: <see cref="TryAllocate"/>, <see cref="Free"/> and the burst forms may be called from
-/// any thread. The pool detects a frame returned twice (it throws <see cref="InvalidOperationException"/>:
-/// that is a bug in the caller, not bad input) and counts frames in use, so a leak shows in tests.
-/// Disposing the pool while frames are in use is allowed but makes every outstanding buffer invalid.
+/// <para>Thread-safety: <see cref="TryAllocate"/>, <see cref="Free"/> and the burst forms may be called from
+/// any thread. The free frames sit in a lock-free <see cref="MpmcRing{T}"/> (DPDK's mempool ring); a thread
+/// that allocates and frees a lot puts a <see cref="PacketPoolCache"/> in front of it.</para>
+/// <para>The pool detects a frame returned twice (it throws <see cref="InvalidOperationException"/>:
+/// that is a bug in the caller, not bad input) and counts frames in use, so a leak shows in tests.</para>
+/// <para>Frames are handed out in FIFO order from the shared free list; a <see cref="PacketPoolCache"/>
+/// reuses its most recently freed (cache-warm) frames first.</para>
+/// <para>Disposing the pool while frames are in use is allowed but makes every outstanding buffer invalid.</para>
 /// </remarks>
 public sealed unsafe class PacketPool : IDisposable
 {
     private readonly PacketBuffer[] _buffers;
-    private readonly int[] _free; // stack of free frame indices
-    private int _freeCount;
-    private readonly Lock _lock = new();
+    // The global free list. Frames stay rooted by _buffers, so dequeued slots need not be cleared.
+    private readonly MpmcRing<PacketBuffer> _free;
     private byte* _slab;
     private long _allocationFailures;
 
@@ -52,14 +57,14 @@ public sealed unsafe class PacketPool : IDisposable
         NativeMemory.Clear(_slab, (nuint)SlabBytes);
 
         _buffers = new PacketBuffer[FrameCount];
-        _free = new int[FrameCount];
+        // Rounded up to a power of two, so every frame always fits and a free never finds it full.
+        _free = new MpmcRing<PacketBuffer>((int)BitOperations.RoundUpToPowerOf2((uint)FrameCount), 0, clearSlots: false);
         for (int i = 0; i < FrameCount; i++)
         {
             _buffers[i] = new PacketBuffer(this, i, _slab + (long)i * FrameBytes);
-            // Hand out low indices first: they are the ones most likely still in cache.
-            _free[i] = FrameCount - 1 - i;
         }
-        _freeCount = FrameCount;
+        // Low indices first: they are handed out first.
+        _free.EnqueueBulk(_buffers);
     }
 
     public int FrameCount { get; }
@@ -74,112 +79,149 @@ public sealed unsafe class PacketPool : IDisposable
     /// <summary>Start of the slab; for registering it with the kernel (AF_XDP UMEM). Valid until the pool is disposed.</summary>
     public byte* DangerousSlabPointer => _slab;
 
-    /// <summary>Frames currently owned outside the pool.</summary>
-    public int InUse => FrameCount - Volatile.Read(ref _freeCount);
+    /// <summary>
+    /// Frames not in the pool's shared free list: those owned by callers plus those parked in a
+    /// <see cref="PacketPoolCache"/>. After every cache is flushed, 0 means nothing leaked. Exact when
+    /// no thread is allocating or freeing, otherwise a snapshot. Any thread.
+    /// </summary>
+    public int InUse => FrameCount - _free.Count;
 
-    /// <summary>Frames available for allocation.</summary>
-    public int Available => Volatile.Read(ref _freeCount);
+    /// <summary>Frames in the shared free list (not counting those parked in caches). A snapshot under concurrency.</summary>
+    public int Available => _free.Count;
 
-    /// <summary>Allocation requests refused because the pool was empty.</summary>
-    public long AllocationFailures => Volatile.Read(ref _allocationFailures);
+    /// <summary>Allocation requests refused because the pool (or a cache and the pool behind it) had too few frames.</summary>
+    public long AllocationFailures => Interlocked.Read(ref _allocationFailures);
+
+    /// <summary>The shared free list, for <see cref="PacketPoolCache"/>. Holds only frames whose state is free.</summary>
+    internal MpmcRing<PacketBuffer> FreeList => _free;
 
     /// <summary>The buffer object of frame <paramref name="index"/> (for drivers that learn a frame by its UMEM address). Does not change ownership.</summary>
     public PacketBuffer GetFrame(int index) => _buffers[index];
 
-    /// <summary>Takes one frame, reset to empty with default headroom. False when the pool is empty.</summary>
+    /// <summary>Takes one frame, reset to empty with default headroom. False (and a failure counted) when the pool is empty. Any thread.</summary>
     public bool TryAllocate([NotNullWhen(true)] out PacketBuffer? buffer)
     {
-        lock (_lock)
+        if (!_free.TryDequeue(out buffer))
         {
-            if (_freeCount == 0)
-            {
-                _allocationFailures++;
-                buffer = null;
-                return false;
-            }
-            buffer = _buffers[_free[--_freeCount]];
-            buffer._state = 1;
+            CountAllocationFailure();
+            buffer = null;
+            return false;
         }
-        buffer.Reset();
+        TakeOwnership(buffer);
         return true;
     }
 
-    /// <summary>Fills as many of <paramref name="buffers"/> as there are free frames; returns the count (Burst: as many as possible).</summary>
+    /// <summary>
+    /// Fills as many leading entries of <paramref name="buffers"/> as there are free frames (Burst);
+    /// returns the count. One failure is counted when it fills fewer than asked. Any thread.
+    /// </summary>
     public int AllocateBurst(Span<PacketBuffer> buffers)
     {
-        int n;
-        lock (_lock)
+        int n = _free.DequeueBurst(buffers);
+        if (n < buffers.Length)
         {
-            n = Math.Min(buffers.Length, _freeCount);
-            if (n < buffers.Length)
-            {
-                _allocationFailures++;
-            }
-            for (int i = 0; i < n; i++)
-            {
-                PacketBuffer b = _buffers[_free[--_freeCount]];
-                b._state = 1;
-                buffers[i] = b;
-            }
+            CountAllocationFailure();
         }
         for (int i = 0; i < n; i++)
         {
-            buffers[i].Reset();
+            TakeOwnership(buffers[i]);
         }
         return n;
     }
 
-    /// <summary>Fills all of <paramref name="buffers"/> or none (Bulk: all or nothing).</summary>
+    /// <summary>Fills all of <paramref name="buffers"/> or none, counting a failure (Bulk: all or nothing). Any thread.</summary>
     public bool AllocateBulk(Span<PacketBuffer> buffers)
     {
-        lock (_lock)
+        if (!_free.DequeueBulk(buffers))
         {
-            if (_freeCount < buffers.Length)
-            {
-                _allocationFailures++;
-                return false;
-            }
-            for (int i = 0; i < buffers.Length; i++)
-            {
-                PacketBuffer b = _buffers[_free[--_freeCount]];
-                b._state = 1;
-                buffers[i] = b;
-            }
+            CountAllocationFailure();
+            return false;
         }
         foreach (PacketBuffer b in buffers)
         {
-            b.Reset();
+            TakeOwnership(b);
         }
         return true;
     }
 
-    /// <summary>Returns a frame. Throws <see cref="InvalidOperationException"/> if it is already free or belongs to another pool.</summary>
+    /// <summary>Returns a frame. Throws <see cref="InvalidOperationException"/> (and changes nothing) if it is already free or belongs to another pool. Any thread.</summary>
     public void Free(PacketBuffer buffer)
     {
-        ArgumentNullException.ThrowIfNull(buffer);
-        if (buffer.Pool != this)
+        ReleaseOwnership(buffer);
+        if (!_free.TryEnqueue(buffer))
         {
-            throw new InvalidOperationException($"Frame {buffer.Index} belongs to another pool.");
-        }
-        lock (_lock)
-        {
-            if (buffer._state != 1)
-            {
-                throw new InvalidOperationException($"Frame {buffer.Index} was returned to its pool twice.");
-            }
-            buffer._state = 0;
-            _free[_freeCount++] = buffer.Index;
+            throw new InvalidOperationException("The pool's free list overflowed: a frame was freed without passing the double-free check.");
         }
     }
 
-    /// <summary>Returns every frame in <paramref name="buffers"/>.</summary>
+    /// <summary>
+    /// Returns every frame in <paramref name="buffers"/>. If one is already free or foreign it throws
+    /// <see cref="InvalidOperationException"/> after returning the frames before it; the frames after
+    /// it stay with the caller. Any thread.
+    /// </summary>
     public void FreeBurst(ReadOnlySpan<PacketBuffer> buffers)
     {
-        foreach (PacketBuffer b in buffers)
+        int released = 0;
+        Exception? error = null;
+        for (; released < buffers.Length; released++)
         {
-            Free(b);
+            error = TryReleaseOwnership(buffers[released]);
+            if (error is not null)
+            {
+                break;
+            }
+        }
+        if (!_free.EnqueueBulk(buffers[..released]))
+        {
+            throw new InvalidOperationException("The pool's free list overflowed: a frame was freed without passing the double-free check.");
+        }
+        if (error is not null)
+        {
+            throw error;
         }
     }
+
+    /// <summary>Marks a frame just taken from the free list as owned and resets it.</summary>
+    internal static void TakeOwnership(PacketBuffer buffer)
+    {
+        // The free list hands each frame to one taker, so a plain write suffices; the ring's
+        // release/acquire pair orders it after the previous owner's ReleaseOwnership.
+        buffer._state = 1;
+        buffer.Reset();
+    }
+
+    /// <summary>Marks an owned frame of this pool as free, or throws without changing anything.</summary>
+    internal void ReleaseOwnership(PacketBuffer buffer)
+    {
+        Exception? error = TryReleaseOwnership(buffer);
+        if (error is not null)
+        {
+            throw error;
+        }
+    }
+
+    /// <summary>Marks an owned frame of this pool as free; returns the exception to throw (changing nothing) if it is not one.</summary>
+    private Exception? TryReleaseOwnership(PacketBuffer buffer)
+    {
+        if (buffer is null)
+        {
+            return new ArgumentNullException(nameof(buffer));
+        }
+        if (buffer.Pool != this)
+        {
+            return new InvalidOperationException($"Frame {buffer.Index} belongs to another pool.");
+        }
+        // Full fence (Interlocked): of two threads freeing the same frame, exactly one wins; the
+        // other sees 0 and reports the double free. Pairs with itself, not with TakeOwnership.
+        if (Interlocked.CompareExchange(ref buffer._state, 0, 1) != 1)
+        {
+            return new InvalidOperationException($"Frame {buffer.Index} was returned to its pool twice.");
+        }
+        return null;
+    }
+
+    /// <summary>Counts one refused allocation request (rare path, so a shared atomic is fine).</summary>
+    internal void CountAllocationFailure() => Interlocked.Increment(ref _allocationFailures);
 
     /// <summary>True if frame <paramref name="buffer"/> is currently owned outside the pool.</summary>
     public bool IsInUse(PacketBuffer buffer) => Volatile.Read(ref buffer._state) == 1;
