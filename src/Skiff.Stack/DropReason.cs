@@ -1,0 +1,57 @@
+namespace Skiff.Stack;
+
+/// <summary>Why the interface dropped a frame. Each has a counter in <see cref="InterfaceCounters"/>.</summary>
+public enum DropReason : byte
+{
+    /// <summary>Shorter than an Ethernet header.</summary>
+    EthernetMalformed,
+    /// <summary>Destination MAC is neither ours nor broadcast.</summary>
+    NotOurMac,
+    /// <summary>A VLAN tag other than priority-only (VLAN 0).</summary>
+    VlanUnsupported,
+    /// <summary>An EtherType the stack does not speak (IPv6 included, until the IPv6 layer lands).</summary>
+    UnknownEtherType,
+    ArpMalformed,
+    /// <summary>ARP for an address that is not ours, after updating any existing cache entry.</summary>
+    ArpNotForUs,
+    /// <summary>Someone else claims one of our addresses (RFC 5227 conflict).</summary>
+    ArpConflict,
+    Ipv4Malformed,
+    Ipv4BadChecksum,
+    /// <summary>Destination address is not one of ours (Skiff does not forward).</summary>
+    Ipv4NotForUs,
+    /// <summary>Source address is multicast, broadcast or ours (RFC 1122 3.2.1.3).</summary>
+    Ipv4BadSource,
+    /// <summary>Fragment held for reassembly (not an error: the datagram is incomplete).</summary>
+    FragmentHeld,
+    /// <summary>Fragment refused: overlap, bad length, or a reassembly bound.</summary>
+    FragmentRefused,
+    /// <summary>A reassembled datagram with no buffer large enough to hold it.</summary>
+    ReassemblyNoBuffer,
+    /// <summary>An IP protocol with no handler; a protocol-unreachable is sent.</summary>
+    UnknownProtocol,
+    IcmpMalformed,
+    IcmpBadChecksum,
+    /// <summary>An ICMP type the stack consumes silently (informational).</summary>
+    IcmpIgnored,
+    UdpMalformed,
+    UdpBadChecksum,
+    /// <summary>No UDP socket on the port; a port-unreachable is sent (rate limited).</summary>
+    UdpNoSocket,
+    /// <summary>The UDP socket's receive queue was full.</summary>
+    UdpQueueFull,
+    TcpMalformed,
+    TcpBadChecksum,
+    /// <summary>TCP to a broadcast or multicast address.</summary>
+    TcpNotUnicast,
+    /// <summary>A frame to transmit with no route to its destination.</summary>
+    NoRoute,
+    /// <summary>Packets dropped waiting for ARP (queue overflow, or resolution failed).</summary>
+    NeighborUnresolved,
+    /// <summary>No free frame in the pool to build a reply or a fragment.</summary>
+    NoBuffer,
+    /// <summary>The device refused the transmit burst and the pending queue was full.</summary>
+    TxQueueFull,
+    /// <summary>ICMP errors withheld by the rate limit.</summary>
+    IcmpRateLimited,
+}

@@ -1,0 +1,290 @@
+using System.Security.Cryptography;
+using Skiff.Stack.Arp;
+using Skiff.Stack.Ipv4;
+using Skiff.Stack.Tcp;
+using Skiff.Stack.Udp;
+using Skiff.Wire;
+
+namespace Skiff.Stack;
+
+/// <summary>
+/// One network interface of the sans-I/O stack: Ethernet, ARP, IPv4 (routes, reassembly, fragmentation),
+/// ICMP, UDP and TCP. The caller drives it: <see cref="Poll"/> does a bounded amount of work with the
+/// device (receive bursts, timers, transmit), <see cref="PollAt"/> says when to come back. Nothing in it
+/// reads a clock, starts a thread, makes a syscall or allocates per packet.
+/// </summary>
+/// <remarks>
+/// The receive path follows the kernel's order (seed 004): L2 demux, then for IPv4 match the destination,
+/// verify the header checksum, decide local delivery (Skiff does not forward), reassemble fragments,
+/// strip the header and hand the payload to ICMP, UDP or TCP. Every drop is counted by cause in
+/// <see cref="Counters"/>. Not thread-safe: one loop owns an interface.
+/// </remarks>
+public sealed partial class Interface
+{
+    private const int EthernetHeaderBytes = 14;
+    private const int Ipv4HeaderBytes = 20;
+
+    private readonly InterfaceOptions _options;
+    private readonly PacketPool _pool;
+    private readonly PacketPool _largePool;
+    private readonly Ipv4Cidr[] _addresses;
+    private readonly PacketBuffer[] _rxBurst;
+    private readonly PacketBuffer[] _txQueue;
+    private int _txCount;
+    private readonly PacketBuffer[] _scratch; // ARP-resolved packets, unreachable packets
+    private readonly ArpRequest[] _arpRequests = new ArpRequest[32];
+    private readonly TcpRateLimiter _icmpErrorLimiter;
+    private readonly EchoReply[] _echoReplies = new EchoReply[64];
+    private int _echoHead;
+    private int _echoCount;
+    private IDevice? _device;
+    private DeviceCapabilities _caps;
+    private Instant _now;
+    private ushort _ipIdentification;
+    private bool _announced;
+
+    /// <summary>Builds an interface that allocates transmit frames from <paramref name="pool"/> (use the device's pool).</summary>
+    public Interface(InterfaceOptions options, PacketPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(pool);
+        options.Validate();
+        _options = options;
+        _pool = pool;
+        _largePool = new PacketPool(new PacketPoolOptions { FrameCount = Math.Max(1, options.LargeBufferCount), FrameBytes = 65536, HeadroomBytes = 256 });
+        _addresses = options.Addresses.ToArray();
+        _rxBurst = new PacketBuffer[options.RxBurst];
+        _txQueue = new PacketBuffer[options.TxQueueFrames];
+        _scratch = new PacketBuffer[Math.Max(64, options.Arp.MaxPendingPerDestination * 4)];
+        Routes = new RouteTable();
+        foreach (Ipv4Cidr a in _addresses)
+        {
+            Routes.Add(new Route(new Ipv4Cidr(a.Network, a.PrefixLength), Ipv4Address.Any));
+        }
+        if (options.Gateway is Ipv4Address gw)
+        {
+            Routes.Add(new Route(new Ipv4Cidr(Ipv4Address.Any, 0), gw));
+        }
+        Arp = new ArpCache(options.Arp);
+        Reassembler = new Ipv4Reassembler(options.Reassembly);
+        UInt128 key = options.SecretKey ?? DrawKey();
+        Tcp = new TcpLayer(options.Tcp, options.MtuBytes - 40, key);
+        Udp = new UdpLayer(pool, _largePool, options.MaxUdpSockets, pool.HeadroomBytes);
+        _icmpErrorLimiter = new TcpRateLimiter(options.IcmpErrorsPerSecond, Duration.FromSeconds(1));
+        _ipIdentification = (ushort)(key >> 64);
+    }
+
+    private static UInt128 DrawKey()
+    {
+        Span<byte> b = stackalloc byte[16];
+        RandomNumberGenerator.Fill(b);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(b);
+    }
+
+    public MacAddress Mac => _options.Mac;
+
+    /// <summary>The interface's addresses.</summary>
+    public IReadOnlyList<Ipv4Cidr> Addresses => _addresses;
+
+    /// <summary>The first address (the source of packets whose route does not pick another).</summary>
+    public Ipv4Address PrimaryAddress => _addresses[0].Address;
+
+    public int MtuBytes => _options.MtuBytes;
+
+    public RouteTable Routes { get; }
+
+    public ArpCache Arp { get; }
+
+    public Ipv4Reassembler Reassembler { get; }
+
+    public TcpLayer Tcp { get; }
+
+    public UdpLayer Udp { get; }
+
+    public InterfaceCounters Counters { get; } = new();
+
+    /// <summary>The pool transmit frames come from.</summary>
+    public PacketPool Pool => _pool;
+
+    /// <summary>Frames held by the interface's own large-datagram pool (reassembly, big UDP datagrams).</summary>
+    public int LargeBuffersInUse => _largePool.InUse;
+
+    /// <summary>
+    /// One round of work: retry refused transmits, receive up to
+    /// <see cref="InterfaceOptions.MaxRxBurstsPerPoll"/> bursts and process each frame, fire due timers,
+    /// send what sockets and protocols owe, and flush. Returns true if anything was received or sent.
+    /// </summary>
+    public bool Poll(Instant now, IDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        _device = device;
+        _caps = device.Capabilities;
+        _now = now;
+        long txBefore = Counters.TxFrames;
+        bool activity = false;
+        FlushTx();
+        if (!_announced)
+        {
+            _announced = true;
+            if (_options.GratuitousArp)
+            {
+                foreach (Ipv4Cidr a in _addresses)
+                {
+                    SendArpRequest(a.Address, a.Address, MacAddress.Broadcast);
+                }
+            }
+        }
+
+        for (int burst = 0; burst < _options.MaxRxBurstsPerPoll; burst++)
+        {
+            int n = device.ReceiveBurst(_rxBurst, now);
+            if (n == 0)
+            {
+                break;
+            }
+            activity = true;
+            for (int i = 0; i < n; i++)
+            {
+                PacketBuffer frame = _rxBurst[i];
+                _rxBurst[i] = null!;
+                Counters.RxFrames++;
+                Counters.RxBytes += frame.Length;
+                Ingress(frame);
+            }
+            if (n < _rxBurst.Length)
+            {
+                break;
+            }
+        }
+
+        PollArp();
+        PollReassembly();
+        Tcp.OnTimers(now);
+        DispatchUdp();
+        TcpEgress egress = new(this);
+        Tcp.Dispatch(now, ref egress, _options.TxBudgetPerPoll);
+        FlushTx();
+        _device = null;
+        return activity || Counters.TxFrames != txBefore;
+    }
+
+    /// <summary>
+    /// When <see cref="Poll"/> must next be called: <paramref name="now"/> if work is pending, else the
+    /// earliest timer (TCP, ARP, reassembly), else <see cref="Instant.Never"/>.
+    /// </summary>
+    public Instant PollAt(Instant now)
+    {
+        if (_txCount > 0 || !_announced)
+        {
+            return now;
+        }
+        for (int i = 0; i < Udp.SocketCount; i++)
+        {
+            if (Udp.SocketAt(i).SendQueued > 0)
+            {
+                return now;
+            }
+        }
+        Instant at = Tcp.PollAt(now);
+        at = Instant.Min(at, Arp.PollAt());
+        at = Instant.Min(at, Reassembler.PollAt());
+        return at < now ? now : at;
+    }
+
+    /// <summary>
+    /// Sends an ICMP echo request (RFC 792) with <paramref name="dataLength"/> bytes of a fixed pattern;
+    /// replies arrive through <see cref="TryReceiveEchoReply"/>. False when no buffer was free.
+    /// </summary>
+    public bool SendEchoRequest(Instant now, Ipv4Address destination, ushort identifier, ushort sequence, int dataLength)
+    {
+        if (dataLength < 0 || dataLength > 65507 - Icmpv4Packet.HeaderLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(dataLength), "An echo request carries 0 to 65499 data bytes.");
+        }
+        int length = Icmpv4Packet.HeaderLength + dataLength;
+        if (!TryAllocateL4(length, out PacketBuffer? buffer))
+        {
+            Counters.Drop(DropReason.NoBuffer);
+            return false;
+        }
+        Span<byte> message = buffer.Data;
+        for (int i = Icmpv4Packet.HeaderLength; i < message.Length; i++)
+        {
+            message[i] = (byte)(i - Icmpv4Packet.HeaderLength);
+        }
+        Icmpv4Repr.EchoRequest(identifier, sequence, dataLength).Emit(new Icmpv4Packet(message));
+        _now = now;
+        SendIpv4(buffer, SourceFor(destination), destination, IpProtocol.Icmp);
+        return true;
+    }
+
+    /// <summary>An echo reply that arrived for us: who answered, the identifier and sequence, the data length, when.</summary>
+    public readonly record struct EchoReply(Ipv4Address Source, ushort Identifier, ushort Sequence, int DataLength, Instant ReceivedAt);
+
+    /// <summary>Takes the oldest echo reply received (the queue keeps the last 64).</summary>
+    public bool TryReceiveEchoReply(out EchoReply reply)
+    {
+        if (_echoCount == 0)
+        {
+            reply = default;
+            return false;
+        }
+        reply = _echoReplies[_echoHead];
+        _echoHead = (_echoHead + 1) % _echoReplies.Length;
+        _echoCount--;
+        return true;
+    }
+
+    /// <summary>True if <paramref name="address"/> is one of ours.</summary>
+    public bool IsOurAddress(Ipv4Address address)
+    {
+        foreach (Ipv4Cidr a in _addresses)
+        {
+            if (a.Address == address)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private bool IsBroadcastForUs(Ipv4Address address)
+    {
+        if (address.IsBroadcast)
+        {
+            return true;
+        }
+        foreach (Ipv4Cidr a in _addresses)
+        {
+            if (a.PrefixLength < 31 && a.BroadcastAddress == address)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The source address for packets to <paramref name="destination"/>: ours in the same subnet, else the primary.</summary>
+    public Ipv4Address SourceFor(Ipv4Address destination)
+    {
+        foreach (Ipv4Cidr a in _addresses)
+        {
+            if (a.Contains(destination))
+            {
+                return a.Address;
+            }
+        }
+        return PrimaryAddress;
+    }
+
+    /// <summary>Returns every buffer the interface holds (queues, ARP, reassembly) to its pool. For shutdown and tests.</summary>
+    public void DropAllQueued()
+    {
+        for (int i = 0; i < _txCount; i++)
+        {
+            _txQueue[i].Free();
+            _txQueue[i] = null!;
+        }
+        _txCount = 0;
+    }
+}

@@ -1,0 +1,57 @@
+namespace Skiff.Stack;
+
+/// <summary>
+/// Packet counters of one interface: totals and drops by <see cref="DropReason"/>. Written by the owning
+/// loop only; readers on other threads may see slightly stale values.
+/// </summary>
+public sealed class InterfaceCounters
+{
+    private readonly long[] _drops = new long[Enum.GetValues<DropReason>().Length];
+
+    public long RxFrames;
+    public long RxBytes;
+    public long TxFrames;
+    public long TxBytes;
+    public long ArpRequestsSent;
+    public long ArpRepliesSent;
+    public long IcmpEchoRepliesSent;
+    public long IcmpErrorsSent;
+    public long FragmentsSent;
+    public long DatagramsReassembled;
+    public long UdpDatagramsReceived;
+    public long UdpDatagramsSent;
+
+    /// <summary>Drops of one cause.</summary>
+    public long Drops(DropReason reason) => _drops[(int)reason];
+
+    /// <summary>All drops, excluding <see cref="DropReason.FragmentHeld"/> (a held fragment is not lost).</summary>
+    public long TotalDrops
+    {
+        get
+        {
+            long sum = 0;
+            for (int i = 0; i < _drops.Length; i++)
+            {
+                if (i != (int)DropReason.FragmentHeld)
+                {
+                    sum += _drops[i];
+                }
+            }
+            return sum;
+        }
+    }
+
+    internal void Drop(DropReason reason) => _drops[(int)reason]++;
+
+    /// <summary>The non-zero drop counters, for reports (allocates; not for the data path).</summary>
+    public IEnumerable<(DropReason Reason, long Count)> NonZeroDrops()
+    {
+        for (int i = 0; i < _drops.Length; i++)
+        {
+            if (_drops[i] != 0)
+            {
+                yield return ((DropReason)i, _drops[i]);
+            }
+        }
+    }
+}

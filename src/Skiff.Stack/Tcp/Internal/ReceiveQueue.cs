@@ -1,0 +1,126 @@
+namespace Skiff.Stack.Tcp.Internal;
+
+/// <summary>
+/// In-order received data, zero-copy: each entry is the <see cref="PacketBuffer"/> the segment arrived
+/// in, its data window trimmed to the payload. The application reads (copying) or peeks and consumes;
+/// a buffer goes back to its pool when its last byte is consumed. Bounded in segments (so a peer
+/// sending 1-byte segments cannot pin thousands of frames) and, by the window the connection
+/// advertises, in bytes. Not thread-safe.
+/// </summary>
+internal sealed class ReceiveQueue
+{
+    private readonly PacketBuffer?[] _ring;
+    private readonly int _mask;
+    private int _head;
+    private int _count;
+
+    public ReceiveQueue(int maxSegments)
+    {
+        int capacity = (int)Math.Max(4u, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)maxSegments));
+        _ring = new PacketBuffer?[capacity];
+        _mask = capacity - 1;
+    }
+
+    public int Bytes { get; private set; }
+
+    public int Segments => _count;
+
+    public bool IsFull => _count == _ring.Length;
+
+    /// <summary>Queues a buffer (ownership moves to the queue). False when full: the caller keeps it.</summary>
+    public bool TryEnqueue(PacketBuffer buffer)
+    {
+        if (_count == _ring.Length)
+        {
+            return false;
+        }
+        _ring[(_head + _count) & _mask] = buffer;
+        _count++;
+        Bytes += buffer.Length;
+        return true;
+    }
+
+    /// <summary>The first buffered bytes (one segment's worth), or false when empty.</summary>
+    public bool TryPeek(out ReadOnlySpan<byte> data)
+    {
+        if (_count == 0)
+        {
+            data = default;
+            return false;
+        }
+        data = _ring[_head]!.Data;
+        return true;
+    }
+
+    /// <summary>The <paramref name="index"/>-th queued buffer (for a zero-copy reader that walks several).</summary>
+    public PacketBuffer PeekBuffer(int index)
+    {
+        if ((uint)index >= (uint)_count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index));
+        }
+        return _ring[(_head + index) & _mask]!;
+    }
+
+    /// <summary>Marks <paramref name="count"/> bytes read; fully read buffers return to their pool.</summary>
+    public void Consume(int count)
+    {
+        if ((uint)count > (uint)Bytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), "Cannot consume more bytes than are queued.");
+        }
+        Bytes -= count;
+        while (count > 0)
+        {
+            PacketBuffer b = _ring[_head]!;
+            if (count < b.Length)
+            {
+                b.TryAdjust(count);
+                return;
+            }
+            count -= b.Length;
+            _ring[_head] = null;
+            _head = (_head + 1) & _mask;
+            _count--;
+            b.Free();
+        }
+        // Drop empty buffers at the head so TryPeek never returns an empty span while data follows.
+        while (_count > 0 && _ring[_head]!.Length == 0)
+        {
+            PacketBuffer b = _ring[_head]!;
+            _ring[_head] = null;
+            _head = (_head + 1) & _mask;
+            _count--;
+            b.Free();
+        }
+    }
+
+    /// <summary>Copies up to <c>destination.Length</c> bytes out and consumes them; returns the count.</summary>
+    public int Read(Span<byte> destination)
+    {
+        int total = 0;
+        while (total < destination.Length && _count > 0)
+        {
+            Span<byte> data = _ring[_head]!.Data;
+            int n = Math.Min(data.Length, destination.Length - total);
+            data[..n].CopyTo(destination[total..]);
+            total += n;
+            Consume(n);
+        }
+        return total;
+    }
+
+    /// <summary>Frees everything queued.</summary>
+    public void Clear()
+    {
+        while (_count > 0)
+        {
+            _ring[_head]!.Free();
+            _ring[_head] = null;
+            _head = (_head + 1) & _mask;
+            _count--;
+        }
+        _head = 0;
+        Bytes = 0;
+    }
+}

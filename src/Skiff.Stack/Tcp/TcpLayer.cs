@@ -1,0 +1,615 @@
+using Skiff.Stack.Tcp.Internal;
+using Skiff.Wire;
+
+namespace Skiff.Stack.Tcp;
+
+/// <summary>
+/// Every TCP connection and listener of one interface: a fixed pool of <see cref="TcpSocket"/>s, a bounded
+/// connection table, listeners with SYN and accept queues and SYN cookies, ephemeral ports, TIME-WAIT
+/// bounds, and RSTs for segments no connection owns (RFC 9293 3.10.7.1). Sans-I/O: the interface hands
+/// it parsed segments and asks it for segments to send.
+/// </summary>
+/// <remarks>
+/// Handles: <see cref="Connect"/> and <see cref="TryAccept"/> give the application a
+/// <see cref="SocketHandle"/>; <see cref="Release"/> gives it back (like close(2)); the connection then
+/// finishes its close on its own and its slot returns to the pool. Not thread-safe: one loop owns it.
+/// </remarks>
+public sealed class TcpLayer
+{
+    private const int MaxControlReplies = 64;
+
+    private readonly TcpLayerOptions _options;
+    private readonly TcpSocket[] _sockets;
+    private readonly bool[] _appOwned;
+    private readonly int[] _freeSlots;
+    private int _freeCount;
+    private readonly int[] _active;
+    private readonly int[] _activeIndex; // position of a slot in _active, or -1
+    private int _activeCount;
+    private readonly ConnectionTable _table;
+    private readonly Dictionary<ushort, TcpListener> _listeners = new();
+    private readonly IsnGenerator _isn;
+    private readonly SynCookies _cookies;
+    private readonly TcpRateLimiter _resetLimiter;
+    private readonly (TcpTuple Tuple, TcpRepr Repr)[] _replies = new (TcpTuple, TcpRepr)[MaxControlReplies];
+    private int _replyCount;
+    private readonly int _localMss;
+    private int _nextEphemeral;
+
+    /// <param name="options">Bounds and policies.</param>
+    /// <param name="localMss">The MSS to offer: the interface MTU minus 40.</param>
+    /// <param name="secretKey">Key for ISNs (RFC 6528) and SYN cookies; must be secret and random in production.</param>
+    public TcpLayer(TcpLayerOptions options, int localMss, UInt128 secretKey)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _localMss = localMss;
+        _sockets = new TcpSocket[options.MaxConnections];
+        _appOwned = new bool[options.MaxConnections];
+        _freeSlots = new int[options.MaxConnections];
+        _active = new int[options.MaxConnections];
+        _activeIndex = new int[options.MaxConnections];
+        for (int i = 0; i < _sockets.Length; i++)
+        {
+            _sockets[i] = new TcpSocket(i);
+            _freeSlots[i] = _sockets.Length - 1 - i;
+            _activeIndex[i] = -1;
+        }
+        _freeCount = _sockets.Length;
+        _table = new ConnectionTable(options.MaxConnections);
+        Span<byte> key = stackalloc byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(key, secretKey);
+        _isn = new IsnGenerator(key);
+        key[15] ^= 0x80; // a different key for cookies than for ISNs
+        _cookies = new SynCookies(key);
+        _resetLimiter = new TcpRateLimiter(options.ResetsPerSecond, Duration.FromSeconds(1));
+        _nextEphemeral = options.EphemeralPortFirst + (int)((ulong)secretKey % (ulong)(options.EphemeralPortLast - options.EphemeralPortFirst + 1));
+    }
+
+    public TcpLayerCounters Counters { get; } = new();
+
+    /// <summary>Connections in any state (TIME-WAIT and unreleased closed ones included).</summary>
+    public int ConnectionCount => _activeCount;
+
+    /// <summary>Free socket slots.</summary>
+    public int FreeSockets => _freeCount;
+
+    /// <summary>The MSS offered to peers.</summary>
+    public int LocalMss => _localMss;
+
+    /// <summary>The socket a handle names. Throws <see cref="InvalidOperationException"/> for a stale or foreign handle.</summary>
+    public TcpSocket Get(SocketHandle handle) =>
+        TryGet(handle, out TcpSocket? socket) ? socket : throw new InvalidOperationException($"{handle} is not a live TCP socket of this stack (released, or from another stack).");
+
+    /// <summary>The socket a handle names, or false for a stale handle.</summary>
+    public bool TryGet(SocketHandle handle, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TcpSocket? socket)
+    {
+        if ((uint)handle.Slot < (uint)_sockets.Length)
+        {
+            TcpSocket s = _sockets[handle.Slot];
+            if (s.InUse && s.Generation == handle.Generation)
+            {
+                socket = s;
+                return true;
+            }
+        }
+        socket = null;
+        return false;
+    }
+
+    /// <summary>
+    /// Opens a connection (RFC 9293 3.10.1 active OPEN): the SYN goes out at the next dispatch. Picks an
+    /// ephemeral port when <paramref name="localPort"/> is 0. Throws <see cref="InvalidOperationException"/>
+    /// when no socket or port is free, with a sentence saying which.
+    /// </summary>
+    public SocketHandle Connect(Instant now, Ipv4Address localAddress, Ipv4Address remoteAddress, ushort remotePort,
+        TcpConfig? config = null, ushort localPort = 0)
+    {
+        if (remotePort == 0 || !remoteAddress.IsUnicast)
+        {
+            throw new ArgumentException($"Cannot connect to {remoteAddress}:{remotePort}: give a unicast address and a non-zero port.");
+        }
+        TcpTuple tuple = localPort != 0
+            ? new TcpTuple(localAddress, localPort, remoteAddress, remotePort)
+            : PickEphemeral(now, localAddress, remoteAddress, remotePort);
+        if (_table.Find(tuple) is int existing && existing >= 0 && !TryReuseTimeWait(existing))
+        {
+            throw new InvalidOperationException($"A connection {tuple} already exists.");
+        }
+        if (!TryAllocate(out TcpSocket? socket))
+        {
+            throw new InvalidOperationException($"All {_sockets.Length} TCP sockets are in use; raise TcpLayerOptions.MaxConnections or release connections.");
+        }
+        SeqNumber iss = _isn.Generate(tuple.LocalAddress, tuple.LocalPort, tuple.RemoteAddress, tuple.RemotePort, now);
+        socket.Open(config ?? TcpConfig.Default, tuple, _localMss, iss, TimestampOffset(iss), now);
+        socket.StartConnect();
+        _table.TryAdd(tuple, socket.Slot);
+        _appOwned[socket.Slot] = true;
+        Counters.ActiveOpens++;
+        return new SocketHandle(socket.Slot, socket.Generation);
+    }
+
+    /// <summary>
+    /// Listens on <paramref name="localPort"/> (RFC 9293 passive OPEN). <paramref name="localAddress"/> Any
+    /// listens on every address. Throws <see cref="InvalidOperationException"/> if the port already has a listener.
+    /// </summary>
+    public TcpListener Listen(ushort localPort, Ipv4Address localAddress = default, int? backlog = null, int? maxHalfOpen = null, TcpConfig? config = null)
+    {
+        if (localPort == 0)
+        {
+            throw new ArgumentException("A listener needs a non-zero port.");
+        }
+        if (_listeners.ContainsKey(localPort))
+        {
+            throw new InvalidOperationException($"TCP port {localPort} already has a listener.");
+        }
+        TcpConfig c = config ?? TcpConfig.Default;
+        c.Validate();
+        TcpListener listener = new(localAddress, localPort, backlog ?? _options.DefaultBacklog, maxHalfOpen ?? _options.DefaultMaxHalfOpen, c);
+        _listeners.Add(localPort, listener);
+        return listener;
+    }
+
+    /// <summary>Stops listening; connections not yet accepted are reset.</summary>
+    public void CloseListener(TcpListener listener)
+    {
+        if (!listener.IsOpen)
+        {
+            return;
+        }
+        listener.IsOpen = false;
+        _listeners.Remove(listener.LocalPort);
+        while (listener.TryDequeue(out SocketHandle h))
+        {
+            if (TryGet(h, out TcpSocket? s))
+            {
+                s.PendingListener = null;
+                s.Abort();
+            }
+        }
+        for (int i = 0; i < _activeCount; i++)
+        {
+            TcpSocket s = _sockets[_active[i]];
+            if (s.PendingListener == listener)
+            {
+                s.PendingListener = null;
+                s.Abort();
+            }
+        }
+    }
+
+    /// <summary>Takes the next established connection from the listener's accept queue.</summary>
+    public bool TryAccept(TcpListener listener, out SocketHandle handle)
+    {
+        while (listener.TryDequeue(out handle))
+        {
+            if (TryGet(handle, out TcpSocket? s))
+            {
+                s.PendingListener = null;
+                _appOwned[s.Slot] = true;
+                listener.Accepted++;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The application is done with the handle (close(2)). An open connection is closed gracefully, or
+    /// reset if received data was left unread (RFC 2525 2.17, as Linux does); the slot returns to the
+    /// pool when the connection reaches CLOSED. The handle is invalid afterwards.
+    /// </summary>
+    public void Release(SocketHandle handle)
+    {
+        if (!TryGet(handle, out TcpSocket? s) || !_appOwned[s.Slot])
+        {
+            return;
+        }
+        _appOwned[s.Slot] = false;
+        if (s.State == TcpState.Closed)
+        {
+            Free(s);
+            return;
+        }
+        if (s.ReceiveQueued > 0)
+        {
+            s.Abort();
+        }
+        else
+        {
+            s.Close();
+        }
+    }
+
+    /// <summary>
+    /// Handles a segment addressed to <paramref name="destination"/> (ours). Returns true when a socket
+    /// took ownership of <paramref name="payload"/>; otherwise the caller frees it.
+    /// </summary>
+    internal bool Process(Instant now, Ipv4Address source, Ipv4Address destination, in TcpRepr seg, PacketBuffer? payload)
+    {
+        TcpTuple tuple = new(destination, seg.DestinationPort, source, seg.SourcePort);
+        int slot = _table.Find(tuple);
+        bool synOnly = (seg.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) == TcpFlags.Syn;
+        if (slot >= 0)
+        {
+            TcpSocket s = _sockets[slot];
+            if (!(synOnly && s.State == TcpState.TimeWait && s.AcceptsNewIncarnation(seg) && FindListener(destination, seg.DestinationPort) is not null))
+            {
+                bool taken = s.Process(now, seg, payload);
+                AfterProcess(s);
+                return taken;
+            }
+            // RFC 9293 3.10.7.4 / RFC 6191: a SYN with a higher sequence (or newer timestamp) may reopen a
+            // connection in TIME-WAIT. Recycle it and let the listener take the SYN.
+            Counters.TimeWaitReused++;
+            Free(s);
+        }
+
+        TcpListener? listener = FindListener(destination, seg.DestinationPort);
+        if (listener is not null && (seg.Flags & TcpFlags.Rst) == 0)
+        {
+            if (synOnly)
+            {
+                OnSyn(now, listener, tuple, seg);
+                return false;
+            }
+            if ((seg.Flags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Ack && _options.SynCookies
+                && TryCookieAccept(now, listener, tuple, seg, out TcpSocket? created))
+            {
+                bool taken = created.Process(now, seg, payload);
+                AfterProcess(created);
+                return taken;
+            }
+        }
+        ReplyReset(now, tuple, seg, payload?.Length ?? 0);
+        return false;
+    }
+
+    /// <summary>
+    /// An ICMP Destination Unreachable quoting one of our segments (RFC 1122 4.2.3.9). Following RFC 5927,
+    /// only a connection still in SYN-SENT is aborted, and only when the quoted sequence number is its
+    /// ISS; in every other state the error is soft and ignored, so a blind attacker cannot reset connections.
+    /// </summary>
+    internal void OnDestinationUnreachable(in TcpTuple tuple, uint quotedSequence, Icmpv4DestinationUnreachableCode code)
+    {
+        int slot = _table.Find(tuple);
+        if (slot < 0)
+        {
+            return;
+        }
+        bool hard = code is Icmpv4DestinationUnreachableCode.ProtocolUnreachable or Icmpv4DestinationUnreachableCode.PortUnreachable;
+        _sockets[slot].OnIcmpUnreachable(quotedSequence, hard ? TcpError.Refused : TcpError.Unreachable, hard);
+    }
+
+    private TcpListener? FindListener(Ipv4Address destination, ushort port) =>
+        _listeners.TryGetValue(port, out TcpListener? l) && l.IsOpen && (l.LocalAddress.IsUnspecified || l.LocalAddress == destination) ? l : null;
+
+    private void OnSyn(Instant now, TcpListener listener, in TcpTuple tuple, in TcpRepr syn)
+    {
+        listener.SynsReceived++;
+        if (listener.HalfOpen < listener.MaxHalfOpen && !listener.AcceptQueueFull && TryAllocate(out TcpSocket? s))
+        {
+            SeqNumber iss = _isn.Generate(tuple.LocalAddress, tuple.LocalPort, tuple.RemoteAddress, tuple.RemotePort, now);
+            s.Open(listener.Config, tuple, _localMss, iss, TimestampOffset(iss), now);
+            s.AcceptSyn(now, syn);
+            s.PendingListener = listener;
+            _table.TryAdd(tuple, s.Slot);
+            listener.HalfOpen++;
+            Counters.PassiveOpens++;
+            return;
+        }
+        if (!_options.SynCookies)
+        {
+            listener.SynsDropped++;
+            return;
+        }
+        // RFC 4987 3.6: no state; the ISN encodes the MSS, and with timestamps the low bits of our TSval
+        // carry the peer's window scale and SACK permission (as Linux does).
+        SeqNumber cookie = _cookies.Encode(tuple.LocalAddress, tuple.LocalPort, tuple.RemoteAddress, tuple.RemotePort,
+            new SeqNumber(syn.SequenceNumber), (ushort)Math.Min((int)(syn.MaxSegmentSize ?? 536), _localMss), now, out ushort encodedMss);
+        TcpConfig config = listener.Config;
+        TcpRepr synAck = new()
+        {
+            SourcePort = tuple.LocalPort,
+            DestinationPort = tuple.RemotePort,
+            SequenceNumber = cookie.Value,
+            AcknowledgmentNumber = syn.SequenceNumber + 1,
+            Flags = TcpFlags.Syn | TcpFlags.Ack,
+            WindowLength = (ushort)Math.Min(config.ReceiveBufferBytes, 65535),
+            MaxSegmentSize = (ushort)_localMss,
+        };
+        if (config.Timestamps && syn.Timestamp is TcpTimestamp ts)
+        {
+            byte? peerScale = config.WindowScaling ? syn.WindowScale : null;
+            bool sack = config.Sack && syn.SackPermitted;
+            uint tsNow = unchecked((uint)(now.TotalMicros / 1000) + TimestampOffset(cookie));
+            synAck = synAck with
+            {
+                Timestamp = new TcpTimestamp(SynCookies.EncodeTimestamp(tsNow, new SynCookieOptions(peerScale, sack, false)), ts.Value),
+                WindowScale = peerScale.HasValue ? TcpSocket.ReceiveWindowShift(config) : null,
+                SackPermitted = sack,
+            };
+        }
+        if (EnqueueReply(tuple, synAck))
+        {
+            listener.SynCookiesSent++;
+        }
+    }
+
+    private bool TryCookieAccept(Instant now, TcpListener listener, in TcpTuple tuple, in TcpRepr ack, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TcpSocket? created)
+    {
+        created = null;
+        SeqNumber cookie = new(ack.AcknowledgmentNumber - 1);
+        if (!_cookies.TryValidate(cookie, tuple.LocalAddress, tuple.LocalPort, tuple.RemoteAddress, tuple.RemotePort,
+                new SeqNumber(ack.SequenceNumber - 1), now, out ushort mss))
+        {
+            listener.SynCookiesRejected++;
+            return false;
+        }
+        if (listener.AcceptQueueFull || !TryAllocate(out TcpSocket? s))
+        {
+            listener.AcceptQueueOverflows++;
+            return false;
+        }
+        // Without timestamps the cookie SYN-ACK offered no window scale or SACK, so neither is in use.
+        SynCookieOptions options = default;
+        bool withOptions = listener.Config.Timestamps && ack.Timestamp is TcpTimestamp echoed
+            && SynCookies.TryDecodeTimestamp(echoed.EchoReply, out options);
+        s.Open(listener.Config, tuple, _localMss, cookie, TimestampOffset(cookie), now);
+        s.AcceptCookie(now, ack, mss, withOptions && options.WindowScale.HasValue, options.WindowScale ?? 0, withOptions && options.SackPermitted);
+        s.PendingListener = listener;
+        _table.TryAdd(tuple, s.Slot);
+        listener.HalfOpen++; // AfterProcess moves it to the accept queue
+        listener.SynCookiesAccepted++;
+        Counters.PassiveOpens++;
+        created = s;
+        return true;
+    }
+
+    private void AfterProcess(TcpSocket s)
+    {
+        TcpListener? listener = s.PendingListener;
+        if (listener is null || s.QueuedForAccept)
+        {
+            return;
+        }
+        if (s.IsConnected)
+        {
+            listener.HalfOpen--;
+            if (listener.TryEnqueue(new SocketHandle(s.Slot, s.Generation)))
+            {
+                s.QueuedForAccept = true;
+            }
+            else
+            {
+                listener.AcceptQueueOverflows++;
+                s.PendingListener = null;
+                s.Abort();
+            }
+        }
+        else if (s.State == TcpState.Closed)
+        {
+            listener.HalfOpen--;
+            s.PendingListener = null;
+        }
+    }
+
+    /// <summary>RFC 9293 3.10.7.1: a segment for a connection that does not exist gets a RST (never a RST for a RST).</summary>
+    private void ReplyReset(Instant now, in TcpTuple tuple, in TcpRepr seg, int payloadLength)
+    {
+        if ((seg.Flags & TcpFlags.Rst) != 0)
+        {
+            Counters.SegmentsDropped++;
+            return;
+        }
+        if (!_resetLimiter.TryAcquire(now))
+        {
+            Counters.ResetsRateLimited++;
+            return;
+        }
+        TcpRepr rst;
+        if ((seg.Flags & TcpFlags.Ack) != 0)
+        {
+            rst = new TcpRepr { SourcePort = tuple.LocalPort, DestinationPort = tuple.RemotePort, SequenceNumber = seg.AcknowledgmentNumber, Flags = TcpFlags.Rst };
+        }
+        else
+        {
+            int segLength = payloadLength + ((seg.Flags & TcpFlags.Syn) != 0 ? 1 : 0) + ((seg.Flags & TcpFlags.Fin) != 0 ? 1 : 0);
+            rst = new TcpRepr
+            {
+                SourcePort = tuple.LocalPort,
+                DestinationPort = tuple.RemotePort,
+                SequenceNumber = 0,
+                AcknowledgmentNumber = seg.SequenceNumber + (uint)segLength,
+                Flags = TcpFlags.Rst | TcpFlags.Ack,
+            };
+        }
+        if (EnqueueReply(tuple, rst))
+        {
+            Counters.ResetsForNoConnection++;
+        }
+    }
+
+    private bool EnqueueReply(in TcpTuple tuple, in TcpRepr repr)
+    {
+        if (_replyCount == _replies.Length)
+        {
+            Counters.ControlRepliesDropped++;
+            return false;
+        }
+        _replies[_replyCount++] = (tuple, repr);
+        return true;
+    }
+
+    /// <summary>Emits control replies, then what every connection owes; frees connections nobody owns any more.</summary>
+    internal int Dispatch<TEmitter>(Instant now, ref TEmitter emitter, int budget)
+        where TEmitter : struct, ITcpEmitter
+    {
+        int sent = 0;
+        int r = 0;
+        for (; r < _replyCount && sent < budget; r++)
+        {
+            if (!emitter.TryEmit(_replies[r].Tuple, _replies[r].Repr, default, default))
+            {
+                break;
+            }
+            sent++;
+        }
+        if (r > 0)
+        {
+            Array.Copy(_replies, r, _replies, 0, _replyCount - r);
+            _replyCount -= r;
+        }
+        for (int i = 0; i < _activeCount && sent < budget; i++)
+        {
+            TcpSocket s = _sockets[_active[i]];
+            sent += s.Dispatch(now, ref emitter, budget - sent);
+        }
+        Sweep();
+        return sent;
+    }
+
+    /// <summary>Fires due timers of every connection and enforces the TIME-WAIT bound.</summary>
+    internal void OnTimers(Instant now)
+    {
+        int timeWait = 0;
+        for (int i = 0; i < _activeCount; i++)
+        {
+            TcpSocket s = _sockets[_active[i]];
+            s.OnTimers(now);
+            AfterProcess(s);
+            if (s.State == TcpState.TimeWait)
+            {
+                timeWait++;
+            }
+        }
+        while (timeWait > _options.MaxTimeWait)
+        {
+            TcpSocket? oldest = null;
+            for (int i = 0; i < _activeCount; i++)
+            {
+                TcpSocket s = _sockets[_active[i]];
+                if (s.State == TcpState.TimeWait && (oldest is null || s.TimeWaitDeadline < oldest.TimeWaitDeadline))
+                {
+                    oldest = s;
+                }
+            }
+            if (oldest is null)
+            {
+                break;
+            }
+            oldest.ForceClose();
+            Counters.TimeWaitRecycled++;
+            timeWait--;
+        }
+        Sweep();
+    }
+
+    /// <summary>When the layer next needs a poll.</summary>
+    internal Instant PollAt(Instant now)
+    {
+        if (_replyCount > 0)
+        {
+            return now;
+        }
+        Instant at = Instant.Never;
+        for (int i = 0; i < _activeCount; i++)
+        {
+            at = Instant.Min(at, _sockets[_active[i]].PollAt(now));
+            if (at <= now)
+            {
+                return now;
+            }
+        }
+        return at;
+    }
+
+    /// <summary>Frees closed connections that neither the application nor a listener holds.</summary>
+    private void Sweep()
+    {
+        for (int i = _activeCount - 1; i >= 0; i--)
+        {
+            TcpSocket s = _sockets[_active[i]];
+            if (s.State == TcpState.Closed && !_appOwned[s.Slot] && (s.PendingListener is null || !s.QueuedForAccept) && !s.HasPendingReset)
+            {
+                if (s.PendingListener is not null)
+                {
+                    s.PendingListener.HalfOpen--;
+                    s.PendingListener = null;
+                }
+                Free(s);
+            }
+        }
+    }
+
+    private bool TryReuseTimeWait(int slot)
+    {
+        TcpSocket s = _sockets[slot];
+        if (_options.ReuseTimeWait && s.State == TcpState.TimeWait && s.UsesTimestamps)
+        {
+            Counters.TimeWaitReused++;
+            Free(s);
+            return true;
+        }
+        return false;
+    }
+
+    private TcpTuple PickEphemeral(Instant now, Ipv4Address local, Ipv4Address remote, ushort remotePort)
+    {
+        int first = _options.EphemeralPortFirst;
+        int count = _options.EphemeralPortLast - first + 1;
+        for (int i = 0; i < count; i++)
+        {
+            int port = first + (_nextEphemeral - first + i) % count;
+            TcpTuple t = new(local, (ushort)port, remote, remotePort);
+            if (_listeners.ContainsKey((ushort)port) || (_options.EphemeralPortFilter is { } filter && !filter(t)))
+            {
+                continue;
+            }
+            int slot = _table.Find(t);
+            if (slot < 0 || TryReuseTimeWait(slot))
+            {
+                _nextEphemeral = first + (port - first + 1) % count;
+                return t;
+            }
+        }
+        throw new InvalidOperationException($"No free local port toward {remote}:{remotePort} in {_options.EphemeralPortFirst}-{_options.EphemeralPortLast}; widen the ephemeral range or release connections.");
+    }
+
+    private bool TryAllocate([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TcpSocket? socket)
+    {
+        if (_freeCount == 0)
+        {
+            Counters.NoFreeSocket++;
+            socket = null;
+            return false;
+        }
+        int slot = _freeSlots[--_freeCount];
+        socket = _sockets[slot];
+        _activeIndex[slot] = _activeCount;
+        _active[_activeCount++] = slot;
+        _appOwned[slot] = false;
+        return true;
+    }
+
+    private void Free(TcpSocket s)
+    {
+        int slot = s.Slot;
+        _table.Remove(s.Tuple);
+        s.Release();
+        _appOwned[slot] = false;
+        int index = _activeIndex[slot];
+        if (index >= 0)
+        {
+            int last = _active[--_activeCount];
+            _active[index] = last;
+            _activeIndex[last] = index;
+            _activeIndex[slot] = -1;
+            _freeSlots[_freeCount++] = slot;
+        }
+        Counters.ConnectionsFreed++;
+    }
+
+    private static uint TimestampOffset(SeqNumber iss) => unchecked(iss.Value * 2654435761u);
+}

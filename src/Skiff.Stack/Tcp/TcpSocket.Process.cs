@@ -1,0 +1,373 @@
+using Skiff.Wire;
+
+namespace Skiff.Stack.Tcp;
+
+public sealed partial class TcpSocket
+{
+    /// <summary>
+    /// Handles one arriving segment (RFC 9293 section 3.10.7, "SEGMENT ARRIVES"). <paramref name="payload"/>
+    /// is the buffer whose data window is exactly the segment's payload, or null when there is none.
+    /// Returns true when the socket took ownership of <paramref name="payload"/> (it is queued for the
+    /// application); otherwise the caller still owns it and frees it.
+    /// </summary>
+    internal bool Process(Instant now, in TcpRepr seg, PacketBuffer? payload)
+    {
+        Counters.SegmentsReceived++;
+        _lastNow = now;
+        _lastReceivedAt = now;
+        _keepAliveProbes = 0;
+        if (_config.KeepAlive && IsConnected)
+        {
+            _keepAliveAt = now + _config.KeepAliveIdle;
+        }
+        return State switch
+        {
+            TcpState.Closed or TcpState.Listen => false,
+            TcpState.SynSent => ProcessSynSent(now, seg),
+            _ => ProcessSynchronized(now, seg, payload),
+        };
+    }
+
+    /// <summary>A passive open: a listener hands a SYN to a fresh socket in SYN-RECEIVED (RFC 9293 3.10.7.2).</summary>
+    internal void AcceptSyn(Instant now, in TcpRepr syn)
+    {
+        _passiveOpen = true;
+        _irs = new SeqNumber(syn.SequenceNumber);
+        _rcvNxt = _irs + 1;
+        ApplySynOptions(syn);
+        _sndWnd = syn.WindowLength; // never scaled in a SYN (RFC 7323 2.2)
+        _maxSndWnd = _sndWnd;
+        _sndWl1 = _irs;
+        _sndWl2 = _iss;
+        State = TcpState.SynReceived;
+        _ackNow = true;
+        _rcvEdge = _rcvNxt + ReceiveFree();
+    }
+
+    /// <summary>
+    /// A connection re-created from a valid SYN cookie on the handshake's final ACK (RFC 4987 3.6): the
+    /// cookie carried the MSS (and, with timestamps, the other options).
+    /// </summary>
+    internal void AcceptCookie(Instant now, in TcpRepr ack, int mss, bool wscaleOk, byte sndWscale, bool sackOk)
+    {
+        FromCookie = true;
+        _passiveOpen = true;
+        _irs = new SeqNumber(ack.SequenceNumber) - 1;
+        _rcvNxt = new SeqNumber(ack.SequenceNumber);
+        _peerMss = Math.Max(_config.MinMssBytes, mss);
+        _tsOk = _config.Timestamps && ack.Timestamp.HasValue;
+        if (_tsOk)
+        {
+            _tsRecent = ack.Timestamp!.Value.Value;
+        }
+        _wscaleOk = wscaleOk && _config.WindowScaling;
+        _sndWscale = _wscaleOk ? sndWscale : (byte)0;
+        if (!_wscaleOk)
+        {
+            _rcvWscale = 0;
+        }
+        _sackOk = sackOk && _config.Sack;
+        _sndUna = _iss + 1;
+        _sndNxt = _sndUna;
+        _sndMax = _sndUna;
+        _sndWnd = (long)ack.WindowLength << _sndWscale;
+        _maxSndWnd = _sndWnd;
+        _sndWl1 = _rcvNxt;
+        _sndWl2 = _sndUna;
+        _rcvEdge = _rcvNxt + ReceiveFree();
+        State = TcpState.Established;
+        StartCongestionControl();
+        _lastProgressAt = now;
+    }
+
+    /// <summary>Creates the congestion controller once the handshake has fixed SMSS (RFC 5681 3.1).</summary>
+    private void StartCongestionControl()
+    {
+        int smss = SendMss;
+        bool synRetransmitted = _retransmits > 0 || Counters.Retransmissions > 0;
+        _cc = _config.CongestionControl == CongestionControlKind.NewReno
+            ? new NewRenoCongestionControl(smss, _iss, _sackOk, synRetransmitted)
+            : new CubicCongestionControl(smss, _iss, _sackOk, synRetransmitted);
+        _scoreboard = _sackOk ? new SackScoreboard(smss, _sndUna) : null;
+        _retransmits = 0;
+    }
+
+    private void ApplySynOptions(in TcpRepr syn)
+    {
+        int mss = syn.MaxSegmentSize ?? 536; // RFC 9293 3.7.1: no option means 536
+        _peerMss = Math.Max(_config.MinMssBytes, mss);
+        if (_config.WindowScaling && syn.WindowScale is byte ws)
+        {
+            _wscaleOk = true;
+            _sndWscale = Math.Min(ws, (byte)14); // RFC 7323 2.3: a shift above 14 is used as 14
+        }
+        else
+        {
+            _wscaleOk = false;
+            _sndWscale = 0;
+            _rcvWscale = 0;
+        }
+        _sackOk = _config.Sack && syn.SackPermitted;
+        if (_config.Timestamps && syn.Timestamp is TcpTimestamp ts)
+        {
+            _tsOk = true;
+            _tsRecent = ts.Value;
+        }
+        else
+        {
+            _tsOk = false;
+        }
+    }
+
+    // RFC 9293 3.10.7.3: SYN-SENT.
+    private bool ProcessSynSent(Instant now, in TcpRepr seg)
+    {
+        bool hasAck = (seg.Flags & TcpFlags.Ack) != 0;
+        SeqNumber ack = new(seg.AcknowledgmentNumber);
+        if (hasAck && (ack <= _iss || ack > _sndMax))
+        {
+            // Unacceptable ACK: answer with a RST unless it is one (the layer sends it for us).
+            if ((seg.Flags & TcpFlags.Rst) == 0)
+            {
+                Counters.ResetsOwed++;
+                _pendingResetSeq = ack;
+                _pendingReset = true;
+            }
+            Counters.DroppedUnacceptable++;
+            return false;
+        }
+        if ((seg.Flags & TcpFlags.Rst) != 0)
+        {
+            if (hasAck)
+            {
+                EnterClosed(TcpError.Refused);
+            }
+            return false;
+        }
+        if ((seg.Flags & TcpFlags.Syn) == 0)
+        {
+            return false;
+        }
+        _irs = new SeqNumber(seg.SequenceNumber);
+        _rcvNxt = _irs + 1;
+        ApplySynOptions(seg);
+        if (hasAck)
+        {
+            OnSynAcked(now, ack);
+            // The window in a SYN-ACK is never scaled (RFC 7323 2.2).
+            _sndWnd = seg.WindowLength;
+            _maxSndWnd = _sndWnd;
+            _sndWl1 = _irs;
+            _sndWl2 = ack;
+            State = TcpState.Established;
+            SampleRttFromSyn(now, seg);
+            StartCongestionControl();
+            _rcvEdge = _rcvNxt + ReceiveFree();
+            _ackNow = true;
+            if (_config.KeepAlive)
+            {
+                _keepAliveAt = now + _config.KeepAliveIdle;
+            }
+            return false;
+        }
+        // Simultaneous open (RFC 9293 3.5, figure 8): send SYN,ACK with our original ISS.
+        State = TcpState.SynReceived;
+        _sndWnd = seg.WindowLength;
+        _maxSndWnd = _sndWnd;
+        _sndWl1 = _irs;
+        _sndWl2 = _iss;
+        _sndNxt = _iss; // resend the SYN, now with ACK
+        _rcvEdge = _rcvNxt + ReceiveFree();
+        _ackNow = true;
+        return false;
+    }
+
+    private void OnSynAcked(Instant now, SeqNumber ack)
+    {
+        _sndUna = ack;
+        if (_sndNxt < _sndUna)
+        {
+            _sndNxt = _sndUna;
+        }
+        _retransmits = 0;
+        _rtoAt = Instant.Never;
+        _lastProgressAt = now;
+    }
+
+    private void SampleRttFromSyn(Instant now, in TcpRepr seg)
+    {
+        // Karn: only a SYN that was never retransmitted gives a sample.
+        if (_tsOk && seg.Timestamp is TcpTimestamp ts && ts.EchoReply != 0)
+        {
+            _rtt.OnSample(Duration.FromMillis(Math.Max(0, (int)(TsNow(now) - ts.EchoReply))), fromRetransmittedSegment: false, fromTimestamp: true);
+        }
+        else if (_rttTiming)
+        {
+            _rtt.OnSample(now - _rttSentAt, fromRetransmittedSegment: false);
+        }
+        _rttTiming = false;
+    }
+
+    // RFC 9293 3.10.7.4: every synchronized state (and SYN-RECEIVED).
+    private bool ProcessSynchronized(Instant now, in TcpRepr seg, PacketBuffer? payload)
+    {
+        TcpFlags flags = seg.Flags;
+        SeqNumber seq = new(seg.SequenceNumber);
+        int dataLength = payload?.Length ?? 0;
+        int segLength = dataLength + ((flags & TcpFlags.Syn) != 0 ? 1 : 0) + ((flags & TcpFlags.Fin) != 0 ? 1 : 0);
+
+        // RFC 7323 5.3: PAWS. A segment whose timestamp is older than TS.Recent is a duplicate from an
+        // earlier incarnation of the sequence space: drop it and ACK (unless it is a RST).
+        if (_tsOk && (flags & TcpFlags.Rst) == 0 && seg.Timestamp is TcpTimestamp tsOpt
+            && (int)(tsOpt.Value - _tsRecent) < 0)
+        {
+            Counters.DroppedPaws++;
+            _ackNow = true;
+            return false;
+        }
+
+        // First: sequence acceptability (the four cases of RFC 9293 3.10.7.4).
+        int rcvWnd = Math.Max(0, _rcvEdge - _rcvNxt);
+        if (!IsAcceptable(seq, segLength, rcvWnd))
+        {
+            if (State == TcpState.TimeWait && (flags & TcpFlags.Syn) != 0)
+            {
+                // A new SYN for a connection in TIME-WAIT: handled by the layer (RFC 9293 3.10.7.4 note;
+                // RFC 6191). Here just drop it.
+                return false;
+            }
+            Counters.DroppedOutOfWindow++;
+            if ((flags & TcpFlags.Rst) == 0)
+            {
+                _ackNow = true;
+            }
+            return false;
+        }
+
+        // Second: RST (RFC 5961 3.2): accepted only at exactly RCV.NXT; elsewhere in the window it earns a challenge ACK.
+        if ((flags & TcpFlags.Rst) != 0)
+        {
+            if (State == TcpState.TimeWait)
+            {
+                // RFC 1337: a RST must not cut TIME-WAIT short (TIME-WAIT assassination).
+                return false;
+            }
+            if (seq == _rcvNxt)
+            {
+                Counters.ResetsReceived++;
+                // SYN-RECEIVED from a simultaneous open means the peer refused us; from a listener the
+                // half-open connection just goes away (RFC 9293: "return to LISTEN").
+                EnterClosed(State == TcpState.SynReceived && !_passiveOpen ? TcpError.Refused : TcpError.Reset);
+                return false;
+            }
+            SendChallengeAck(now);
+            return false;
+        }
+
+        // Fourth: a SYN in a synchronized state always earns a challenge ACK (RFC 5961 4.2).
+        if ((flags & TcpFlags.Syn) != 0)
+        {
+            if (State == TcpState.SynReceived && seq == _irs)
+            {
+                // Our SYN-ACK was lost and the peer retransmitted its SYN: answer it again.
+                _sndNxt = _iss;
+                _ackNow = true;
+                return false;
+            }
+            SendChallengeAck(now);
+            return false;
+        }
+
+        // Fifth: the ACK field.
+        if ((flags & TcpFlags.Ack) == 0)
+        {
+            Counters.DroppedNoAck++;
+            return false;
+        }
+        SeqNumber ack = new(seg.AcknowledgmentNumber);
+        if (State == TcpState.SynReceived)
+        {
+            if (ack <= _sndUna || ack > _sndMax)
+            {
+                // RFC 9293: <SEQ=SEG.ACK><CTL=RST>.
+                _pendingReset = true;
+                _pendingResetSeq = ack;
+                return false;
+            }
+            State = TcpState.Established;
+            StartCongestionControl();
+            _sndWnd = (long)seg.WindowLength << _sndWscale;
+            _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
+            _sndWl1 = seq;
+            _sndWl2 = ack;
+            if (_config.KeepAlive)
+            {
+                _keepAliveAt = now + _config.KeepAliveIdle;
+            }
+        }
+
+        // RFC 5961 5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.MAX].
+        if (ack > _sndMax)
+        {
+            Counters.DroppedAckAhead++;
+            SendChallengeAck(now);
+            return false;
+        }
+        if (ack < _sndUna - (int)Math.Min(_maxSndWnd, int.MaxValue))
+        {
+            Counters.DroppedAckTooOld++;
+            SendChallengeAck(now);
+            return false;
+        }
+
+        // RFC 7323 4.3: TS.Recent takes the segment's TSval when it covers Last.ACK.sent.
+        if (_tsOk && seg.Timestamp is TcpTimestamp ts && seq <= _lastAckSent && (int)(ts.Value - _tsRecent) >= 0)
+        {
+            _tsRecent = ts.Value;
+        }
+
+        ProcessAck(now, seg, seq, ack, dataLength);
+        if (State == TcpState.Closed)
+        {
+            return false;
+        }
+
+        // Seventh: segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2).
+        bool taken = false;
+        bool fin = (flags & TcpFlags.Fin) != 0;
+        if (State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
+        {
+            if (dataLength > 0 || fin)
+            {
+                taken = ReceiveData(now, seq, payload, dataLength, fin);
+            }
+        }
+        else if (dataLength > 0 || fin)
+        {
+            // Data or FIN after the peer's FIN: a retransmission; ACK it again.
+            _ackNow = true;
+            if (State == TcpState.TimeWait && fin)
+            {
+                _timeWaitAt = now + _config.TimeWait; // RFC 9293: restart the 2 MSL timeout
+            }
+        }
+        return taken;
+    }
+
+    /// <summary>RFC 9293 3.10.7.4, the four cases of segment acceptability.</summary>
+    private bool IsAcceptable(SeqNumber seq, int segLength, int rcvWnd)
+    {
+        if (segLength == 0)
+        {
+            return rcvWnd == 0 ? seq == _rcvNxt : seq >= _rcvNxt && seq < _rcvNxt + rcvWnd;
+        }
+        if (rcvWnd == 0)
+        {
+            // Zero window: still accept the in-order segment so its ACK and FIN/RST fields are processed
+            // (RFC 9293 3.10.7.4); its data is dropped later for want of room.
+            return seq == _rcvNxt;
+        }
+        SeqNumber last = seq + (segLength - 1);
+        return (seq >= _rcvNxt && seq < _rcvNxt + rcvWnd) || (last >= _rcvNxt && last < _rcvNxt + rcvWnd);
+    }
+}

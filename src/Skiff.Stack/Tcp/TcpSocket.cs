@@ -1,0 +1,434 @@
+using Skiff.Stack.Tcp.Internal;
+using Skiff.Wire;
+
+namespace Skiff.Stack.Tcp;
+
+/// <summary>
+/// One TCP connection (RFC 9293), sans-I/O: segments come in through <see cref="Process"/>, go out
+/// through <see cref="Dispatch{TEmitter}"/>, and time only moves when the caller passes <c>now</c>.
+/// Window scaling, timestamps and PAWS (RFC 7323), SACK (RFC 2018) with RFC 6675 recovery, NewReno
+/// (RFC 6582) or CUBIC (RFC 9438), RFC 5961 defences, delayed ACKs, Nagle, persist and keepalive.
+/// </summary>
+/// <remarks>
+/// <para>Sockets are pooled by their <see cref="TcpLayer"/> and reused: hold a <see cref="SocketHandle"/>,
+/// not the object, across a close; <see cref="Generation"/> changes at every reuse.</para>
+/// <para>Received payload stays in the <see cref="PacketBuffer"/> it arrived in until the application
+/// consumes it (<see cref="TryPeek"/>/<see cref="Consume"/>, or <see cref="Receive"/> which copies).</para>
+/// <para>Not thread-safe: one engine loop owns the socket; the application talks to it on that loop.</para>
+/// </remarks>
+public sealed partial class TcpSocket
+{
+    // Identity and configuration.
+    private TcpConfig _config = TcpConfig.Default;
+    private TcpTuple _tuple;
+
+    // Send sequence space (RFC 9293 3.3.1). _sndMax is the highest sequence sent + 1; after a timeout
+    // _sndNxt goes back to _sndUna while _sndMax remembers how far we had gone.
+    private SeqNumber _iss;
+    private SeqNumber _sndUna;
+    private SeqNumber _sndNxt;
+    private SeqNumber _sndMax;
+    private long _sndWnd;         // peer's window, scaled, in bytes
+    private long _maxSndWnd;      // largest window the peer offered (RFC 5961 5.2 ACK range)
+    private SeqNumber _sndWl1;
+    private SeqNumber _sndWl2;
+
+    // Receive sequence space.
+    private SeqNumber _irs;
+    private SeqNumber _rcvNxt;
+    private SeqNumber _rcvEdge;    // RCV.NXT + RCV.WND as last advertised; never moves left (RFC 9293 3.8.6.2.2)
+
+    // Negotiated options.
+    private byte _sndWscale;       // shift applied to the peer's window field
+    private byte _rcvWscale;       // shift we apply to our window field
+    private bool _wscaleOk;
+    private bool _sackOk;
+    private bool _tsOk;
+    private uint _tsRecent;
+    private SeqNumber _lastAckSent;
+    private uint _tsOffset;
+    private int _peerMss;          // the peer's MSS option, clamped to the floor
+    private int _localMss;         // the MSS we offer (MTU - 40)
+
+    // FIN bookkeeping.
+    private bool _closeRequested;
+    private bool _finSent;
+    private SeqNumber _finSeq;
+    private bool _finReceived;
+
+    // Buffers.
+    private ByteRing? _sendBuffer;
+    private ReceiveQueue? _rx;
+    private OutOfOrderQueue? _ooo;
+
+    // ACK state.
+    private bool _ackNow;
+    private int _segmentsSinceAck;
+    private Instant _delayedAckAt = Instant.Never;
+
+    // Timers. _lastNow is the latest instant the caller passed in (for timestamps on emitted segments).
+    private Instant _lastNow;
+    private Instant _rtoAt = Instant.Never;
+    private Instant _persistAt = Instant.Never;
+    private Instant _keepAliveAt = Instant.Never;
+    private Instant _timeWaitAt = Instant.Never;
+    private Instant _lastReceivedAt;
+    private Instant _lastProgressAt;   // last time SND.UNA advanced (user timeout)
+    private int _retransmits;          // consecutive timeouts of the same data
+    private int _keepAliveProbes;
+    private bool _persistProbe;        // the next dispatch sends a zero-window probe
+    private bool _keepAliveProbe;      // the next dispatch sends a keepalive probe
+    private Duration _persistBackoff;
+
+    // Round trip and congestion.
+    private RttEstimator _rtt = null!;
+    private CongestionControl _cc = null!;
+    private SackScoreboard? _scoreboard;
+    private bool _rttTiming;
+    private SeqNumber _rttSeq;
+    private Instant _rttSentAt;
+    private bool _retransmitHead;      // the next dispatch retransmits the segment at SND.UNA (fast retransmit, partial ACK)
+
+    // Abort, resets owed and challenge ACK limits.
+    private bool _sendRst;
+    private bool _pendingReset;        // a <SEQ=_pendingResetSeq><CTL=RST> is owed for an unacceptable ACK
+    private SeqNumber _pendingResetSeq;
+    private bool _passiveOpen;
+    private TcpError _softError;       // an ICMP error seen during connect, reported if the connect times out
+    private TcpRateLimiter _challengeAcks = null!;
+
+    internal TcpSocket(int slot)
+    {
+        Slot = slot;
+    }
+
+    /// <summary>Index of this socket in its layer's pool.</summary>
+    internal int Slot { get; }
+
+    /// <summary>Changes each time the pooled socket is reused; handles carry it to catch stale use.</summary>
+    public int Generation { get; private set; }
+
+    /// <summary>The listener that created this connection and has not yet handed it out, if any.</summary>
+    internal TcpListener? PendingListener { get; set; }
+
+    /// <summary>True while the socket holds a live (or TIME-WAIT) connection in its layer's tables.</summary>
+    internal bool InUse { get; private set; }
+
+    /// <summary>True once the listener queued this connection for accept.</summary>
+    internal bool QueuedForAccept { get; set; }
+
+    /// <summary>When TIME-WAIT ends (Never outside TIME-WAIT).</summary>
+    internal Instant TimeWaitDeadline => _timeWaitAt;
+
+    /// <summary>True when a RST is still owed and must go out before the slot is freed.</summary>
+    internal bool HasPendingReset => _pendingReset;
+
+    /// <summary>True when the connection negotiated timestamps (PAWS protects a reused 4-tuple).</summary>
+    internal bool UsesTimestamps => _tsOk;
+
+    /// <summary>Set when the connection came from a SYN cookie (no SYN-RECEIVED state was kept).</summary>
+    internal bool FromCookie { get; private set; }
+
+    public TcpState State { get; private set; }
+
+    /// <summary>Why the connection ended abnormally; <see cref="TcpError.None"/> otherwise.</summary>
+    public TcpError Error { get; private set; }
+
+    public TcpTuple Tuple => _tuple;
+
+    public TcpConfig Config => _config;
+
+    /// <summary>Counters of this connection.</summary>
+    public TcpConnectionCounters Counters { get; } = new();
+
+    /// <summary>The MSS used for data segments (the peer's MSS, clamped, minus the timestamp option when on).</summary>
+    public int SendMss => Math.Max(1, Math.Min(_peerMss, _localMss) - (_tsOk ? 12 : 0));
+
+    /// <summary>The congestion window in bytes.</summary>
+    public long CongestionWindowBytes => _cc?.CongestionWindowBytes ?? 0;
+
+    /// <summary>The current retransmission timeout.</summary>
+    public Duration RetransmissionTimeout => _rtt?.Rto ?? _config.InitialRto;
+
+    /// <summary>Bytes the application may still queue with <see cref="Send"/>.</summary>
+    public int SendBufferFree => _sendBuffer is null || !CanQueueData ? 0 : _sendBuffer.Free;
+
+    /// <summary>Bytes queued and not yet acknowledged.</summary>
+    public int SendBufferUsed => _sendBuffer?.Count ?? 0;
+
+    /// <summary>Bytes received in order and not yet consumed by the application.</summary>
+    public int ReceiveQueued => _rx?.Bytes ?? 0;
+
+    /// <summary>True when <see cref="Send"/> would accept at least one byte.</summary>
+    public bool CanSend => SendBufferFree > 0;
+
+    /// <summary>True when <see cref="Receive"/> would return at least one byte.</summary>
+    public bool CanReceive => ReceiveQueued > 0;
+
+    /// <summary>True when the peer has closed its side (FIN received) and every byte before it has been consumed: a read returns end of stream.</summary>
+    public bool IsReceiveFinished => _finReceived && ReceiveQueued == 0 || State == TcpState.Closed && ReceiveQueued == 0;
+
+    /// <summary>True once the handshake has completed (in any later state).</summary>
+    public bool IsConnected => State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.CloseWait
+        or TcpState.Closing or TcpState.LastAck or TcpState.TimeWait;
+
+    /// <summary>True while the connection can still carry data in either direction.</summary>
+    public bool IsOpen => State is not (TcpState.Closed or TcpState.TimeWait);
+
+    private bool CanQueueData => !_closeRequested && State is TcpState.Established or TcpState.CloseWait or TcpState.SynSent or TcpState.SynReceived;
+
+    /// <summary>
+    /// Queues bytes for sending; returns how many fit (0 when the buffer is full). Throws
+    /// <see cref="InvalidOperationException"/> if the connection can no longer send (closed, or
+    /// <see cref="Close"/> already called).
+    /// </summary>
+    public int Send(ReadOnlySpan<byte> data)
+    {
+        if (!CanQueueData || _sendBuffer is null)
+        {
+            throw new InvalidOperationException($"Cannot send on a TCP connection in state {State}{(_closeRequested ? " after Close()" : "")}.");
+        }
+        return _sendBuffer.Write(data);
+    }
+
+    /// <summary>Copies received bytes out and consumes them; returns the count (0 when nothing is queued: check <see cref="IsReceiveFinished"/>).</summary>
+    public int Receive(Span<byte> destination)
+    {
+        if (_rx is null)
+        {
+            return 0;
+        }
+        int n = _rx.Read(destination);
+        if (n > 0)
+        {
+            OnApplicationRead();
+        }
+        return n;
+    }
+
+    /// <summary>Zero-copy read: the first queued bytes (one segment's payload, in its packet buffer). Valid until <see cref="Consume"/> or the next poll.</summary>
+    public bool TryPeek(out ReadOnlySpan<byte> data)
+    {
+        if (_rx is null)
+        {
+            data = default;
+            return false;
+        }
+        return _rx.TryPeek(out data);
+    }
+
+    /// <summary>Marks <paramref name="count"/> peeked bytes as read; their buffers return to the pool.</summary>
+    public void Consume(int count)
+    {
+        if (_rx is null)
+        {
+            if (count != 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(count));
+            }
+            return;
+        }
+        _rx.Consume(count);
+        if (count > 0)
+        {
+            OnApplicationRead();
+        }
+    }
+
+    /// <summary>Number of buffers in the in-order receive queue (for zero-copy readers that walk them).</summary>
+    public int ReceiveSegments => _rx?.Segments ?? 0;
+
+    /// <summary>The <paramref name="index"/>-th received buffer; its data window is unconsumed payload. Ownership stays with the socket.</summary>
+    public PacketBuffer PeekReceiveBuffer(int index) =>
+        _rx is null ? throw new ArgumentOutOfRangeException(nameof(index)) : _rx.PeekBuffer(index);
+
+    /// <summary>
+    /// Closes the sending side gracefully: queued data goes out, then a FIN (RFC 9293 3.10.4). Reading
+    /// continues until the peer's FIN. A socket still connecting or listening is simply closed.
+    /// </summary>
+    public void Close()
+    {
+        switch (State)
+        {
+            case TcpState.SynSent:
+            case TcpState.Listen:
+                EnterClosed(TcpError.None);
+                break;
+            case TcpState.SynReceived:
+            case TcpState.Established:
+            case TcpState.CloseWait:
+                _closeRequested = true;
+                break;
+            default:
+                break; // already closing or closed
+        }
+    }
+
+    /// <summary>Aborts: a RST goes out and every buffer is dropped (RFC 9293 3.10.5).</summary>
+    public void Abort()
+    {
+        if (State is TcpState.Closed or TcpState.TimeWait or TcpState.Listen or TcpState.SynSent)
+        {
+            EnterClosed(TcpError.Aborted);
+            return;
+        }
+        _sendRst = true;
+        Error = TcpError.Aborted;
+        _rx?.Clear();
+        _ooo?.Clear();
+    }
+
+    private void OnApplicationRead()
+    {
+        // A window update is due when reading opened the window by at least min(buffer/2, MSS)
+        // beyond what was last advertised (receiver-side SWS avoidance, RFC 9293 3.8.6.2.2).
+        int free = ReceiveFree();
+        int advertised = Math.Max(0, _rcvEdge - _rcvNxt);
+        if (free - advertised >= Math.Min(_config.ReceiveBufferBytes / 2, _localMss))
+        {
+            _ackNow = true;
+        }
+    }
+
+    private int ReceiveFree()
+    {
+        int free = _config.ReceiveBufferBytes - (_rx?.Bytes ?? 0) - (_ooo?.Bytes ?? 0);
+        return Math.Max(0, free);
+    }
+
+    /// <summary>Prepares a pooled socket for a new connection.</summary>
+    internal void Open(TcpConfig config, TcpTuple tuple, int localMss, SeqNumber iss, uint tsOffset, Instant now)
+    {
+        config.Validate();
+        _config = config;
+        _tuple = tuple;
+        Generation++;
+        InUse = true;
+        FromCookie = false;
+        Error = TcpError.None;
+        if (_sendBuffer is null || _sendBuffer.Capacity != config.SendBufferBytes)
+        {
+            _sendBuffer = new ByteRing(config.SendBufferBytes);
+        }
+        _sendBuffer.Clear();
+        _rx ??= new ReceiveQueue(config.MaxReceiveSegments);
+        _ooo ??= new OutOfOrderQueue(config.MaxOutOfOrderSegments, config.ReceiveBufferBytes);
+        _iss = iss;
+        _sndUna = iss;
+        _sndNxt = iss;
+        _sndMax = iss;
+        _sndWnd = 0;
+        _maxSndWnd = 0;
+        _sndWl1 = default;
+        _sndWl2 = default;
+        _irs = default;
+        _rcvNxt = default;
+        _rcvEdge = default;
+        _sndWscale = 0;
+        _rcvWscale = config.WindowScaling ? ReceiveWindowShift(config) : (byte)0;
+        _wscaleOk = false;
+        _sackOk = false;
+        _tsOk = false;
+        _tsRecent = 0;
+        _lastAckSent = default;
+        _tsOffset = tsOffset;
+        _localMss = localMss;
+        _peerMss = Math.Max(config.MinMssBytes, 536);
+        _closeRequested = false;
+        _finSent = false;
+        _finSeq = default;
+        _finReceived = false;
+        _ackNow = false;
+        _segmentsSinceAck = 0;
+        _delayedAckAt = Instant.Never;
+        _rtoAt = Instant.Never;
+        _persistAt = Instant.Never;
+        _keepAliveAt = Instant.Never;
+        _timeWaitAt = Instant.Never;
+        _lastReceivedAt = now;
+        _lastProgressAt = now;
+        _retransmits = 0;
+        _keepAliveProbes = 0;
+        _persistProbe = false;
+        _keepAliveProbe = false;
+        _persistBackoff = Duration.Zero;
+        _rtt = new RttEstimator(RttEstimator.DefaultClockGranularity, config.MinRto, config.MaxRto, config.InitialRto);
+        _scoreboard = null;
+        _rttTiming = false;
+        _retransmitHead = false;
+        _sendRst = false;
+        _pendingReset = false;
+        _pendingResetSeq = default;
+        _passiveOpen = false;
+        _softError = TcpError.None;
+        _challengeAcks = new TcpRateLimiter(config.ChallengeAcksPerSecond, Duration.FromSeconds(1));
+        Counters.Reset();
+    }
+
+    /// <summary>The window scale we offer: the smallest shift that lets the receive buffer be advertised (RFC 7323 2.3).</summary>
+    internal static byte ReceiveWindowShift(TcpConfig config)
+    {
+        byte shift = 0;
+        while (shift < 14 && (config.ReceiveBufferBytes >> shift) > 65535)
+        {
+            shift++;
+        }
+        return shift;
+    }
+
+    /// <summary>Starts an active open: the SYN goes out at the next dispatch (RFC 9293 3.10.1).</summary>
+    internal void StartConnect()
+    {
+        State = TcpState.SynSent;
+        _sndNxt = _iss;
+    }
+
+    /// <summary>
+    /// True when a SYN may start a new incarnation of this TIME-WAIT connection (RFC 6191): its timestamp
+    /// is newer than TS.Recent, or, without timestamps, its sequence number lies above RCV.NXT.
+    /// </summary>
+    internal bool AcceptsNewIncarnation(in TcpRepr syn)
+    {
+        if (_tsOk && syn.Timestamp is TcpTimestamp ts)
+        {
+            return (int)(ts.Value - _tsRecent) > 0;
+        }
+        return new SeqNumber(syn.SequenceNumber) > _rcvNxt;
+    }
+
+    /// <summary>Ends the connection at once without a RST (TIME-WAIT recycling).</summary>
+    internal void ForceClose() => EnterClosed(TcpError.None);
+
+    /// <summary>Drops everything and marks the socket closed; the layer frees the slot at its next poll.</summary>
+    private void EnterClosed(TcpError error)
+    {
+        if (error != TcpError.None && Error == TcpError.None)
+        {
+            Error = error;
+        }
+        State = TcpState.Closed;
+        _ooo?.Clear();
+        _sendBuffer?.Clear();
+        _rtoAt = Instant.Never;
+        _persistAt = Instant.Never;
+        _keepAliveAt = Instant.Never;
+        _timeWaitAt = Instant.Never;
+        _delayedAckAt = Instant.Never;
+        _sendRst = false;
+        // The in-order receive queue is kept so the application can read what arrived before a FIN or
+        // RST; Release() frees it when the slot is reused.
+    }
+
+    /// <summary>Returns every buffer to its pool and makes the slot reusable. Called by the layer.</summary>
+    internal void Release()
+    {
+        EnterClosed(TcpError.None);
+        _rx?.Clear();
+        InUse = false;
+        PendingListener = null;
+        QueuedForAccept = false;
+        Generation++;
+    }
+
+    public override string ToString() => $"TCP {_tuple} {State}";
+}

@@ -1,0 +1,176 @@
+using System.Diagnostics.CodeAnalysis;
+using Skiff.Wire;
+
+namespace Skiff.Stack.Udp;
+
+/// <summary>
+/// A bound UDP port (RFC 768). Received datagrams wait, zero-copy in their packet buffers, in a bounded
+/// queue; sends are copied into a packet buffer at once and queued (bounded) for the next poll.
+/// Not thread-safe: owned by the loop of its interface.
+/// </summary>
+public sealed class UdpSocket
+{
+    /// <summary>Largest UDP payload over IPv4: 65535 - 20 (IP) - 8 (UDP).</summary>
+    public const int MaxPayloadBytes = 65507;
+
+    private readonly UdpLayer _layer;
+    private readonly (PacketBuffer Buffer, UdpEndpoint Peer)[] _rx;
+    private int _rxHead;
+    private int _rxCount;
+    private readonly (PacketBuffer Buffer, UdpEndpoint Peer)[] _tx;
+    private int _txHead;
+    private int _txCount;
+
+    internal UdpSocket(UdpLayer layer, UdpEndpoint local, int receiveQueueDatagrams, int sendQueueDatagrams)
+    {
+        _layer = layer;
+        LocalEndpoint = local;
+        _rx = new (PacketBuffer, UdpEndpoint)[receiveQueueDatagrams];
+        _tx = new (PacketBuffer, UdpEndpoint)[sendQueueDatagrams];
+    }
+
+    /// <summary>The bound address (Any: every address of the interface) and port.</summary>
+    public UdpEndpoint LocalEndpoint { get; }
+
+    public bool IsOpen { get; private set; } = true;
+
+    /// <summary>Datagrams waiting to be received.</summary>
+    public int ReceiveQueued => _rxCount;
+
+    /// <summary>Datagrams waiting to be sent.</summary>
+    public int SendQueued => _txCount;
+
+    public bool CanReceive => _rxCount > 0;
+
+    public bool CanSend => IsOpen && _txCount < _tx.Length;
+
+    /// <summary>Datagrams dropped because the receive queue was full.</summary>
+    public long ReceiveDropped { get; private set; }
+
+    /// <summary>Sends refused because the send queue was full or no buffer was free.</summary>
+    public long SendRefused { get; private set; }
+
+    /// <summary>
+    /// Copies the next datagram into <paramref name="destination"/> and frees it. <paramref name="length"/>
+    /// is the datagram's full length; if it exceeds the destination only the first bytes are copied
+    /// (as recvfrom with MSG_TRUNC). False when none is queued.
+    /// </summary>
+    public bool TryReceive(Span<byte> destination, out int length, out UdpEndpoint source)
+    {
+        if (!TryReceive(out PacketBuffer? buffer, out source))
+        {
+            length = 0;
+            return false;
+        }
+        length = buffer.Length;
+        buffer.Data[..Math.Min(length, destination.Length)].CopyTo(destination);
+        buffer.Free();
+        return true;
+    }
+
+    /// <summary>Zero-copy receive: the buffer (data window = payload) now belongs to the caller, who frees it.</summary>
+    public bool TryReceive([NotNullWhen(true)] out PacketBuffer? datagram, out UdpEndpoint source)
+    {
+        if (_rxCount == 0)
+        {
+            datagram = null;
+            source = default;
+            return false;
+        }
+        (datagram, source) = _rx[_rxHead];
+        _rx[_rxHead] = default;
+        _rxHead = (_rxHead + 1) % _rx.Length;
+        _rxCount--;
+        return true;
+    }
+
+    /// <summary>
+    /// Queues a datagram to <paramref name="destination"/>; it leaves at the next poll. False (nothing
+    /// queued) when the send queue is full or no packet buffer is free. Throws
+    /// <see cref="ArgumentException"/> for a payload over <see cref="MaxPayloadBytes"/>.
+    /// </summary>
+    public bool TrySend(ReadOnlySpan<byte> data, UdpEndpoint destination)
+    {
+        if (!IsOpen)
+        {
+            throw new InvalidOperationException("The UDP socket is closed.");
+        }
+        if (data.Length > MaxPayloadBytes)
+        {
+            throw new ArgumentException($"A UDP payload of {data.Length} bytes exceeds the IPv4 maximum of {MaxPayloadBytes}.");
+        }
+        if (destination.Port == 0 || destination.Address.IsUnspecified)
+        {
+            throw new ArgumentException($"Cannot send to {destination}: give an address and a non-zero port.");
+        }
+        if (_txCount == _tx.Length || !_layer.TryAllocatePayload(data.Length, out PacketBuffer? buffer))
+        {
+            SendRefused++;
+            return false;
+        }
+        data.CopyTo(buffer.Data);
+        _tx[(_txHead + _txCount) % _tx.Length] = (buffer, destination);
+        _txCount++;
+        return true;
+    }
+
+    /// <summary>Unbinds the port and frees every queued buffer.</summary>
+    public void Close()
+    {
+        if (!IsOpen)
+        {
+            return;
+        }
+        IsOpen = false;
+        while (TryReceive(out PacketBuffer? b, out _))
+        {
+            b.Free();
+        }
+        while (TryTakeSend(out PacketBuffer? b, out _))
+        {
+            b.Free();
+        }
+        _layer.Unbind(this);
+    }
+
+    internal bool TryEnqueueReceived(PacketBuffer buffer, UdpEndpoint source)
+    {
+        if (_rxCount == _rx.Length)
+        {
+            ReceiveDropped++;
+            return false;
+        }
+        _rx[(_rxHead + _rxCount) % _rx.Length] = (buffer, source);
+        _rxCount++;
+        return true;
+    }
+
+    internal bool TryPeekSend(out PacketBuffer? buffer, out UdpEndpoint destination)
+    {
+        if (_txCount == 0)
+        {
+            buffer = null;
+            destination = default;
+            return false;
+        }
+        (buffer, destination) = _tx[_txHead];
+        return true;
+    }
+
+    internal bool TryTakeSend([NotNullWhen(true)] out PacketBuffer? buffer, out UdpEndpoint destination)
+    {
+        if (_txCount == 0)
+        {
+            buffer = null;
+            destination = default;
+            return false;
+        }
+        (buffer, destination) = _tx[_txHead];
+        _tx[_txHead] = default;
+        _txHead = (_txHead + 1) % _tx.Length;
+        _txCount--;
+        return true;
+    }
+
+    public override string ToString() => $"UDP {LocalEndpoint} ({_rxCount} queued)";
+}
