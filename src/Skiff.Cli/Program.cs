@@ -20,6 +20,7 @@ public static class Program
 
     private static IEnumerable<Command> Commands()
     {
+        yield return Skiff.Cli.Commands.DemoCommand.Create();
         yield return Skiff.Cli.Commands.ReadCommand.Create();
     }
 }
