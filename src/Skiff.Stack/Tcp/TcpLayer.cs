@@ -173,6 +173,8 @@ public sealed class TcpLayer
             TcpSocket s = _sockets[_active[i]];
             if (s.PendingListener == listener)
             {
+                // Still half-open (queued ones were taken above): it no longer counts against the listener.
+                listener.HalfOpen--;
                 s.PendingListener = null;
                 s.Abort();
             }

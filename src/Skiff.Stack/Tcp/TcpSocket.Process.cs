@@ -226,6 +226,28 @@ public sealed partial class TcpSocket
             return false;
         }
 
+        if (State == TcpState.SynReceived && (flags & (TcpFlags.Syn | TcpFlags.Rst)) == TcpFlags.Syn && seq == _irs)
+        {
+            SeqNumber synAck = new(seg.AcknowledgmentNumber);
+            if ((flags & TcpFlags.Ack) != 0 && !_passiveOpen && synAck > _iss && synAck <= _sndMax)
+            {
+                // RFC 9293 3.5 figure 8, line 6: in a simultaneous open the peer's SYN,ACK repeats its SYN
+                // at IRS and acknowledges ours; it completes the handshake (Linux tcp_validate_incoming
+                // lets it pass the same way). Process it as the ACK it carries, one past the SYN.
+                TcpRepr ack = seg with { Flags = flags & ~TcpFlags.Syn, SequenceNumber = seg.SequenceNumber + 1 };
+                return ProcessSynchronized(now, ack, payload);
+            }
+            if ((flags & TcpFlags.Ack) == 0)
+            {
+                // The peer retransmitted its SYN, so our SYN-ACK was lost: send it again (as Linux
+                // tcp_check_req does). The SYN lies left of the window, so this must come before the
+                // acceptability test (RFC 9293 3.10.7.4), which would only answer with a bare ACK.
+                _sndNxt = _iss;
+                _ackNow = true;
+                return false;
+            }
+        }
+
         // First: sequence acceptability (the four cases of RFC 9293 3.10.7.4).
         int rcvWnd = Math.Max(0, _rcvEdge - _rcvNxt);
         if (!IsAcceptable(seq, segLength, rcvWnd))
@@ -267,13 +289,6 @@ public sealed partial class TcpSocket
         // Fourth: a SYN in a synchronized state always earns a challenge ACK (RFC 5961 4.2).
         if ((flags & TcpFlags.Syn) != 0)
         {
-            if (State == TcpState.SynReceived && seq == _irs)
-            {
-                // Our SYN-ACK was lost and the peer retransmitted its SYN: answer it again.
-                _sndNxt = _iss;
-                _ackNow = true;
-                return false;
-            }
             SendChallengeAck(now);
             return false;
         }
