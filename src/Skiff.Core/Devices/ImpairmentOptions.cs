@@ -36,6 +36,13 @@ public sealed record ImpairmentOptions
     /// <see cref="PacketBuffer.Checksum"/> is reset to <see cref="ChecksumState.None"/> so the stack verifies it. Default 0.</summary>
     public double CorruptProbability { get; init; }
 
+    /// <summary>
+    /// Bytes at the start of each frame that corruption never touches. Default 0 (any bit). Set it to 14
+    /// to spare the Ethernet header, as on a real wire where a flipped L2 bit fails the NIC's FCS check
+    /// before the stack sees the frame; then every corrupted frame reaches the stack's own checksums.
+    /// </summary>
+    public int CorruptSkipBytes { get; init; }
+
     /// <summary>Chance that a frame is held back and released only after <see cref="ReorderGapFrames"/> later frames
     /// have gone ahead of it (or after <see cref="ReorderMaxHold"/>). Default 0.</summary>
     public double ReorderProbability { get; init; }
@@ -82,6 +89,10 @@ public sealed record ImpairmentOptions
         CheckProbability(LossProbability, nameof(LossProbability));
         CheckProbability(DuplicateProbability, nameof(DuplicateProbability));
         CheckProbability(CorruptProbability, nameof(CorruptProbability));
+        if (CorruptSkipBytes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CorruptSkipBytes), CorruptSkipBytes, "CorruptSkipBytes cannot be negative.");
+        }
         CheckProbability(ReorderProbability, nameof(ReorderProbability));
         if ((Directions & ~ImpairmentDirections.Both) != 0)
         {

@@ -151,6 +151,34 @@ public class ImpairedDeviceTests
     }
 
     [Fact]
+    public void CorruptSkipBytesSparesTheFrameHeadAndStillFlipsOneBitBehindIt()
+    {
+        using ImpairHarness h = new(new ImpairmentOptions { CorruptProbability = 1.0, CorruptSkipBytes = 14, Seed = 6 });
+        const int LengthBytes = 20;
+        int[] hits = new int[LengthBytes * 8];
+        Span<byte> expected = stackalloc byte[LengthBytes];
+        for (int i = 0; i < 4_800; i++)
+        {
+            h.Send(i, 1, LengthBytes);
+            Assert.True(h.TryTakeSent(out PacketBuffer? b));
+            ImpairHarness.Fill(expected, i);
+            for (int bit = 0; bit < hits.Length; bit++)
+            {
+                if (((expected[bit >> 3] ^ b.Data[bit >> 3]) & (1 << (bit & 7))) != 0)
+                {
+                    hits[bit]++;
+                }
+            }
+            b.Free();
+        }
+        Assert.Equal(4_800, hits.Sum());
+        Assert.All(hits[..(14 * 8)], n => Assert.Equal(0, n));
+        // 100 expected for each of the 48 bits behind the skipped head.
+        Assert.All(hits[(14 * 8)..], n => Assert.InRange(n, 50, 160));
+        h.AssertNoLeak();
+    }
+
+    [Fact]
     public void SameSeedGivesTheSameOutcomesAndAnotherSeedDoesNot()
     {
         ImpairmentOptions options = new()

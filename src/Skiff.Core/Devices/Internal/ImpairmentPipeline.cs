@@ -164,10 +164,11 @@ internal sealed class ImpairmentPipeline
 
     private void AdmitAfterDuplication(PacketBuffer frame, long nowMicros)
     {
-        if (_corruptRandom.NextChance(_options.CorruptProbability) && frame.Length > 0)
+        int skip = _options.CorruptSkipBytes;
+        if (_corruptRandom.NextChance(_options.CorruptProbability) && frame.Length > skip)
         {
-            ulong bit = _corruptRandom.NextBelow((ulong)frame.Length * 8);
-            frame.Data[(int)(bit >> 3)] ^= (byte)(1 << (int)(bit & 7));
+            ulong bit = _corruptRandom.NextBelow((ulong)(frame.Length - skip) * 8);
+            frame.Data[skip + (int)(bit >> 3)] ^= (byte)(1 << (int)(bit & 7));
             // Whatever a device verified no longer holds: make the stack check.
             frame.Checksum = ChecksumState.None;
             Counters.Corrupted++;
