@@ -22,6 +22,10 @@ public interface IDevice
     /// <summary>Receives up to <c>buffers.Length</c> frames into <paramref name="buffers"/>; returns how many (0 when none are ready).</summary>
     int ReceiveBurst(Span<PacketBuffer> buffers, Instant now);
 
-    /// <summary>Queues frames for transmission; returns how many of the first frames it accepted and now owns.</summary>
+    /// <summary>
+    /// Queues frames for transmission; returns how many of the first frames it accepted and now owns.
+    /// An empty span is a kick (DPDK's zero-packet tx_burst): the device moves frames it already holds
+    /// (delayed frames, a TX ring awaiting a wakeup, completions to reap). Pollers call it every round.
+    /// </summary>
     int TransmitBurst(ReadOnlySpan<PacketBuffer> buffers, Instant now);
 }

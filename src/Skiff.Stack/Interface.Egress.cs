@@ -238,10 +238,13 @@ public sealed partial class Interface
         _txQueue[_txCount++] = frame;
     }
 
-    /// <summary>Hands the queued frames to the device; what it refuses stays queued, in order, for the next poll.</summary>
+    /// <summary>
+    /// Hands the queued frames to the device; what it refuses stays queued, in order, for the next poll.
+    /// With nothing queued it still calls the device (an empty burst kicks frames the device holds).
+    /// </summary>
     private void FlushTx()
     {
-        if (_device is null || _txCount == 0)
+        if (_device is null)
         {
             return;
         }
