@@ -323,7 +323,8 @@ public sealed class TcpLayer
         };
         if (config.Timestamps && syn.Timestamp is TcpTimestamp ts)
         {
-            byte? peerScale = config.WindowScaling ? syn.WindowScale : null;
+            // RFC 7323 2.3: a shift above 14 is used as 14 (the cookie encoding holds 0-14 only).
+            byte? peerScale = config.WindowScaling && syn.WindowScale is byte ws ? Math.Min(ws, (byte)14) : null;
             bool sack = config.Sack && syn.SackPermitted;
             uint tsNow = unchecked((uint)(now.TotalMicros / 1000) + TimestampOffset(cookie));
             synAck = synAck with

@@ -32,7 +32,7 @@ public sealed partial class TcpSocket
         }
         if (_sendRst)
         {
-            TcpRepr rst = BaseRepr(_sndNxt, TcpFlags.Rst | TcpFlags.Ack);
+            TcpRepr rst = BaseRepr(AcceptableSeq, TcpFlags.Rst | TcpFlags.Ack);
             if (emitter.TryEmit(_tuple, rst, default, default))
             {
                 Counters.ResetsSent++;
@@ -77,7 +77,7 @@ public sealed partial class TcpSocket
         }
         if (!ackSent && sent < maxSegments && (_ackNow || now >= _delayedAckAt))
         {
-            if (emitter.TryEmit(_tuple, BaseRepr(_sndNxt, TcpFlags.Ack), default, default))
+            if (emitter.TryEmit(_tuple, BaseRepr(AcceptableSeq, TcpFlags.Ack), default, default))
             {
                 Counters.PureAcksSent++;
                 OnAckSent();
@@ -107,6 +107,8 @@ public sealed partial class TcpSocket
             else
             {
                 _rttTiming = false; // Karn: never time a retransmitted SYN
+                _retransmitTs = TsNow(now);
+                _retransmitTsValid = true;
                 Counters.Retransmissions++;
             }
             _sndNxt = _iss + 1;
@@ -253,6 +255,22 @@ public sealed partial class TcpSocket
         return sent;
     }
 
+    /// <summary>
+    /// The sequence number for a segment without data (a pure ACK, a RST): the highest sequence sent, or
+    /// the right edge of the peer's window if that is lower. Not SND.NXT: after a timeout it is rewound
+    /// below what the peer already holds, and a segment below RCV.NXT is dropped unread (RFC 9293
+    /// 3.10.7.4), ACK field and all. Linux's tcp_acceptable_seq makes the same choice.
+    /// </summary>
+    private SeqNumber AcceptableSeq
+    {
+        get
+        {
+            SeqNumber windowEnd = _sndUna + (int)Math.Min(_sndWnd, int.MaxValue);
+            SeqNumber max = _finSent && _sndMax == _finSeq + 1 && _sndNxt <= _finSeq ? _finSeq : _sndMax;
+            return windowEnd >= max ? max : windowEnd;
+        }
+    }
+
     private long UsableWindow()
     {
         long window = Math.Min(_sndWnd, CongestionWindowBytes);
@@ -317,6 +335,15 @@ public sealed partial class TcpSocket
         {
             return false;
         }
+        TcpRepr repr = BaseRepr(seq, TcpFlags.Ack);
+        // RFC 9293 3.7.1: Eff.snd.MSS = min(SendMSS + 20, MMS_S) - TCPhdrsize, with the options actually
+        // carried (SACK blocks for the reverse direction make the header longer than the MSS assumed).
+        int maxData = Math.Min(_peerMss, _localMss) + 20 - repr.HeaderLength;
+        if (length > maxData)
+        {
+            length = Math.Max(1, maxData);
+            fin = false;
+        }
         TcpFlags flags = TcpFlags.Ack;
         if (offset + length == _sendBuffer.Count)
         {
@@ -327,7 +354,7 @@ public sealed partial class TcpSocket
             flags |= TcpFlags.Fin;
         }
         _sendBuffer.Peek(offset, length, out ReadOnlySpan<byte> first, out ReadOnlySpan<byte> second);
-        TcpRepr repr = BaseRepr(seq, flags) with { PayloadLength = length };
+        repr = repr with { Flags = flags, PayloadLength = length };
         if (!emitter.TryEmit(_tuple, repr, first, second))
         {
             return false;
@@ -340,6 +367,8 @@ public sealed partial class TcpSocket
         }
         if (retransmission)
         {
+            _retransmitTs = TsNow(now);
+            _retransmitTsValid = true;
             Counters.Retransmissions++;
             Counters.BytesRetransmitted += length;
             if (_rttTiming && _rttSeq >= seq && _rttSeq < seq + Math.Max(1, length))

@@ -234,8 +234,8 @@ public sealed partial class TcpSocket
                 // RFC 9293 3.5 figure 8, line 6: in a simultaneous open the peer's SYN,ACK repeats its SYN
                 // at IRS and acknowledges ours; it completes the handshake (Linux tcp_validate_incoming
                 // lets it pass the same way). Process it as the ACK it carries, one past the SYN.
-                TcpRepr ack = seg with { Flags = flags & ~TcpFlags.Syn, SequenceNumber = seg.SequenceNumber + 1 };
-                return ProcessSynchronized(now, ack, payload);
+                TcpRepr asAck = seg with { Flags = flags & ~TcpFlags.Syn, SequenceNumber = seg.SequenceNumber + 1 };
+                return ProcessSynchronized(now, asAck, payload);
             }
             if ((flags & TcpFlags.Ack) == 0)
             {
@@ -262,6 +262,12 @@ public sealed partial class TcpSocket
             if ((flags & TcpFlags.Rst) == 0)
             {
                 _ackNow = true;
+            }
+            if (State == TcpState.TimeWait && (flags & TcpFlags.Fin) != 0 && seq + segLength == _rcvNxt)
+            {
+                // RFC 9293 3.10.7.4, TIME-WAIT: a retransmission of the remote FIN (which lies left of the
+                // window, so it never reaches the eighth step) is acknowledged and restarts the 2 MSL timeout.
+                _timeWaitAt = now + _config.TimeWait;
             }
             return false;
         }

@@ -104,8 +104,16 @@ public sealed partial class TcpSocket
         Duration? sample = null;
         if (_tsOk && seg.Timestamp is TcpTimestamp ts && ts.EchoReply != 0)
         {
-            sample = Duration.FromMillis(Math.Max(0, (int)(TsNow(now) - ts.EchoReply)));
-            _rtt.OnSample(sample.Value, fromRetransmittedSegment: false, fromTimestamp: true);
+            // An echo older than our last retransmission measures the retransmission timeout, not the
+            // path: the receiver answered an old duplicate with an old TS.Recent (RFC 7323 5.3 R2 drops
+            // before R3 updates). Such samples would feed RTO back into itself, so skip them, as Linux
+            // does with retrans_stamp (the Eifel test of RFC 3522).
+            if (!_retransmitTsValid || (int)(ts.EchoReply - _retransmitTs) >= 0)
+            {
+                _retransmitTsValid = false;
+                sample = Duration.FromMillis(Math.Max(0, (int)(TsNow(now) - ts.EchoReply)));
+                _rtt.OnSample(sample.Value, fromRetransmittedSegment: false, fromTimestamp: true);
+            }
         }
         else if (_rttTiming && ack > _rttSeq)
         {

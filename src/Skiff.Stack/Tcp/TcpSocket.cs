@@ -85,6 +85,8 @@ public sealed partial class TcpSocket
     private CongestionControl _cc = null!;
     private SackScoreboard? _scoreboard;
     private bool _rttTiming;
+    private uint _retransmitTs;        // our TSval when we last retransmitted; older echoes give no RTT sample
+    private bool _retransmitTsValid;
     private SeqNumber _rttSeq;
     private Instant _rttSentAt;
     private bool _retransmitHead;      // the next dispatch retransmits the segment at SND.UNA (fast retransmit, partial ACK)
@@ -311,8 +313,16 @@ public sealed partial class TcpSocket
             _sendBuffer = new ByteRing(config.SendBufferBytes);
         }
         _sendBuffer.Clear();
-        _rx ??= new ReceiveQueue(config.MaxReceiveSegments);
-        _ooo ??= new OutOfOrderQueue(config.MaxOutOfOrderSegments, config.ReceiveBufferBytes);
+        // A pooled socket may last have served another config: its queues must take this one's bounds
+        // (TESTING.md, bounds a hostile peer must not break), not keep the first connection's.
+        if (_rx is null || _rx.MaxSegments != config.MaxReceiveSegments)
+        {
+            _rx = new ReceiveQueue(config.MaxReceiveSegments);
+        }
+        if (_ooo is null || _ooo.MaxSegments != Math.Max(1, config.MaxOutOfOrderSegments) || _ooo.MaxBytes != config.ReceiveBufferBytes)
+        {
+            _ooo = new OutOfOrderQueue(config.MaxOutOfOrderSegments, config.ReceiveBufferBytes);
+        }
         _iss = iss;
         _sndUna = iss;
         _sndNxt = iss;
@@ -355,6 +365,7 @@ public sealed partial class TcpSocket
         _rtt = new RttEstimator(RttEstimator.DefaultClockGranularity, config.MinRto, config.MaxRto, config.InitialRto);
         _scoreboard = null;
         _rttTiming = false;
+        _retransmitTsValid = false;
         _retransmitHead = false;
         _sendRst = false;
         _pendingReset = false;
@@ -431,4 +442,5 @@ public sealed partial class TcpSocket
     }
 
     public override string ToString() => $"TCP {_tuple} {State}";
+
 }

@@ -29,6 +29,12 @@ internal sealed class OutOfOrderQueue
 
     public int Segments => _count;
 
+    /// <summary>The segment bound this queue was made for.</summary>
+    public int MaxSegments => _entries.Length;
+
+    /// <summary>The byte bound this queue was made for.</summary>
+    public int MaxBytes => _maxBytes;
+
     public int Bytes { get; private set; }
 
     public bool IsEmpty => _count == 0;

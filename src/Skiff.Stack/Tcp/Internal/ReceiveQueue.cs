@@ -16,10 +16,14 @@ internal sealed class ReceiveQueue
 
     public ReceiveQueue(int maxSegments)
     {
+        MaxSegments = maxSegments;
         int capacity = (int)Math.Max(4u, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)maxSegments));
         _ring = new PacketBuffer?[capacity];
         _mask = capacity - 1;
     }
+
+    /// <summary>The bound this queue was made for (<see cref="TcpConfig.MaxReceiveSegments"/>).</summary>
+    public int MaxSegments { get; }
 
     public int Bytes { get; private set; }
 

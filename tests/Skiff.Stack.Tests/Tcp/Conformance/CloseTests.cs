@@ -1,0 +1,184 @@
+using Skiff.Stack.Tcp;
+using Skiff.Wire;
+
+namespace Skiff.Stack.Tests.Tcp.Conformance;
+
+/// <summary>FIN-WAIT-1/2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT, and resets on close (RFC 9293 3.6, 3.10.4-5).</summary>
+public sealed class CloseTests
+{
+    [Fact]
+    public void ActiveCloseGoesThroughFinWaitToTimeWaitWhichLastsTheConfiguredTime()
+    {
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer(port: 443, localPort: 50_000);
+        TcpSocket s = h.OpenActive(peer, new TcpConfig { TimeWait = Duration.FromSeconds(30) });
+        s.Close();
+        EmittedSegment fin = h.DispatchOne();
+        Assert.Equal(TcpFlags.Fin | TcpFlags.Ack, fin.Flags);
+        Assert.Equal(peer.RcvNxt, fin.Seq);
+        Assert.Equal(TcpState.FinWait1, s.State);
+        Assert.Throws<InvalidOperationException>(() => s.Send(new byte[1]));
+
+        peer.AckAll([fin]);
+        Assert.Equal(TcpState.FinWait2, s.State);
+        Assert.Empty(h.Dispatch());
+
+        peer.SendFin();
+        Assert.Equal(TcpState.TimeWait, s.State);
+        EmittedSegment ack = h.DispatchOne();
+        Assert.Equal(TcpFlags.Ack, ack.Flags);
+        Assert.Equal(peer.Nxt, ack.Ack);
+        Assert.Equal(fin.Seq + 1, ack.Seq);
+        Assert.True(s.IsReceiveFinished);
+
+        h.Layer.Release(peer.Handle);
+        Instant entered = h.Now;
+        h.PollAt(entered + Duration.FromSeconds(30) - Duration.FromMillis(1));
+        Assert.Equal(1, h.Layer.ConnectionCount);
+        // A retransmitted FIN is ACKed again and restarts the 2 MSL timer (RFC 9293 3.10.7.4, TIME-WAIT).
+        Instant refin = h.Now;
+        h.Deliver(peer.Segment(TcpFlags.Fin | TcpFlags.Ack, seq: peer.Nxt - 1));
+        Assert.Equal(peer.Nxt, h.DispatchOne().Ack);
+        h.PollAt(refin + Duration.FromSeconds(30) - Duration.FromMillis(1));
+        Assert.Equal(1, h.Layer.ConnectionCount);
+        h.PollAt(refin + Duration.FromSeconds(30));
+        Assert.Equal(0, h.Layer.ConnectionCount); // the slot is freed
+        Assert.Equal(h.Layer.FreeSockets, new TcpLayerOptions().MaxConnections);
+        Assert.Equal(0, h.Pool.InUse);
+    }
+
+    [Fact]
+    public void RstDoesNotEndTimeWait()
+    {
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer(port: 443, localPort: 50_000);
+        TcpSocket s = h.OpenActive(peer);
+        s.Close();
+        peer.AckAll([h.DispatchOne()]);
+        peer.SendFin();
+        h.Dispatch();
+        Assert.Equal(TcpState.TimeWait, s.State);
+        h.Deliver(peer.Segment(TcpFlags.Rst, timestamps: false)); // RFC 1337: no TIME-WAIT assassination
+        Assert.Equal(TcpState.TimeWait, s.State);
+        h.AssertAllReleased(peer);
+    }
+
+    [Fact]
+    public void PassiveCloseGoesThroughCloseWaitAndLastAck()
+    {
+        using TcpHarness h = new();
+        TcpListener listener = h.Layer.Listen(TcpHarness.ServerPort);
+        TcpPeer peer = h.Peer();
+        TcpSocket s = h.OpenPassive(listener, peer);
+        peer.SendData(TcpHarness.Bytes(100), TcpFlags.Psh | TcpFlags.Fin);
+        Assert.Equal(TcpState.CloseWait, s.State);
+        EmittedSegment ack = h.DispatchOne(); // a FIN is ACKed at once
+        Assert.Equal(peer.Nxt, ack.Ack);
+        Assert.False(s.IsReceiveFinished); // 100 bytes still to read
+        Assert.Equal(100, s.Receive(new byte[200]));
+        Assert.True(s.IsReceiveFinished);
+
+        // CLOSE-WAIT can still send.
+        s.Send(TcpHarness.Bytes(10));
+        s.Close();
+        EmittedSegment dataFin = h.DispatchOne();
+        Assert.Equal(TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin, dataFin.Flags);
+        Assert.Equal(10, dataFin.Length);
+        Assert.Equal(TcpState.LastAck, s.State);
+        peer.AckAll([dataFin]);
+        Assert.Equal(TcpState.Closed, s.State);
+        Assert.Equal(TcpError.None, s.Error);
+        Assert.Empty(h.Dispatch());
+        h.AssertAllReleased(peer);
+    }
+
+    [Fact]
+    public void HalfCloseKeepsReceivingAfterOurFin()
+    {
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer(port: 443, localPort: 50_000);
+        TcpSocket s = h.OpenActive(peer);
+        s.Close();
+        EmittedSegment fin = h.DispatchOne();
+        peer.AckAll([fin]);
+        Assert.Equal(TcpState.FinWait2, s.State);
+
+        byte[] data = TcpHarness.Bytes(3000);
+        peer.SendData(data.AsSpan(0, 1448));
+        peer.SendData(data.AsSpan(1448, 1448));
+        peer.SendData(data.AsSpan(2896));
+        h.Advance(Duration.FromMillis(40));
+        List<EmittedSegment> acks = h.Dispatch();
+        Assert.Equal(peer.Nxt, acks[^1].Ack);
+        Assert.All(acks, a => Assert.Equal(fin.Seq + 1, a.Seq));
+        byte[] got = new byte[4000];
+        Assert.Equal(3000, s.Receive(got));
+        Assert.Equal(data, got[..3000]);
+        peer.SendFin();
+        Assert.Equal(TcpState.TimeWait, s.State);
+        h.AssertAllReleased(peer);
+    }
+
+    [Fact]
+    public void SimultaneousCloseGoesThroughClosing()
+    {
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer(port: 443, localPort: 50_000);
+        TcpSocket s = h.OpenActive(peer);
+        s.Close();
+        EmittedSegment fin = h.DispatchOne();
+        Assert.Equal(TcpState.FinWait1, s.State);
+
+        // The peer's FIN crosses ours: it does not acknowledge our FIN (RFC 9293 figure 13).
+        h.Deliver(peer.Segment(TcpFlags.Fin | TcpFlags.Ack, ack: fin.Seq));
+        peer.Nxt++;
+        Assert.Equal(TcpState.Closing, s.State);
+        EmittedSegment ack = h.DispatchOne();
+        Assert.Equal(TcpFlags.Ack, ack.Flags);
+        Assert.Equal(peer.Nxt, ack.Ack);
+
+        peer.AckAll([fin]);
+        Assert.Equal(TcpState.TimeWait, s.State);
+        h.AssertAllReleased(peer);
+    }
+
+    [Fact]
+    public void ReleaseWithUnreadDataSendsRst()
+    {
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer(port: 443, localPort: 50_000);
+        h.OpenActive(peer);
+        Assert.True(peer.SendData(TcpHarness.Bytes(500)));
+        Assert.Equal(1, h.Pool.InUse);
+        h.Layer.Release(peer.Handle); // RFC 2525 2.17: data would be lost, so the peer must learn of it
+        EmittedSegment rst = h.DispatchOne();
+        Assert.True(rst.Has(TcpFlags.Rst));
+        Assert.Equal(peer.RcvNxt, rst.Seq);
+        Assert.False(h.Layer.TryGet(peer.Handle, out _));
+        Assert.Equal(0, h.Layer.ConnectionCount);
+        Assert.Equal(0, h.Pool.InUse);
+    }
+
+    [Fact]
+    public void AbortSendsRstAndDropsBuffers()
+    {
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer(port: 443, localPort: 50_000);
+        TcpSocket s = h.OpenActive(peer);
+        s.Send(TcpHarness.Bytes(100));
+        EmittedSegment data = h.DispatchOne();
+        peer.SendDataAt(peer.Nxt + 500, TcpHarness.Bytes(100)); // held out of order
+        h.Dispatch();
+        Assert.Equal(1, h.Pool.InUse);
+
+        s.Abort();
+        EmittedSegment rst = h.DispatchOne();
+        Assert.True(rst.Has(TcpFlags.Rst)); // RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST>
+        Assert.Equal(data.Seq + 100, rst.Seq);
+        Assert.Equal(TcpState.Closed, s.State);
+        Assert.Equal(TcpError.Aborted, s.Error);
+        Assert.Equal(0, h.Pool.InUse);
+        Assert.Empty(h.Dispatch());
+        h.AssertAllReleased(peer);
+    }
+}
