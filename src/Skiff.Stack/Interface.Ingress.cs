@@ -148,7 +148,10 @@ public sealed partial class Interface
             l2 = 0;
             data = frame.Data;
             ip = new Ipv4Packet(data);
-            repr = repr with { PayloadLength = size - l3, MoreFragments = false, FragmentOffset = 0 };
+            // The datagram carries fragment zero's header (RFC 791 3.2), whose options, and so length, can differ
+            // from this last-arriving fragment's: options not copied on fragmentation are in fragment zero only.
+            l3 = result.HeaderBytes;
+            repr = repr with { PayloadLength = size - l3, OptionsLength = l3 - Ipv4HeaderBytes, MoreFragments = false, FragmentOffset = 0 };
             // The copied header still says "fragment"; fix it so errors that quote it are accurate.
             ip.TotalLength = (ushort)size;
             ip.MoreFragments = false;
@@ -182,13 +185,15 @@ public sealed partial class Interface
 
     private void IngressUdp(PacketBuffer frame, in Ipv4Repr ip, bool broadcast)
     {
-        uint pseudo = Checksum.PseudoHeader(ip.Source, ip.Destination, IpProtocol.Udp, frame.Length);
         bool verify = (frame.Checksum & (ChecksumState.L4Verified | ChecksumState.L4Partial)) == 0;
         if (UdpPacket.TryCreate(frame.Data, out UdpPacket udp) != WireError.Ok)
         {
             DropFrame(frame, DropReason.UdpMalformed);
             return;
         }
+        // RFC 768: the pseudo-header carries the UDP length, which may be shorter than the IP payload (Linux trims
+        // the rest as padding, udp4_csum_init after pskb_trim_rcsum).
+        uint pseudo = Checksum.PseudoHeader(ip.Source, ip.Destination, IpProtocol.Udp, udp.Length);
         WireError error = UdpRepr.TryParse(udp, pseudo, verify, out UdpRepr repr);
         if (error != WireError.Ok)
         {
