@@ -17,7 +17,8 @@ internal sealed class StackPair : IDisposable
     private readonly IDevice _devB;
 
     public StackPair(ImpairmentOptions? impairA = null, ImpairmentOptions? impairB = null, TcpLayerOptions? tcp = null,
-        int poolFrames = 16384, int mtu = 1500, Duration? linkDelay = null, InterfaceOptions? templateB = null)
+        int poolFrames = 16384, int mtu = 1500, Duration? linkDelay = null, InterfaceOptions? templateB = null, bool gratuitousArp = true,
+        Skiff.Stack.Arp.ArpCacheOptions? arp = null)
     {
         PoolA = new PacketPool(poolFrames);
         PoolB = new PacketPool(poolFrames);
@@ -38,6 +39,8 @@ internal sealed class StackPair : IDisposable
             Mac = MacAddress.Parse("02:00:00:00:00:01"),
             Addresses = [new Ipv4Cidr(AddressA, 24)],
             MtuBytes = mtu,
+            GratuitousArp = gratuitousArp,
+            Arp = arp ?? new(),
             SecretKey = 1,
             Tcp = tcp ?? new TcpLayerOptions(),
         }, PoolA);
@@ -46,6 +49,8 @@ internal sealed class StackPair : IDisposable
             Mac = MacAddress.Parse("02:00:00:00:00:02"),
             Addresses = [new Ipv4Cidr(AddressB, 24)],
             MtuBytes = mtu,
+            GratuitousArp = gratuitousArp,
+            Arp = arp ?? new(),
             SecretKey = 2,
             Tcp = tcp ?? new TcpLayerOptions(),
         }, PoolB);
@@ -71,6 +76,17 @@ internal sealed class StackPair : IDisposable
 
     public Instant Now => Clock.Now;
 
+    /// <summary>
+    /// Resolves both neighbours up front, so no ARP frame crosses an impaired link (give the pair ARP options
+    /// whose <c>ReachableTime</c> outlasts the run, or the entries go stale and re-resolve over it).
+    /// </summary>
+    public void PrimeArp()
+    {
+        Span<PacketBuffer> none = new PacketBuffer[16];
+        A.Arp.Update(AddressB, B.Mac, Clock.Now, createIfMissing: true, none);
+        B.Arp.Update(AddressA, A.Mac, Clock.Now, createIfMissing: true, none);
+    }
+
     /// <summary>Polls both stacks once at the current time; true if either did something.</summary>
     public bool PollOnce()
     {
@@ -94,7 +110,9 @@ internal sealed class StackPair : IDisposable
             {
                 return false;
             }
-            if (PollOnce())
+            // Busy while either stack did something, or while a frame waits in a receive ring (a device can
+            // release held frames during the other stack's poll, after this one already looked).
+            if (PollOnce() || LinkA.ReceivePending > 0 || LinkB.ReceivePending > 0)
             {
                 Clock.Advance(step);
                 continue;
