@@ -30,11 +30,15 @@ public class RingBenchmarks
     [Params("Spsc", "Mpmc")]
     public string Ring { get; set; } = "Spsc";
 
+    /// <summary>Whether dequeued slots are cleared (the default for general references; pool frames turn it off).</summary>
+    [Params(true, false)]
+    public bool Clear { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
-        _spsc = new SpscRing<object>(4096);
-        _mpmc = new MpmcRing<object>(4096);
+        _spsc = new SpscRing<object>(4096, Clear);
+        _mpmc = new MpmcRing<object>(4096, Clear);
         _items = new object[Burst];
         for (int i = 0; i < Burst; i++)
         {

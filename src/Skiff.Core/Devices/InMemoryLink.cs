@@ -43,8 +43,9 @@ public static class InMemoryLink
         {
             throw new ArgumentOutOfRangeException(nameof(capabilities), "MaxBurst must be positive (note that new DeviceCapabilities() is all zeros).");
         }
-        SpscRing<PacketBuffer> aToB = new(capacity);
-        SpscRing<PacketBuffer> bToA = new(capacity);
+        // Frames are rooted by their pools, so the rings need not clear the slots they hand over.
+        SpscRing<PacketBuffer> aToB = new(capacity, clearDequeuedSlots: false);
+        SpscRing<PacketBuffer> bToA = new(capacity, clearDequeuedSlots: false);
         InMemoryDevice a = new(poolA, rx: bToA, tx: aToB, caps, receiveChecksum);
         InMemoryDevice b = new(poolB, rx: aToB, tx: bToA, caps, receiveChecksum);
         return (a, b);

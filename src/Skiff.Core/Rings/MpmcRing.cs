@@ -18,10 +18,10 @@ namespace Skiff.Rings;
 /// <para>Progress: not lock-free in the strict sense, exactly like <c>rte_ring</c>: a thread preempted
 /// between reserving and publishing holds back later threads on its side, which spin (and after a
 /// while yield) until it continues. Keep at most one ring user per core for predictable latency.</para>
-/// <para>Dequeued slots are cleared when <typeparamref name="T"/> is or contains references, so the
-/// ring never keeps an object alive after its consumer let go of it. (The packet pool, whose frames
-/// live as long as the pool anyway, turns this off internally.) Slots of unmanaged types are left as
-/// they are.</para>
+/// <para>By default, dequeued slots are cleared when <typeparamref name="T"/> is or contains
+/// references, so the ring never keeps an object alive after its consumer let go of it; rings of
+/// pool frames (rooted by their pool for life, like the pool's own free list) turn it off with
+/// <c>clearDequeuedSlots: false</c>. Slots of unmanaged types are never cleared.</para>
 /// <para>No method allocates.</para>
 /// </remarks>
 public sealed class MpmcRing<T>
@@ -33,17 +33,18 @@ public sealed class MpmcRing<T>
 
     /// <summary>Creates an empty ring.</summary>
     /// <param name="capacity">Number of slots: a power of two from 1 to 2^30.</param>
+    /// <param name="clearDequeuedSlots">
+    /// True (default): a dequeued slot holding references is cleared so the ring does not keep the
+    /// object alive. False: leave it (cheaper) when every element is rooted elsewhere anyway (pool
+    /// frames). Ignored for unmanaged types.
+    /// </param>
     /// <exception cref="ArgumentOutOfRangeException">The capacity is not such a power of two (it is not rounded up).</exception>
-    public MpmcRing(int capacity)
-        : this(capacity, 0, clearSlots: true)
+    public MpmcRing(int capacity, bool clearDequeuedSlots = true)
+        : this(capacity, 0, clearDequeuedSlots)
     {
     }
 
-    /// <summary>
-    /// Creates an empty ring whose counters start at <paramref name="initialIndex"/> (tests use it to
-    /// cross 2^32). <paramref name="clearSlots"/> false leaves dequeued references in their slots:
-    /// only for elements that are rooted elsewhere for the ring's whole life.
-    /// </summary>
+    /// <summary>Creates an empty ring whose counters start at <paramref name="initialIndex"/> (tests use it to cross 2^32).</summary>
     internal MpmcRing(int capacity, uint initialIndex, bool clearSlots)
     {
         RingLayout.ValidateCapacity(capacity, nameof(capacity));

@@ -18,31 +18,40 @@ namespace Skiff.Rings;
 /// <para>Each side keeps a private copy of the other side's index and re-reads the shared one only
 /// when the copy says the ring looks full (producer) or empty (consumer), so in steady state the two
 /// cores do not pull each other's index line back and forth on every element.</para>
-/// <para>Dequeued slots are cleared when <typeparamref name="T"/> is or contains references, so the
-/// ring never keeps an object alive after its consumer let go of it (one store to a line the
-/// consumer already holds). Slots of unmanaged types are left as they are.</para>
+/// <para>By default, dequeued slots are cleared when <typeparamref name="T"/> is or contains
+/// references, so the ring never keeps an object alive after its consumer let go of it. That costs
+/// a store per element and turns the consumer's read of each slot line into a write the producer
+/// must fetch back; rings of pool frames (rooted by their pool for life) turn it off with
+/// <c>clearDequeuedSlots: false</c>. Slots of unmanaged types are never cleared.</para>
 /// <para>No method allocates.</para>
 /// </remarks>
 public sealed class SpscRing<T>
 {
     private readonly T[] _slots;
     private readonly uint _mask;
+    private readonly bool _clearSlots;
     private SpscIndices _indices;
 
     /// <summary>Creates an empty ring.</summary>
     /// <param name="capacity">Number of slots: a power of two from 1 to 2^30.</param>
+    /// <param name="clearDequeuedSlots">
+    /// True (default): a dequeued slot holding references is cleared so the ring does not keep the
+    /// object alive. False: leave it, saving the consumer a store and the producer a cache-line
+    /// transfer, when every element is rooted elsewhere anyway (pool frames). Ignored for unmanaged types.
+    /// </param>
     /// <exception cref="ArgumentOutOfRangeException">The capacity is not such a power of two (it is not rounded up).</exception>
-    public SpscRing(int capacity)
-        : this(capacity, 0)
+    public SpscRing(int capacity, bool clearDequeuedSlots = true)
+        : this(capacity, 0, clearDequeuedSlots)
     {
     }
 
     /// <summary>Creates an empty ring whose free-running counters start at <paramref name="initialIndex"/> (tests use it to cross 2^32).</summary>
-    internal SpscRing(int capacity, uint initialIndex)
+    internal SpscRing(int capacity, uint initialIndex, bool clearDequeuedSlots = true)
     {
         RingLayout.ValidateCapacity(capacity, nameof(capacity));
         _slots = new T[capacity];
         _mask = (uint)capacity - 1;
+        _clearSlots = clearDequeuedSlots;
         _indices.ProducerIndex = initialIndex;
         _indices.ProducerCachedConsumerIndex = initialIndex;
         _indices.ConsumerIndex = initialIndex;
@@ -101,7 +110,7 @@ public sealed class SpscRing<T>
         }
         ref T slot = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), (nint)(consumer & _mask));
         item = slot;
-        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>() && _clearSlots)
         {
             slot = default!;
         }
@@ -156,7 +165,7 @@ public sealed class SpscRing<T>
         {
             return 0;
         }
-        RingCopy.Out(_slots, consumer & _mask, destination[..n]);
+        RingCopy.Out(_slots, consumer & _mask, destination[..n], _clearSlots);
         // Release: pairs with the producer's acquire read of ConsumerIndex (RefreshFreeSlots); the
         // slots were read (and cleared) before the producer can see them as free.
         Volatile.Write(ref _indices.ConsumerIndex, consumer + (uint)n);
