@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using Skiff.Devices;
+using Skiff.Stack;
+using Skiff.Stack.Tcp;
+using Skiff.Stack.Udp;
+using Skiff.Wire;
+
+namespace Skiff.Benchmarks.Stack;
+
+/// <summary>
+/// Whole-stack loops on one core: two Skiff stacks over the in-memory link, polled alternately by one
+/// thread on the real clock. Prints the figure and the GC collections of the measured phase.
+/// Usage: <c>dotnet run -c Release --project bench/Skiff.Benchmarks -- stack [tcp|crr|udp|all] [--seconds S] [--offload]</c>
+/// </summary>
+public static class StackBench
+{
+    public static int Run(string[] args)
+    {
+        string what = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "all";
+        double seconds = 3;
+        bool offload = args.Contains("--offload");
+        int i = Array.IndexOf(args, "--seconds");
+        if (i >= 0 && i + 1 < args.Length)
+        {
+            seconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        Console.WriteLine($"skiff stack bench: one thread, two stacks over the in-memory link, {seconds} s per run, checksums {(offload ? "offloaded (virtual link)" : "computed and verified")}");
+        if (what is "tcp" or "all")
+        {
+            TcpThroughput(seconds, offload);
+        }
+        if (what is "crr" or "all")
+        {
+            ConnectRequestResponse(seconds, offload);
+        }
+        if (what is "udp" or "all")
+        {
+            UdpEcho(seconds, offload);
+        }
+        return 0;
+    }
+
+    private sealed class Pair
+    {
+        public readonly ManualClockless Clock = new();
+        public readonly PacketPool PoolA = new(32768);
+        public readonly PacketPool PoolB = new(32768);
+        public readonly InMemoryDevice DevA;
+        public readonly InMemoryDevice DevB;
+        public readonly Interface A;
+        public readonly Interface B;
+
+        public Pair(bool offload, TcpLayerOptions? tcp = null)
+        {
+            DeviceCapabilities caps = offload
+                ? new DeviceCapabilities(MtuBytes: 1500, TxChecksum: ChecksumOffloads.All, RxChecksum: ChecksumOffloads.All)
+                : new DeviceCapabilities(MtuBytes: 1500);
+            (DevA, DevB) = InMemoryLink.CreatePair(PoolA, PoolB, 4096, caps,
+                offload ? ChecksumState.IpVerified | ChecksumState.L4Verified : ChecksumState.None);
+            A = new Interface(new InterfaceOptions { Mac = MacAddress.Parse("02:00:00:00:00:01"), Addresses = [Ipv4Cidr.Parse("10.0.0.1/24")], SecretKey = 1, Tcp = tcp ?? new() }, PoolA);
+            B = new Interface(new InterfaceOptions { Mac = MacAddress.Parse("02:00:00:00:00:02"), Addresses = [Ipv4Cidr.Parse("10.0.0.2/24")], SecretKey = 2, Tcp = tcp ?? new() }, PoolB);
+        }
+
+        public void Poll()
+        {
+            Instant now = Clock.Now;
+            A.Poll(now, DevA);
+            B.Poll(now, DevB);
+        }
+    }
+
+    /// <summary>The real monotonic clock in microseconds.</summary>
+    private sealed class ManualClockless
+    {
+        private readonly long _start = Stopwatch.GetTimestamp();
+
+        public Instant Now => new((Stopwatch.GetTimestamp() - _start) * 1_000_000 / Stopwatch.Frequency);
+    }
+
+    private static (int, int, int) Gc() => (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+
+    private static int GcSince((int, int, int) before) =>
+        GC.CollectionCount(0) - before.Item1 + GC.CollectionCount(1) - before.Item2 + GC.CollectionCount(2) - before.Item3;
+
+    /// <summary>One connection, 10.0.0.1 sends as fast as it can, 10.0.0.2 consumes in place (iperf3's shape).</summary>
+    public static void TcpThroughput(double seconds, bool offload)
+    {
+        Pair p = new(offload);
+        TcpListener listener = p.B.Tcp.Listen(5201);
+        SocketHandle ch = p.A.Tcp.Connect(p.Clock.Now, new Ipv4Address(10, 0, 0, 1), new Ipv4Address(10, 0, 0, 2), 5201);
+        SocketHandle sh = default;
+        while (!p.B.Tcp.TryAccept(listener, out sh))
+        {
+            p.Poll();
+        }
+        TcpSocket client = p.A.Tcp.Get(ch);
+        TcpSocket server = p.B.Tcp.Get(sh);
+        byte[] chunk = new byte[64 * 1024];
+        Random.Shared.NextBytes(chunk);
+        long received = 0;
+        void Step()
+        {
+            while (client.CanSend && client.Send(chunk) > 0)
+            {
+            }
+            p.Poll();
+            while (server.TryPeek(out ReadOnlySpan<byte> data))
+            {
+                received += data.Length;
+                server.Consume(data.Length);
+            }
+        }
+        // Warm up (JIT, slow start), then measure.
+        long warm = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2;
+        while (Stopwatch.GetTimestamp() < warm)
+        {
+            Step();
+        }
+        var gc = Gc();
+        long r0 = received;
+        long t0 = Stopwatch.GetTimestamp();
+        long end = t0 + (long)(seconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < end)
+        {
+            Step();
+        }
+        double s = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
+        long bytes = received - r0;
+        Console.WriteLine($"tcp single stream: {bytes * 8 / s / 1e9:0.00} Gbit/s ({bytes / s / 1e6:0} MB/s payload), retransmissions {client.Counters.Retransmissions}, gc collections {GcSince(gc)}");
+    }
+
+    /// <summary>Short connections: connect, 64-byte request, 64-byte reply, close; one at a time.</summary>
+    public static void ConnectRequestResponse(double seconds, bool offload)
+    {
+        Pair p = new(offload, new TcpLayerOptions { MaxConnections = 4096, MaxTimeWait = 1024 });
+        TcpListener listener = p.B.Tcp.Listen(8080, backlog: 1024);
+        byte[] request = new byte[64];
+        byte[] reply = new byte[64];
+        byte[] buffer = new byte[256];
+        long done = 0;
+        void One()
+        {
+            SocketHandle ch = p.A.Tcp.Connect(p.Clock.Now, new Ipv4Address(10, 0, 0, 1), new Ipv4Address(10, 0, 0, 2), 8080);
+            TcpSocket client = p.A.Tcp.Get(ch);
+            SocketHandle sh = default;
+            while (!p.B.Tcp.TryAccept(listener, out sh))
+            {
+                p.Poll();
+            }
+            TcpSocket server = p.B.Tcp.Get(sh);
+            while (client.State != TcpState.Established)
+            {
+                p.Poll();
+            }
+            client.Send(request);
+            int got = 0;
+            while (got < request.Length)
+            {
+                p.Poll();
+                got += server.Receive(buffer);
+            }
+            server.Send(reply);
+            server.Close();
+            got = 0;
+            while (got < reply.Length || !client.IsReceiveFinished)
+            {
+                p.Poll();
+                got += client.Receive(buffer);
+            }
+            client.Close();
+            p.A.Tcp.Release(ch);
+            p.B.Tcp.Release(sh);
+            p.Poll();
+            p.Poll();
+            done++;
+        }
+        long warm = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2;
+        while (Stopwatch.GetTimestamp() < warm)
+        {
+            One();
+        }
+        var gc = Gc();
+        long d0 = done;
+        long t0 = Stopwatch.GetTimestamp();
+        long end = t0 + (long)(seconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < end)
+        {
+            One();
+        }
+        double s = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
+        Console.WriteLine($"tcp connect+request+reply+close, one at a time: {(done - d0) / s:0} per second, gc collections {GcSince(gc)}, time-wait recycled {p.A.Tcp.Counters.TimeWaitRecycled + p.A.Tcp.Counters.TimeWaitReused}");
+    }
+
+    /// <summary>UDP echo, 32 datagrams of 64 bytes in flight.</summary>
+    public static void UdpEcho(double seconds, bool offload)
+    {
+        Pair p = new(offload);
+        UdpSocket server = p.B.Udp.Bind(7, default, 1024, 1024);
+        UdpSocket client = p.A.Udp.Bind(0, default, 1024, 1024);
+        UdpEndpoint target = new(new Ipv4Address(10, 0, 0, 2), 7);
+        byte[] payload = new byte[64];
+        byte[] buffer = new byte[2048];
+        long echoed = 0;
+        int inFlight = 0;
+        void Step()
+        {
+            while (inFlight < 32 && client.TrySend(payload, target))
+            {
+                inFlight++;
+            }
+            p.Poll();
+            while (server.TryReceive(out PacketBuffer? d, out UdpEndpoint from))
+            {
+                server.TrySend(d.Data, from);
+                d.Free();
+            }
+            while (client.TryReceive(buffer, out _, out _))
+            {
+                echoed++;
+                inFlight--;
+            }
+        }
+        long warm = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2;
+        while (Stopwatch.GetTimestamp() < warm)
+        {
+            Step();
+        }
+        var gc = Gc();
+        long e0 = echoed;
+        long t0 = Stopwatch.GetTimestamp();
+        long end = t0 + (long)(seconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < end)
+        {
+            Step();
+        }
+        double s = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
+        Console.WriteLine($"udp echo, 32 in flight, 64-byte payloads: {(echoed - e0) / s:0} echoes per second ({2 * (echoed - e0) / s:0} packets per second through both stacks), gc collections {GcSince(gc)}");
+    }
+}
