@@ -180,6 +180,7 @@ public static class StackBench
             One();
         }
         var gc = Gc();
+        long allocated0 = GC.GetAllocatedBytesForCurrentThread();
         long d0 = done;
         long t0 = Stopwatch.GetTimestamp();
         long end = t0 + (long)(seconds * Stopwatch.Frequency);
@@ -188,7 +189,8 @@ public static class StackBench
             One();
         }
         double s = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
-        Console.WriteLine($"tcp connect+request+reply+close, one at a time: {(done - d0) / s:0} per second, gc collections {GcSince(gc)}, time-wait recycled {p.A.Tcp.Counters.TimeWaitRecycled + p.A.Tcp.Counters.TimeWaitReused}");
+        long perConnection = (GC.GetAllocatedBytesForCurrentThread() - allocated0) / Math.Max(1, done - d0);
+        Console.WriteLine($"tcp connect+request+reply+close, one at a time: {(done - d0) / s:0} per second, {perConnection} bytes allocated per connection, gc collections {GcSince(gc)}, time-wait recycled/reused {p.A.Tcp.Counters.TimeWaitRecycled + p.B.Tcp.Counters.TimeWaitRecycled}/{p.A.Tcp.Counters.TimeWaitReused + p.B.Tcp.Counters.TimeWaitReused}");
     }
 
     /// <summary>UDP echo, 32 datagrams of 64 bytes in flight.</summary>

@@ -40,7 +40,7 @@ public abstract class CongestionControl
     /// </summary>
     public const long MaxCongestionWindowBytes = 1L << 30;
 
-    private readonly long _slowStartLimitBytes;
+    private long _slowStartLimitBytes;
     private bool _slowStartAfterTimeout;
     private bool _timeoutWithoutProgress;
     private bool _partialAckSeen;
@@ -66,11 +66,39 @@ public abstract class CongestionControl
         RecoverSeq = initialSendSequence;
     }
 
+    /// <summary>
+    /// Makes a pooled instance new again for the next connection, exactly as the constructor leaves it
+    /// (a connection pool reuses one controller per socket instead of allocating one per connection).
+    /// </summary>
+    public void Restart(int maxSegmentBytes, SeqNumber initialSendSequence, bool sackRecovery, bool synRetransmitted)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSegmentBytes, 1);
+        long limitSegments = _slowStartLimitBytes / MaxSegmentBytes;
+        MaxSegmentBytes = maxSegmentBytes;
+        SackRecovery = sackRecovery;
+        _slowStartLimitBytes = limitSegments * maxSegmentBytes;
+        CongestionWindowBytes = synRetransmitted ? maxSegmentBytes : InitialWindowBytes(maxSegmentBytes);
+        SlowStartThresholdBytes = long.MaxValue;
+        RecoverSeq = initialSendSequence;
+        _slowStartAfterTimeout = false;
+        _timeoutWithoutProgress = false;
+        _partialAckSeen = false;
+        InRecovery = false;
+        DuplicateAckCount = 0;
+        FastRecoveries = 0;
+        RetransmitTimeouts = 0;
+        SuppressedFastRetransmits = 0;
+        OnRestart();
+    }
+
+    /// <summary>Resets the algorithm's own state for <see cref="Restart"/>.</summary>
+    protected abstract void OnRestart();
+
     /// <summary>SMSS in bytes.</summary>
-    public int MaxSegmentBytes { get; }
+    public int MaxSegmentBytes { get; private set; }
 
     /// <summary>True when recovery follows RFC 6675 (SACK) rather than RFC 6582 (NewReno).</summary>
-    public bool SackRecovery { get; }
+    public bool SackRecovery { get; private set; }
 
     /// <summary>cwnd in bytes; never below one SMSS.</summary>
     public long CongestionWindowBytes { get; protected set; }

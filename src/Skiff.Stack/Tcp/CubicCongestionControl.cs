@@ -43,6 +43,19 @@ public sealed class CubicCongestionControl : CongestionControl
         _fastConvergence = fastConvergence;
     }
 
+    protected override void OnRestart()
+    {
+        _epochStarted = false;
+        _timeoutEpoch = false;
+        _epochStartMicros = 0;
+        _cwndEpochSegments = 0;
+        _cwndPriorSegments = 0;
+        _carryBytes = 0;
+        WMaxSegments = 0;
+        KSeconds = 0;
+        RenoEstimateSegments = 0;
+    }
+
     /// <summary>W_max in segments: the window just before the last reduction (after fast convergence); 0 before any loss.</summary>
     public double WMaxSegments { get; private set; }
 

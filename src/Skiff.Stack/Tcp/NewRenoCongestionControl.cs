@@ -14,6 +14,8 @@ public sealed class NewRenoCongestionControl : CongestionControl
     {
     }
 
+    protected override void OnRestart() => _bytesAckedInAvoidance = 0;
+
     /// <summary>
     /// RFC 3465 section 2.1: bytes acknowledged accumulate; each time they reach cwnd, cwnd grows by
     /// one SMSS and cwnd is subtracted, i.e. about SMSS*SMSS/cwnd per ACK (RFC 5681 equation 3),

@@ -69,6 +69,24 @@ public sealed class RttEstimator
         _rtoMicros = _initialRtoMicros;
     }
 
+    /// <summary>True if this estimator was built with these bounds (a pooled socket can then <see cref="Restart"/> it).</summary>
+    public bool HasBounds(Duration minRto, Duration maxRto, Duration initialRto) =>
+        _minRtoMicros == minRto.TotalMicros && _maxRtoMicros == maxRto.TotalMicros && _initialRtoMicros == initialRto.TotalMicros;
+
+    /// <summary>Forgets every sample: the state the constructor leaves, for the next connection.</summary>
+    public void Restart()
+    {
+        _srttMicros = 0;
+        _rttvarMicros = 0;
+        _baseRtoMicros = _initialRtoMicros;
+        _rtoMicros = _initialRtoMicros;
+        _minRttMicros = long.MaxValue;
+        LatestRtt = Duration.Zero;
+        HasSample = false;
+        BackoffCount = 0;
+        RejectedSamples = 0;
+    }
+
     /// <summary>The current retransmission timeout, backoff included. Always within [min, max].</summary>
     public Duration Rto => new(_rtoMicros);
 

@@ -27,7 +27,7 @@ public sealed class SackScoreboard
     public const int DefaultMaxRanges = 32;
 
     private readonly SackBlock[] _ranges;
-    private readonly int _smss;
+    private int _smss;
     private readonly int _dupThresh;
     private int _count;
     private bool _rescueDefined;
@@ -50,6 +50,24 @@ public sealed class SackScoreboard
         HighData = sndUna;
         HighRxt = sndUna;
         RecoveryPoint = sndUna;
+    }
+
+    /// <summary>Makes a pooled scoreboard new again for the next connection, as the constructor leaves it.</summary>
+    public void Restart(int maxSegmentBytes, SeqNumber sndUna)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSegmentBytes, 1);
+        _smss = maxSegmentBytes;
+        Reset();
+        _rescueDefined = false;
+        _rescueRxt = sndUna;
+        HighAck = sndUna;
+        HighData = sndUna;
+        HighRxt = sndUna;
+        RecoveryPoint = sndUna;
+        RefusedRanges = 0;
+        MergedBlocks = 0;
+        IgnoredBelowAckBlocks = 0;
+        InvalidBlocks = 0;
     }
 
     /// <summary>The bound on stored disjoint ranges.</summary>

@@ -27,6 +27,15 @@ public sealed class TcpLayer
     private readonly int[] _activeIndex; // position of a slot in _active, or -1
     private int _activeCount;
     private readonly ConnectionTable _table;
+    // TIME-WAIT connections leave the active list: a FIFO (oldest first) holds them, so expiry and the
+    // MaxTimeWait bound cost O(1) at its head and a poll never walks them. Entries whose socket was freed
+    // meanwhile (reused by a new SYN or connect) are skipped by generation.
+    private readonly (int Slot, int Generation)[] _timeWaitQueue;
+    private int _timeWaitHead;
+    private int _timeWaitEntries;
+    private int _timeWaitLive;
+    private readonly int[] _touched; // TIME-WAIT sockets that received a segment and may owe an ACK
+    private int _touchedCount;
     private readonly Dictionary<ushort, TcpListener> _listeners = new();
     private readonly IsnGenerator _isn;
     private readonly SynCookies _cookies;
@@ -58,6 +67,8 @@ public sealed class TcpLayer
         }
         _freeCount = _sockets.Length;
         _table = new ConnectionTable(options.MaxConnections);
+        _timeWaitQueue = new (int, int)[(int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)options.MaxConnections * 2)];
+        _touched = new int[options.MaxConnections];
         Span<byte> key = stackalloc byte[16];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(key, secretKey);
         _isn = new IsnGenerator(key);
@@ -70,7 +81,10 @@ public sealed class TcpLayer
     public TcpLayerCounters Counters { get; } = new();
 
     /// <summary>Connections in any state (TIME-WAIT and unreleased closed ones included).</summary>
-    public int ConnectionCount => _activeCount;
+    public int ConnectionCount => _activeCount + _timeWaitLive;
+
+    /// <summary>Connections in TIME-WAIT.</summary>
+    public int TimeWaitCount => _timeWaitLive;
 
     /// <summary>Free socket slots.</summary>
     public int FreeSockets => _freeCount;
@@ -213,6 +227,10 @@ public sealed class TcpLayer
         {
             Free(s);
             return;
+        }
+        if (s.State == TcpState.TimeWait)
+        {
+            return; // it expires on its own; unread data is freed with the slot
         }
         if (s.ReceiveQueued > 0)
         {
@@ -372,6 +390,19 @@ public sealed class TcpLayer
 
     private void AfterProcess(TcpSocket s)
     {
+        if (s.State == TcpState.TimeWait)
+        {
+            if (!s.InTimeWaitQueue)
+            {
+                MoveToTimeWait(s);
+            }
+            if (!s.Touched && s.HasWorkNow)
+            {
+                s.Touched = true;
+                _touched[_touchedCount++] = s.Slot;
+            }
+            return;
+        }
         TcpListener? listener = s.PendingListener;
         if (listener is null || s.QueuedForAccept)
         {
@@ -469,6 +500,16 @@ public sealed class TcpLayer
             TcpSocket s = _sockets[_active[i]];
             sent += s.Dispatch(now, ref emitter, budget - sent);
         }
+        for (int i = 0; i < _touchedCount; i++)
+        {
+            TcpSocket s = _sockets[_touched[i]];
+            s.Touched = false;
+            if (s.InUse)
+            {
+                sent += s.Dispatch(now, ref emitter, Math.Max(1, budget - sent));
+            }
+        }
+        _touchedCount = 0;
         Sweep();
         return sent;
     }
@@ -476,43 +517,105 @@ public sealed class TcpLayer
     /// <summary>Fires due timers of every connection and enforces the TIME-WAIT bound.</summary>
     internal void OnTimers(Instant now)
     {
-        int timeWait = 0;
-        for (int i = 0; i < _activeCount; i++)
+        // Backwards: AfterProcess may move a socket to TIME-WAIT, swapping the last entry into this place.
+        for (int i = _activeCount - 1; i >= 0; i--)
         {
             TcpSocket s = _sockets[_active[i]];
             s.OnTimers(now);
             AfterProcess(s);
-            if (s.State == TcpState.TimeWait)
-            {
-                timeWait++;
-            }
         }
-        while (timeWait > _options.MaxTimeWait)
+        while (TryPeekTimeWait(out TcpSocket? oldest))
         {
-            TcpSocket? oldest = null;
-            for (int i = 0; i < _activeCount; i++)
-            {
-                TcpSocket s = _sockets[_active[i]];
-                if (s.State == TcpState.TimeWait && (oldest is null || s.TimeWaitDeadline < oldest.TimeWaitDeadline))
-                {
-                    oldest = s;
-                }
-            }
-            if (oldest is null)
+            bool overBound = _timeWaitLive > _options.MaxTimeWait;
+            if (!overBound && oldest.TimeWaitDeadline > now)
             {
                 break;
             }
+            PopTimeWait(oldest);
+            if (oldest.TimeWaitDeadline > now)
+            {
+                Counters.TimeWaitRecycled++;
+            }
             oldest.ForceClose();
-            Counters.TimeWaitRecycled++;
-            timeWait--;
+            if (_appOwned[oldest.Slot])
+            {
+                AddToActive(oldest.Slot); // closed; the application still holds the handle
+            }
+            else
+            {
+                Free(oldest);
+            }
         }
         Sweep();
+    }
+
+    private void MoveToTimeWait(TcpSocket s)
+    {
+        RemoveFromActive(s.Slot);
+        if (_timeWaitEntries == _timeWaitQueue.Length)
+        {
+            CompactTimeWait();
+        }
+        _timeWaitQueue[(_timeWaitHead + _timeWaitEntries) & (_timeWaitQueue.Length - 1)] = (s.Slot, s.Generation);
+        _timeWaitEntries++;
+        _timeWaitLive++;
+        s.InTimeWaitQueue = true;
+        if (!s.Touched && s.HasWorkNow)
+        {
+            // Entering TIME-WAIT usually owes an ACK for the peer's FIN: dispatch it this poll.
+            s.Touched = true;
+            _touched[_touchedCount++] = s.Slot;
+        }
+    }
+
+    /// <summary>The oldest connection still in TIME-WAIT, dropping entries of sockets freed meanwhile.</summary>
+    private bool TryPeekTimeWait([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TcpSocket? socket)
+    {
+        while (_timeWaitEntries > 0)
+        {
+            (int slot, int generation) = _timeWaitQueue[_timeWaitHead];
+            TcpSocket s = _sockets[slot];
+            if (s.InTimeWaitQueue && s.Generation == generation)
+            {
+                socket = s;
+                return true;
+            }
+            _timeWaitHead = (_timeWaitHead + 1) & (_timeWaitQueue.Length - 1);
+            _timeWaitEntries--;
+        }
+        socket = null;
+        return false;
+    }
+
+    private void PopTimeWait(TcpSocket head)
+    {
+        _timeWaitHead = (_timeWaitHead + 1) & (_timeWaitQueue.Length - 1);
+        _timeWaitEntries--;
+        _timeWaitLive--;
+        head.InTimeWaitQueue = false;
+    }
+
+    private void CompactTimeWait()
+    {
+        int mask = _timeWaitQueue.Length - 1;
+        int kept = 0;
+        for (int k = 0; k < _timeWaitEntries; k++)
+        {
+            (int slot, int generation) = _timeWaitQueue[(_timeWaitHead + k) & mask];
+            TcpSocket s = _sockets[slot];
+            if (s.InTimeWaitQueue && s.Generation == generation)
+            {
+                _timeWaitQueue[(_timeWaitHead + kept) & mask] = (slot, generation);
+                kept++;
+            }
+        }
+        _timeWaitEntries = kept;
     }
 
     /// <summary>When the layer next needs a poll.</summary>
     internal Instant PollAt(Instant now)
     {
-        if (_replyCount > 0)
+        if (_replyCount > 0 || _touchedCount > 0)
         {
             return now;
         }
@@ -525,6 +628,10 @@ public sealed class TcpLayer
                 return now;
             }
         }
+        if (TryPeekTimeWait(out TcpSocket? oldest))
+        {
+            at = Instant.Min(at, _timeWaitLive > _options.MaxTimeWait ? now : oldest.TimeWaitDeadline);
+        }
         return at;
     }
 
@@ -534,6 +641,11 @@ public sealed class TcpLayer
         for (int i = _activeCount - 1; i >= 0; i--)
         {
             TcpSocket s = _sockets[_active[i]];
+            if (s.State == TcpState.TimeWait)
+            {
+                MoveToTimeWait(s);
+                continue;
+            }
             if (s.State == TcpState.Closed && !_appOwned[s.Slot] && (s.PendingListener is null || !s.QueuedForAccept) && !s.HasPendingReset)
             {
                 if (s.PendingListener is not null)
@@ -590,27 +702,43 @@ public sealed class TcpLayer
         }
         int slot = _freeSlots[--_freeCount];
         socket = _sockets[slot];
-        _activeIndex[slot] = _activeCount;
-        _active[_activeCount++] = slot;
+        AddToActive(slot);
         _appOwned[slot] = false;
         return true;
+    }
+
+    private void AddToActive(int slot)
+    {
+        _activeIndex[slot] = _activeCount;
+        _active[_activeCount++] = slot;
+    }
+
+    private void RemoveFromActive(int slot)
+    {
+        int index = _activeIndex[slot];
+        if (index < 0)
+        {
+            return;
+        }
+        int last = _active[--_activeCount];
+        _active[index] = last;
+        _activeIndex[last] = index;
+        _activeIndex[slot] = -1;
     }
 
     private void Free(TcpSocket s)
     {
         int slot = s.Slot;
         _table.Remove(s.Tuple);
+        if (s.InTimeWaitQueue)
+        {
+            s.InTimeWaitQueue = false; // its queue entry goes stale
+            _timeWaitLive--;
+        }
         s.Release();
         _appOwned[slot] = false;
-        int index = _activeIndex[slot];
-        if (index >= 0)
-        {
-            int last = _active[--_activeCount];
-            _active[index] = last;
-            _activeIndex[last] = index;
-            _activeIndex[slot] = -1;
-            _freeSlots[_freeCount++] = slot;
-        }
+        RemoveFromActive(slot);
+        _freeSlots[_freeCount++] = slot;
         Counters.ConnectionsFreed++;
     }
 

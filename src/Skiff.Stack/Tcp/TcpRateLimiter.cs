@@ -45,6 +45,16 @@ public sealed class TcpRateLimiter
     }
 
     /// <summary>Sends allowed per <see cref="Window"/> (also the burst size).</summary>
+    /// <summary>A full budget again, as the constructor leaves it (for a pooled connection).</summary>
+    public void Restart()
+    {
+        _credit = _capacity;
+        _lastMicros = 0;
+        _started = false;
+        Allowed = 0;
+        Refused = 0;
+    }
+
     public int CountPerWindow { get; }
 
     /// <summary>The refill window.</summary>

@@ -85,10 +85,46 @@ public sealed partial class TcpSocket
     {
         int smss = SendMss;
         bool synRetransmitted = _retransmits > 0 || Counters.Retransmissions > 0;
-        _cc = _config.CongestionControl == CongestionControlKind.NewReno
-            ? new NewRenoCongestionControl(smss, _iss, _sackOk, synRetransmitted)
-            : new CubicCongestionControl(smss, _iss, _sackOk, synRetransmitted);
-        _scoreboard = _sackOk ? new SackScoreboard(smss, _sndUna) : null;
+        if (_config.CongestionControl == CongestionControlKind.NewReno)
+        {
+            if (_newReno is null)
+            {
+                _newReno = new NewRenoCongestionControl(smss, _iss, _sackOk, synRetransmitted);
+            }
+            else
+            {
+                _newReno.Restart(smss, _iss, _sackOk, synRetransmitted);
+            }
+            _cc = _newReno;
+        }
+        else
+        {
+            if (_cubic is null)
+            {
+                _cubic = new CubicCongestionControl(smss, _iss, _sackOk, synRetransmitted);
+            }
+            else
+            {
+                _cubic.Restart(smss, _iss, _sackOk, synRetransmitted);
+            }
+            _cc = _cubic;
+        }
+        if (_sackOk)
+        {
+            if (_sackBoard is null)
+            {
+                _sackBoard = new SackScoreboard(smss, _sndUna);
+            }
+            else
+            {
+                _sackBoard.Restart(smss, _sndUna);
+            }
+            _scoreboard = _sackBoard;
+        }
+        else
+        {
+            _scoreboard = null;
+        }
         _retransmits = 0;
     }
 

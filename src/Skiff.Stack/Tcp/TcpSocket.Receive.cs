@@ -177,7 +177,7 @@ public sealed partial class TcpSocket
     private void SendChallengeAck(Instant now)
     {
         // RFC 5961 7: rate-limited, per connection (a global limit is itself a side channel, CVE-2016-5696).
-        if (_challengeAcks.TryAcquire(now))
+        if (_challengeAcks!.TryAcquire(now))
         {
             Counters.ChallengeAcksSent++;
             _ackNow = true;

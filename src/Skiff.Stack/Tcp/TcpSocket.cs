@@ -83,6 +83,9 @@ public sealed partial class TcpSocket
     // Round trip and congestion.
     private RttEstimator _rtt = null!;
     private CongestionControl _cc = null!;
+    private CubicCongestionControl? _cubic;       // pooled instances behind _cc and _scoreboard
+    private NewRenoCongestionControl? _newReno;
+    private SackScoreboard? _sackBoard;
     private SackScoreboard? _scoreboard;
     private bool _rttTiming;
     private uint _retransmitTs;        // our TSval when we last retransmitted; older echoes give no RTT sample
@@ -97,7 +100,7 @@ public sealed partial class TcpSocket
     private SeqNumber _pendingResetSeq;
     private bool _passiveOpen;
     private TcpError _softError;       // an ICMP error seen during connect, reported if the connect times out
-    private TcpRateLimiter _challengeAcks = null!;
+    private TcpRateLimiter? _challengeAcks;
 
     internal TcpSocket(int slot)
     {
@@ -115,6 +118,15 @@ public sealed partial class TcpSocket
 
     /// <summary>True while the socket holds a live (or TIME-WAIT) connection in its layer's tables.</summary>
     internal bool InUse { get; private set; }
+
+    /// <summary>True while the layer holds this socket in its TIME-WAIT queue (off the active list).</summary>
+    internal bool InTimeWaitQueue { get; set; }
+
+    /// <summary>True while the layer has this TIME-WAIT socket on its list to dispatch this poll.</summary>
+    internal bool Touched { get; set; }
+
+    /// <summary>True when a dispatch now would send something.</summary>
+    internal bool HasWorkNow => HasImmediateWork();
 
     /// <summary>True once the listener queued this connection for accept.</summary>
     internal bool QueuedForAccept { get; set; }
@@ -362,7 +374,15 @@ public sealed partial class TcpSocket
         _persistProbe = false;
         _keepAliveProbe = false;
         _persistBackoff = Duration.Zero;
-        _rtt = new RttEstimator(RttEstimator.DefaultClockGranularity, config.MinRto, config.MaxRto, config.InitialRto);
+        // The algorithm objects are pooled with the socket: a short connection allocates nothing.
+        if (_rtt is null || !_rtt.HasBounds(config.MinRto, config.MaxRto, config.InitialRto))
+        {
+            _rtt = new RttEstimator(RttEstimator.DefaultClockGranularity, config.MinRto, config.MaxRto, config.InitialRto);
+        }
+        else
+        {
+            _rtt.Restart();
+        }
         _scoreboard = null;
         _rttTiming = false;
         _retransmitTsValid = false;
@@ -372,7 +392,14 @@ public sealed partial class TcpSocket
         _pendingResetSeq = default;
         _passiveOpen = false;
         _softError = TcpError.None;
-        _challengeAcks = new TcpRateLimiter(config.ChallengeAcksPerSecond, Duration.FromSeconds(1));
+        if (_challengeAcks is null || _challengeAcks.CountPerWindow != config.ChallengeAcksPerSecond)
+        {
+            _challengeAcks = new TcpRateLimiter(config.ChallengeAcksPerSecond, Duration.FromSeconds(1));
+        }
+        else
+        {
+            _challengeAcks.Restart();
+        }
         Counters.Reset();
     }
 
@@ -438,6 +465,8 @@ public sealed partial class TcpSocket
         InUse = false;
         PendingListener = null;
         QueuedForAccept = false;
+        InTimeWaitQueue = false;
+        Touched = false;
         Generation++;
     }
 
