@@ -24,18 +24,44 @@ public static class StackBench
         {
             seconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
         }
+        bool kernel = args.Contains("--kernel");
+        int rounds = 1;
+        int r = Array.IndexOf(args, "--rounds");
+        if (r >= 0 && r + 1 < args.Length)
+        {
+            rounds = int.Parse(args[r + 1], System.Globalization.CultureInfo.InvariantCulture);
+        }
         Console.WriteLine($"skiff stack bench: one thread, two stacks over the in-memory link, {seconds} s per run, checksums {(offload ? "offloaded (virtual link)" : "computed and verified")}");
-        if (what is "tcp" or "all")
+        for (int round = 1; round <= rounds; round++)
         {
-            TcpThroughput(seconds, offload);
-        }
-        if (what is "crr" or "all")
-        {
-            ConnectRequestResponse(seconds, offload);
-        }
-        if (what is "udp" or "all")
-        {
-            UdpEcho(seconds, offload);
+            if (rounds > 1)
+            {
+                Console.WriteLine($"round {round}");
+            }
+            if (what is "tcp" or "all")
+            {
+                TcpThroughput(seconds, offload);
+                if (kernel)
+                {
+                    KernelBench.TcpThroughput(seconds);
+                }
+            }
+            if (what is "crr" or "all")
+            {
+                ConnectRequestResponse(seconds, offload);
+                if (kernel)
+                {
+                    KernelBench.ConnectRequestResponse(seconds);
+                }
+            }
+            if (what is "udp" or "all")
+            {
+                UdpEcho(seconds, offload);
+                if (kernel)
+                {
+                    KernelBench.UdpEcho(seconds);
+                }
+            }
         }
         return 0;
     }
