@@ -1,9 +1,9 @@
 using System.Diagnostics;
 
-namespace Skiff.Cli.Tests;
+namespace Skiff.TestSupport;
 
 /// <summary>Finds and runs the external programs the interop tests drive.</summary>
-internal static class ExternalTools
+public static class ExternalTools
 {
     private static readonly string[] s_searchPath = [.. (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'), "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
 

@@ -1,13 +1,15 @@
-namespace Skiff.Cli.Tests;
+namespace Skiff.TestSupport;
 
 /// <summary>
 /// Two network namespaces joined by a veth pair, created by the test and removed on dispose (even after a failure).
 /// Names are unique (skiff-t-&lt;random&gt;), so parallel runs and the host's own interfaces are never touched.
 /// A: 10.99.N.1/24 and fd00:99::1/64 on <see cref="LinkA"/>; B: 10.99.N.2/24 and fd00:99::2/64 on <see cref="LinkB"/>.
+/// With <c>kernelAddressesOnA: false</c> end A is up but has no kernel address: a Skiff stack owns
+/// <see cref="Ipv4A"/> there (through a driver opened inside <see cref="NamespaceA"/>) and the kernel on B is its peer.
 /// </summary>
-internal sealed class NetnsPair : IDisposable
+public sealed class NetnsPair : IDisposable
 {
-    public NetnsPair()
+    public NetnsPair(bool kernelAddressesOnA = true)
     {
         string id = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()))[..6];
         int subnet = Random.Shared.Next(1, 255);
@@ -22,7 +24,15 @@ internal sealed class NetnsPair : IDisposable
             ExternalTools.Check("ip", "netns", "add", NamespaceA);
             ExternalTools.Check("ip", "netns", "add", NamespaceB);
             ExternalTools.Check("ip", "link", "add", LinkA, "netns", NamespaceA, "type", "veth", "peer", "name", LinkB, "netns", NamespaceB);
-            Configure(NamespaceA, LinkA, Ipv4A, Ipv6A);
+            if (kernelAddressesOnA)
+            {
+                Configure(NamespaceA, LinkA, Ipv4A, Ipv6A);
+            }
+            else
+            {
+                ExternalTools.Check("ip", "-n", NamespaceA, "link", "set", "lo", "up");
+                ExternalTools.Check("ip", "-n", NamespaceA, "link", "set", LinkA, "up");
+            }
             Configure(NamespaceB, LinkB, Ipv4B, Ipv6B);
         }
         catch

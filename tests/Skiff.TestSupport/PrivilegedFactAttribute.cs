@@ -1,4 +1,6 @@
-namespace Skiff.Cli.Tests;
+using Xunit;
+
+namespace Skiff.TestSupport;
 
 /// <summary>
 /// A fact that needs root and some programs (tcpdump, ip, ...). It is skipped, with the reason, when the machine

@@ -1,0 +1,27 @@
+using System.Runtime.InteropServices;
+using Skiff.Drivers.Linux.Interop;
+
+namespace Skiff.Drivers.Linux;
+
+/// <summary>
+/// A driver could not be set up. The message is a sentence that says what failed and what to do
+/// ("AF_XDP needs CAP_NET_ADMIN and CAP_BPF: run as root, or use --driver afpacket").
+/// </summary>
+public sealed class DriverException : Exception
+{
+    public DriverException(string message, int errno = 0)
+        : base(message)
+    {
+        Errno = errno;
+    }
+
+    /// <summary>The errno of the failing call, or 0.</summary>
+    public int Errno { get; }
+
+    /// <summary>Builds an exception from the last P/Invoke error: "<paramref name="what"/> failed: strerror. <paramref name="advice"/>".</summary>
+    internal static DriverException FromLastError(string what, string advice)
+    {
+        int errno = Marshal.GetLastPInvokeError();
+        return new DriverException($"{what} failed: {Libc.Describe(errno)} (errno {errno}). {advice}", errno);
+    }
+}
