@@ -273,7 +273,7 @@ public sealed partial class TcpSocket
 
     private long UsableWindow()
     {
-        long window = Math.Min(_sndWnd, CongestionWindowBytes);
+        long window = Math.Min(_sndWnd, CongestionWindowBytes + (long)_limitedTransmitSegments * SendMss);
         if (_cc.InRecovery && _sackOk)
         {
             // RFC 6675: during recovery the pipe, not SND.NXT - SND.UNA, measures what is in flight.

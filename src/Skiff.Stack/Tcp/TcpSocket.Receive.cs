@@ -142,6 +142,7 @@ public sealed partial class TcpSocket
         {
             _cc.OnAck(acked, now, _rtt.HasSample ? _rtt.SmoothedRtt : Duration.Zero);
         }
+        _limitedTransmitSegments = 0;
         _rtoAt = _sndMax > _sndUna ? now + _rtt.Rto : Instant.Never;
     }
 
@@ -156,8 +157,15 @@ public sealed partial class TcpSocket
             _cc.OnEnterRecovery(FlightSize, _sndMax, now);
             enter = true;
         }
+        if (!enter && !_cc.InRecovery && _limitedTransmitSegments < 2)
+        {
+            // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment go out,
+            // so a small window still collects the duplicates that fast retransmit needs.
+            _limitedTransmitSegments++;
+        }
         if (enter && !wasInRecovery)
         {
+            _limitedTransmitSegments = 0;
             _retransmitHead = true;
             Counters.FastRetransmits++;
             _scoreboard?.BeginRecovery();

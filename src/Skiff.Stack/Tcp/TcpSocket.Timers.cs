@@ -106,6 +106,7 @@ public sealed partial class TcpSocket
             _cc.OnRetransmitTimeout(FlightSize, _sndMax, now);
             _sndNxt = _sndUna;
             _retransmitHead = false;
+            _limitedTransmitSegments = 0;
             _scoreboard?.Reset();
         }
         _rtoAt = now + _rtt.Rto;

@@ -92,7 +92,8 @@ public sealed partial class TcpSocket
     private bool _retransmitTsValid;
     private SeqNumber _rttSeq;
     private Instant _rttSentAt;
-    private bool _retransmitHead;      // the next dispatch retransmits the segment at SND.UNA (fast retransmit, partial ACK)
+    private bool _retransmitHead;
+    private int _limitedTransmitSegments; // RFC 3042: new segments allowed beyond cwnd by the first two duplicate ACKs      // the next dispatch retransmits the segment at SND.UNA (fast retransmit, partial ACK)
 
     // Abort, resets owed and challenge ACK limits.
     private bool _sendRst;
@@ -387,6 +388,7 @@ public sealed partial class TcpSocket
         _rttTiming = false;
         _retransmitTsValid = false;
         _retransmitHead = false;
+        _limitedTransmitSegments = 0;
         _sendRst = false;
         _pendingReset = false;
         _pendingResetSeq = default;
