@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Skiff.Devices;
 using Skiff.Stack.Tcp;
@@ -20,12 +19,14 @@ public class ThroughputByLossTable
     public void MatchesTheSnapshot()
     {
         string table = BuildTable();
-        string path = SnapshotPath();
         if (Environment.GetEnvironmentVariable("SKIFF_UPDATE_SNAPSHOTS") == "1")
         {
-            File.WriteAllText(path, table);
+            File.WriteAllText(SourceSnapshotPath(), table);
             return;
         }
+        // The snapshot is copied next to the test binaries (the csproj does it): deterministic CI builds
+        // map source paths to /_/, so the source tree cannot be found from [CallerFilePath] there.
+        string path = Path.Combine(AppContext.BaseDirectory, "Snapshots", SnapshotName);
         Assert.True(File.Exists(path), $"No snapshot at {path}; run once with SKIFF_UPDATE_SNAPSHOTS=1 to create it.");
         string expected = File.ReadAllText(path).ReplaceLineEndings("\n");
         Assert.True(expected == table,
@@ -36,8 +37,18 @@ public class ThroughputByLossTable
     [Fact]
     public void IsDeterministic() => Assert.Equal(Row(CongestionControlKind.Cubic, 2.0), Row(CongestionControlKind.Cubic, 2.0));
 
-    private static string SnapshotPath([CallerFilePath] string here = "") =>
-        Path.Combine(Path.GetDirectoryName(here)!, "Snapshots", SnapshotName);
+    /// <summary>The snapshot in the source tree: walk up from the test binaries to the directory holding Skiff.slnx.</summary>
+    private static string SourceSnapshotPath()
+    {
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Skiff.slnx")))
+            {
+                return Path.Combine(dir.FullName, "tests", "Skiff.Stack.Tests", "Simulation", "Snapshots", SnapshotName);
+            }
+        }
+        throw new InvalidOperationException("Cannot find the repository (Skiff.slnx) above the test binaries; run the update from a checkout.");
+    }
 
     internal static string BuildTable()
     {
