@@ -72,6 +72,10 @@ internal sealed class DemoRunner
         LossProbability = o.LossPercent / 100,
         DuplicateProbability = o.DuplicatePercent / 100,
         CorruptProbability = o.CorruptPercent / 100,
+        // Flip bits only where a real wire has no FCS to catch them first: past the Ethernet header of IPv4
+        // frames. Every such flip must then be caught by an IP, TCP, UDP or ICMP checksum (ARP has none).
+        CorruptSkipBytes = 14,
+        CorruptOnlyEtherType = 0x0800,
         ReorderProbability = o.ReorderPercent / 100,
         Delay = Duration.FromMicros((long)(o.DelayMillis * 1000)),
         RateBytesPerSecond = (long)(o.RateMbps * 1_000_000 / 8),
@@ -307,7 +311,8 @@ internal sealed class DemoRunner
 
         client.Close();
         server.Close();
-        bool closed = RunUntil(() => client.State is TcpState.TimeWait or TcpState.Closed && server.State == TcpState.Closed, TimeSpan.FromSeconds(20));
+        // Both sides close at once (a simultaneous close is legal and then both end in TIME-WAIT).
+        bool closed = RunUntil(() => client.State is TcpState.TimeWait or TcpState.Closed && server.State is TcpState.TimeWait or TcpState.Closed, TimeSpan.FromSeconds(20));
         TcpConnectionCounters cc = client.Counters, sc = server.Counters;
 
         _out.WriteLine($"tcp: {Format(bytes)} each way in {seconds:0.000} s: {bytes * 8 / seconds / 1e9:0.00} Gbit/s each way, {bytes * 16 / seconds / 1e9:0.00} Gbit/s total");

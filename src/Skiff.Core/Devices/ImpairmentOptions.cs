@@ -43,6 +43,13 @@ public sealed record ImpairmentOptions
     /// </summary>
     public int CorruptSkipBytes { get; init; }
 
+    /// <summary>
+    /// If non-zero, only frames with this EtherType (bytes 12-13, big-endian; 0x0800 for IPv4) are corrupted.
+    /// ARP carries no checksum, so on a real wire only the FCS protects it; a simulation that wants every
+    /// corruption caught by the stack's checksums corrupts IP frames only. Default 0 (any frame).
+    /// </summary>
+    public ushort CorruptOnlyEtherType { get; init; }
+
     /// <summary>Chance that a frame is held back and released only after <see cref="ReorderGapFrames"/> later frames
     /// have gone ahead of it (or after <see cref="ReorderMaxHold"/>). Default 0.</summary>
     public double ReorderProbability { get; init; }

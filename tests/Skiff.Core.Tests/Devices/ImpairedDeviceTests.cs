@@ -179,6 +179,38 @@ public class ImpairedDeviceTests
     }
 
     [Fact]
+    public void CorruptOnlyEtherTypeLeavesOtherFramesAlone()
+    {
+        using ImpairHarness h = new(new ImpairmentOptions { CorruptProbability = 1.0, CorruptOnlyEtherType = 0x0800, Seed = 8 });
+        byte[] expected = new byte[60];
+        int changedIp = 0, changedOther = 0;
+        for (int i = 0; i < 200; i++)
+        {
+            // Even frames are IPv4 (0x0800), odd ones ARP (0x0806).
+            PacketBuffer frame = ImpairHarness.MakeFrame(h.Pool, i, 60);
+            frame.Data[12] = 0x08;
+            frame.Data[13] = (byte)(i % 2 == 0 ? 0x00 : 0x06);
+            frame.Data.CopyTo(expected);
+            Assert.Equal(1, h.Device.TransmitBurst([frame], h.Clock.Now));
+            Assert.True(h.TryTakeSent(out PacketBuffer? b));
+            bool changed = !b.Data.SequenceEqual(expected);
+            if (i % 2 == 0)
+            {
+                changedIp += changed ? 1 : 0;
+            }
+            else
+            {
+                changedOther += changed ? 1 : 0;
+            }
+            b.Free();
+        }
+        Assert.Equal(100, changedIp);
+        Assert.Equal(0, changedOther);
+        Assert.Equal(100, h.Device.TransmitCounters.Corrupted);
+        h.AssertNoLeak();
+    }
+
+    [Fact]
     public void SameSeedGivesTheSameOutcomesAndAnotherSeedDoesNot()
     {
         ImpairmentOptions options = new()

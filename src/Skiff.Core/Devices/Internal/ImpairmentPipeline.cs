@@ -162,10 +162,21 @@ internal sealed class ImpairmentPipeline
         return new Xoshiro256StarStar(Xoshiro256StarStar.SplitMix64(ref mix));
     }
 
+    private bool IsCorruptible(PacketBuffer frame)
+    {
+        ushort only = _options.CorruptOnlyEtherType;
+        if (only == 0)
+        {
+            return true;
+        }
+        ReadOnlySpan<byte> data = frame.Data;
+        return data.Length >= 14 && ((data[12] << 8) | data[13]) == only;
+    }
+
     private void AdmitAfterDuplication(PacketBuffer frame, long nowMicros)
     {
         int skip = _options.CorruptSkipBytes;
-        if (_corruptRandom.NextChance(_options.CorruptProbability) && frame.Length > skip)
+        if (_corruptRandom.NextChance(_options.CorruptProbability) && frame.Length > skip && IsCorruptible(frame))
         {
             ulong bit = _corruptRandom.NextBelow((ulong)(frame.Length - skip) * 8);
             frame.Data[skip + (int)(bit >> 3)] ^= (byte)(1 << (int)(bit & 7));
