@@ -1,0 +1,139 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Skiff.Drivers.Linux.Interop;
+
+namespace Skiff.Drivers.Linux;
+
+/// <summary>
+/// The bpf(2) commands Skiff's XDP path needs: create an XSKMAP, put a socket in it, load an XDP program
+/// (with the verifier's log on failure), and attach it to an interface through a BPF link. Setup only; every
+/// method throws <see cref="DriverException"/> with a sentence saying what to do.
+/// </summary>
+internal static unsafe class BpfLoader
+{
+    private const string PrivilegeAdvice = "AF_XDP needs CAP_NET_ADMIN and CAP_BPF: run as root, or use --driver afpacket.";
+
+    /// <summary>Creates a BPF_MAP_TYPE_XSKMAP with u32 keys (queue ids) and u32 values (AF_XDP socket fds).</summary>
+    public static BpfFileDescriptor CreateXskMap(int maxEntries, string name)
+    {
+        Bpf.Attr attr = default;
+        attr.MapType = Bpf.BPF_MAP_TYPE_XSKMAP;
+        attr.KeySize = 4;
+        attr.ValueSize = 4;
+        attr.MaxEntries = (uint)maxEntries;
+        WriteName(attr.MapName, name);
+        int fd = Bpf.Call(Bpf.BPF_MAP_CREATE, ref attr);
+        if (fd < 0)
+        {
+            throw DriverException.FromLastError("Creating the XSKMAP (bpf BPF_MAP_CREATE)", PrivilegeAdvice);
+        }
+        return new BpfFileDescriptor(fd);
+    }
+
+    /// <summary>map[key] = value (BPF_ANY).</summary>
+    public static void UpdateElement(BpfFileDescriptor map, uint key, uint value)
+    {
+        Bpf.Attr attr = default;
+        attr.MapFd = (uint)map.Fd;
+        attr.Key = (ulong)&key;
+        attr.Value = (ulong)&value;
+        attr.ElemFlags = Bpf.BPF_ANY;
+        if (Bpf.Call(Bpf.BPF_MAP_UPDATE_ELEM, ref attr) != 0)
+        {
+            throw DriverException.FromLastError($"Putting the AF_XDP socket into the XSKMAP at queue {key} (bpf BPF_MAP_UPDATE_ELEM)",
+                "Check that the socket is bound and the queue id is below the map's size.");
+        }
+    }
+
+    /// <summary>
+    /// Loads an XDP program (license "Dual BSD/GPL"). On failure it loads again with the verifier's log on and
+    /// puts the log in the exception.
+    /// </summary>
+    public static BpfFileDescriptor LoadXdpProgram(ReadOnlySpan<BpfInstruction> program, string name)
+    {
+        int fd = Load(program, name, null, 0, out int errno);
+        if (fd >= 0)
+        {
+            return new BpfFileDescriptor(fd);
+        }
+        if (errno is Libc.EPERM or Libc.EACCES && !Environment.IsPrivilegedProcess)
+        {
+            throw new DriverException($"Loading Skiff's XDP program failed: {Libc.Describe(errno)}. {PrivilegeAdvice}", errno);
+        }
+        // Again with the log: level 1 prints the verifier's path through the program and why it refused it.
+        const int LogBytes = 1 << 20;
+        byte[] log = new byte[LogBytes];
+        fixed (byte* logPointer = log)
+        {
+            fd = Load(program, name, logPointer, LogBytes, out errno);
+        }
+        if (fd >= 0)
+        {
+            return new BpfFileDescriptor(fd);
+        }
+        int end = Array.IndexOf(log, (byte)0);
+        string text = Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end).Trim();
+        if (text.Length > 4000)
+        {
+            text = "..." + text[^4000..];
+        }
+        throw new DriverException(
+            $"The kernel's verifier refused Skiff's XDP program ({program.Length} instructions): {Libc.Describe(errno)} (errno {errno}). " +
+            $"This is a bug in Skiff; please report it with this log, and use --driver afpacket meanwhile.{Environment.NewLine}{text}", errno);
+    }
+
+    private static int Load(ReadOnlySpan<BpfInstruction> program, string name, byte* log, int logBytes, out int errno)
+    {
+        ReadOnlySpan<byte> license = "Dual BSD/GPL\0"u8;
+        fixed (BpfInstruction* instructions = program)
+        fixed (byte* licensePointer = license)
+        {
+            Bpf.Attr attr = default;
+            attr.ProgType = Bpf.BPF_PROG_TYPE_XDP;
+            attr.InsnCount = (uint)program.Length;
+            attr.Insns = (ulong)instructions;
+            attr.License = (ulong)licensePointer;
+            attr.LogLevel = log == null ? 0u : 1u;
+            attr.LogSize = (uint)logBytes;
+            attr.LogBuf = (ulong)log;
+            attr.ExpectedAttachType = Bpf.BPF_XDP;
+            WriteName(attr.ProgName, name);
+            int fd = Bpf.Call(Bpf.BPF_PROG_LOAD, ref attr);
+            errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
+            return fd;
+        }
+    }
+
+    /// <summary>
+    /// Attaches <paramref name="program"/> to interface <paramref name="ifIndex"/> with BPF_LINK_CREATE. The attachment
+    /// lives exactly as long as the returned link fd. Returns null with the errno when the kernel refuses this mode.
+    /// </summary>
+    public static BpfFileDescriptor? TryCreateXdpLink(BpfFileDescriptor program, int ifIndex, uint flags, out int errno)
+    {
+        Bpf.Attr attr = default;
+        attr.LinkProgFd = (uint)program.Fd;
+        attr.LinkTargetIfIndex = (uint)ifIndex;
+        attr.LinkAttachType = Bpf.BPF_XDP;
+        attr.LinkFlags = flags;
+        int fd = Bpf.Call(Bpf.BPF_LINK_CREATE, ref attr);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+        errno = 0;
+        return new BpfFileDescriptor(fd);
+    }
+
+    /// <summary>Writes a kernel object name: at most 15 characters of [A-Za-z0-9_.], NUL-terminated.</summary>
+    private static void WriteName(byte* destination, string name)
+    {
+        int n = Math.Min(name.Length, 15);
+        for (int i = 0; i < n; i++)
+        {
+            char c = name[i];
+            destination[i] = char.IsAsciiLetterOrDigit(c) || c == '.' ? (byte)c : (byte)'_';
+        }
+        destination[n] = 0;
+    }
+}
