@@ -2,10 +2,10 @@ using System.Buffers.Binary;
 using System.Globalization;
 using Skiff.Wire;
 
-namespace Skiff.Stack.Tests.Fuzz;
+namespace Skiff.TestSupport.Fuzz;
 
 /// <summary>SplitMix64: tiny, fast and the same on every runtime, so a seed always replays the same inputs.</summary>
-internal struct FuzzRng(ulong seed)
+public struct FuzzRng(ulong seed)
 {
     private ulong _state = seed;
 
@@ -28,7 +28,7 @@ internal struct FuzzRng(ulong seed)
     public static FuzzRng ForIteration(ulong seed, long iteration) => new(seed ^ ((ulong)iteration * 0xD1B5_4A32_D192_ED03UL));
 }
 
-internal static class FuzzSeed
+public static class FuzzSeed
 {
     public const ulong Default = 0x5EED_2025_0001UL;
 
@@ -54,7 +54,7 @@ internal static class FuzzSeed
     }
 }
 
-internal enum FieldKind : byte
+public enum FieldKind : byte
 {
     U8,
     U16,
@@ -65,10 +65,10 @@ internal enum FieldKind : byte
 }
 
 /// <summary>A length, type or offset field of a seed input, found by dissecting it while it was still valid.</summary>
-internal readonly record struct Field(int Offset, FieldKind Kind);
+public readonly record struct Field(int Offset, FieldKind Kind);
 
 /// <summary>A valid input and the positions of its interesting fields.</summary>
-internal sealed class Seed(string name, byte[] bytes, Field[] fields)
+public sealed class Seed(string name, byte[] bytes, Field[] fields)
 {
     public string Name { get; } = name;
 
@@ -81,7 +81,7 @@ internal sealed class Seed(string name, byte[] bytes, Field[] fields)
 /// Mutations of valid inputs: bit flips, boundary bytes, truncation, extension, insertion and deletion, splicing, and
 /// length/type fields set to 0, 1, max, and off-by-one of their current or of the real remaining length.
 /// </summary>
-internal static class Mutator
+public static class Mutator
 {
     private static readonly byte[] s_boundaryBytes = [0, 1, 2, 3, 4, 5, 6, 8, 0x0f, 0x10, 0x3f, 0x40, 0x7f, 0x80, 0xfe, 0xff];
     private static readonly ushort[] s_boundaryWords = [0, 1, 2, 7, 8, 19, 20, 40, 0x7fff, 0x8000, 0xfffe, 0xffff];
@@ -281,7 +281,7 @@ internal static class Mutator
 }
 
 /// <summary>Finds the interesting fields of a valid Ethernet frame, and repairs checksums after a mutation.</summary>
-internal static class FrameFields
+public static class FrameFields
 {
     public static Seed Describe(string name, byte[] frame)
     {
