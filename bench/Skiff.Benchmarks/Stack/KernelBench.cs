@@ -104,19 +104,8 @@ public static class KernelBench
             }
             done++;
         }
-        long warm = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2;
-        while (Stopwatch.GetTimestamp() < warm)
-        {
-            One();
-        }
-        long d0 = done;
-        long t0 = Stopwatch.GetTimestamp();
-        long end = t0 + (long)(seconds * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < end)
-        {
-            One();
-        }
-        double s = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
+        long d0 = 0;
+        (double s, _) = MeasuredLoop.Run(One, seconds, () => d0 = done);
         Volatile.Write(ref stop, true);
         listener.Close();
         Console.WriteLine($"kernel tcp connect+request+reply+close, one at a time (loopback, 2 threads): {(done - d0) / s:0} per second");
@@ -169,19 +158,8 @@ public static class KernelBench
             }
             client.Send(payload);
         }
-        long warm = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2;
-        while (Stopwatch.GetTimestamp() < warm)
-        {
-            Step();
-        }
-        long e0 = echoed;
-        long t0 = Stopwatch.GetTimestamp();
-        long end = t0 + (long)(seconds * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < end)
-        {
-            Step();
-        }
-        double s = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
+        long e0 = 0;
+        (double s, _) = MeasuredLoop.Run(Step, seconds, () => e0 = echoed);
         Volatile.Write(ref stop, true);
         echo.Join();
         Console.WriteLine($"kernel udp echo, 32 in flight, 64-byte payloads (loopback, 2 threads): {(echoed - e0) / s:0} echoes per second");

@@ -103,11 +103,6 @@ public static class StackBench
         public Instant Now => new((Stopwatch.GetTimestamp() - _start) * 1_000_000 / Stopwatch.Frequency);
     }
 
-    private static (int, int, int) Gc() => (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
-
-    private static int GcSince((int, int, int) before) =>
-        GC.CollectionCount(0) - before.Item1 + GC.CollectionCount(1) - before.Item2 + GC.CollectionCount(2) - before.Item3;
-
     /// <summary>One connection, 10.0.0.1 sends as fast as it can, 10.0.0.2 consumes in place (iperf3's shape).</summary>
     public static void TcpThroughput(double seconds, bool offload)
     {
@@ -137,22 +132,10 @@ public static class StackBench
             }
         }
         // Warm up (JIT, slow start), then measure.
-        long warm = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2;
-        while (Stopwatch.GetTimestamp() < warm)
-        {
-            Step();
-        }
-        var gc = Gc();
-        long r0 = received;
-        long t0 = Stopwatch.GetTimestamp();
-        long end = t0 + (long)(seconds * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < end)
-        {
-            Step();
-        }
-        double s = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
+        long r0 = 0;
+        (double s, int collections) = MeasuredLoop.Run(Step, seconds, () => r0 = received);
         long bytes = received - r0;
-        Console.WriteLine($"tcp single stream: {bytes * 8 / s / 1e9:0.00} Gbit/s ({bytes / s / 1e6:0} MB/s payload), retransmissions {client.Counters.Retransmissions}, gc collections {GcSince(gc)}");
+        Console.WriteLine($"tcp single stream: {bytes * 8 / s / 1e9:0.00} Gbit/s ({bytes / s / 1e6:0} MB/s payload), retransmissions {client.Counters.Retransmissions}, gc collections {collections}");
     }
 
     /// <summary>Short connections: connect, 64-byte request, 64-byte reply, close; one at a time.</summary>
@@ -200,23 +183,14 @@ public static class StackBench
             p.Poll();
             done++;
         }
-        long warm = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2;
-        while (Stopwatch.GetTimestamp() < warm)
+        long allocated0 = 0, d0 = 0;
+        (double s, int collections) = MeasuredLoop.Run(One, seconds, () =>
         {
-            One();
-        }
-        var gc = Gc();
-        long allocated0 = GC.GetAllocatedBytesForCurrentThread();
-        long d0 = done;
-        long t0 = Stopwatch.GetTimestamp();
-        long end = t0 + (long)(seconds * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < end)
-        {
-            One();
-        }
-        double s = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
+            allocated0 = GC.GetAllocatedBytesForCurrentThread();
+            d0 = done;
+        });
         long perConnection = (GC.GetAllocatedBytesForCurrentThread() - allocated0) / Math.Max(1, done - d0);
-        Console.WriteLine($"tcp connect+request+reply+close, one at a time: {(done - d0) / s:0} per second, {perConnection} bytes allocated per connection, gc collections {GcSince(gc)}, time-wait recycled/reused {p.A.Tcp.Counters.TimeWaitRecycled + p.B.Tcp.Counters.TimeWaitRecycled}/{p.A.Tcp.Counters.TimeWaitReused + p.B.Tcp.Counters.TimeWaitReused}");
+        Console.WriteLine($"tcp connect+request+reply+close, one at a time: {(done - d0) / s:0} per second, {perConnection} bytes allocated per connection, gc collections {collections}, time-wait recycled/reused {p.A.Tcp.Counters.TimeWaitRecycled + p.B.Tcp.Counters.TimeWaitRecycled}/{p.A.Tcp.Counters.TimeWaitReused + p.B.Tcp.Counters.TimeWaitReused}");
     }
 
     /// <summary>UDP echo, 32 datagrams of 64 bytes in flight.</summary>
@@ -248,20 +222,8 @@ public static class StackBench
                 inFlight--;
             }
         }
-        long warm = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2;
-        while (Stopwatch.GetTimestamp() < warm)
-        {
-            Step();
-        }
-        var gc = Gc();
-        long e0 = echoed;
-        long t0 = Stopwatch.GetTimestamp();
-        long end = t0 + (long)(seconds * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < end)
-        {
-            Step();
-        }
-        double s = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
-        Console.WriteLine($"udp echo, 32 in flight, 64-byte payloads: {(echoed - e0) / s:0} echoes per second ({2 * (echoed - e0) / s:0} packets per second through both stacks), gc collections {GcSince(gc)}");
+        long e0 = 0;
+        (double s, int collections) = MeasuredLoop.Run(Step, seconds, () => e0 = echoed);
+        Console.WriteLine($"udp echo, 32 in flight, 64-byte payloads: {(echoed - e0) / s:0} echoes per second ({2 * (echoed - e0) / s:0} packets per second through both stacks), gc collections {collections}");
     }
 }
