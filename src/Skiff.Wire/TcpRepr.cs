@@ -276,7 +276,7 @@ public readonly record struct TcpRepr
     {
         var text = new StringBuilder();
         text.Append(SourcePort).Append(" > ").Append(DestinationPort).Append(": Flags [")
-            .Append(FormatFlags(Flags)).Append("], seq ").Append(SequenceNumber);
+            .Append(Flags.ToTcpdumpString()).Append("], seq ").Append(SequenceNumber);
         if ((Flags & TcpFlags.Ack) != 0)
         {
             text.Append(", ack ").Append(AcknowledgmentNumber);
@@ -292,26 +292,6 @@ public readonly record struct TcpRepr
         WriteOptions(header[TcpSegment.MinHeaderLength..headerLength]);
         AppendOptions(text, header[TcpSegment.MinHeaderLength..headerLength]);
         return text.Append(", length ").Append(PayloadLength).ToString();
-    }
-
-    /// <summary>tcpdump's flag letters in its order: F S R P . U E W, or <c>none</c>.</summary>
-    internal static string FormatFlags(TcpFlags flags)
-    {
-        if (flags == TcpFlags.None)
-        {
-            return "none";
-        }
-        Span<char> letters = stackalloc char[8];
-        int n = 0;
-        if ((flags & TcpFlags.Fin) != 0) { letters[n++] = 'F'; }
-        if ((flags & TcpFlags.Syn) != 0) { letters[n++] = 'S'; }
-        if ((flags & TcpFlags.Rst) != 0) { letters[n++] = 'R'; }
-        if ((flags & TcpFlags.Psh) != 0) { letters[n++] = 'P'; }
-        if ((flags & TcpFlags.Ack) != 0) { letters[n++] = '.'; }
-        if ((flags & TcpFlags.Urg) != 0) { letters[n++] = 'U'; }
-        if ((flags & TcpFlags.Ece) != 0) { letters[n++] = 'E'; }
-        if ((flags & TcpFlags.Cwr) != 0) { letters[n++] = 'W'; }
-        return new string(letters[..n]);
     }
 
     internal static void AppendOptions(StringBuilder text, ReadOnlySpan<byte> options)

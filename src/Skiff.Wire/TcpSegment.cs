@@ -164,7 +164,7 @@ public readonly ref struct TcpSegment
     {
         var text = new StringBuilder();
         text.Append(SourcePort).Append(" > ").Append(DestinationPort).Append(": Flags [")
-            .Append(TcpRepr.FormatFlags(Flags)).Append("], cksum 0x").Append(Checksum.ToString("x4"))
+            .Append(Flags.ToTcpdumpString()).Append("], cksum 0x").Append(Checksum.ToString("x4"))
             .Append(", seq ").Append(SequenceNumber);
         if ((Flags & TcpFlags.Ack) != 0)
         {

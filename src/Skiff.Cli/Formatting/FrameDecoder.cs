@@ -233,7 +233,7 @@ internal static class FrameDecoder
         frame.DestinationPort = segment.DestinationPort;
         StringBuilder text = frame.Text;
         text.Append(source).Append('.').Append(segment.SourcePort).Append(" > ").Append(destination).Append('.').Append(segment.DestinationPort)
-            .Append(": Flags [").Append(FormatFlags(segment.Flags)).Append("], seq ").Append(segment.SequenceNumber);
+            .Append(": Flags [").Append(segment.Flags.ToTcpdumpString()).Append("], seq ").Append(segment.SequenceNumber);
         int length = segment.Payload.Length;
         if (length > 0)
         {
@@ -373,26 +373,6 @@ internal static class FrameDecoder
             return;
         }
         frame.Text.Append(repr.ToString());
-    }
-
-    /// <summary>tcpdump's flag letters in its order: F S R P . U E W, or <c>none</c>.</summary>
-    internal static string FormatFlags(TcpFlags flags)
-    {
-        if (flags == TcpFlags.None)
-        {
-            return "none";
-        }
-        Span<char> letters = stackalloc char[8];
-        int n = 0;
-        if ((flags & TcpFlags.Fin) != 0) { letters[n++] = 'F'; }
-        if ((flags & TcpFlags.Syn) != 0) { letters[n++] = 'S'; }
-        if ((flags & TcpFlags.Rst) != 0) { letters[n++] = 'R'; }
-        if ((flags & TcpFlags.Psh) != 0) { letters[n++] = 'P'; }
-        if ((flags & TcpFlags.Ack) != 0) { letters[n++] = '.'; }
-        if ((flags & TcpFlags.Urg) != 0) { letters[n++] = 'U'; }
-        if ((flags & TcpFlags.Ece) != 0) { letters[n++] = 'E'; }
-        if ((flags & TcpFlags.Cwr) != 0) { letters[n++] = 'W'; }
-        return new string(letters[..n]);
     }
 
     internal static string ProtocolName(IpProtocol protocol) => protocol switch
