@@ -234,6 +234,9 @@ public sealed partial class TcpSocket
             dataLength -= Math.Min(beyond, dataLength);
             fin = false; // the FIN lies beyond the window
             Counters.BytesTrimmedBeyondWindow += beyond;
+            // Data we could not take (a zero window probe, or a sender overrunning the window) is answered
+            // with an ACK at once, so the sender learns the current window (RFC 9293 3.8.6.1).
+            _ackNow = true;
         }
 
         if (seq != _rcvNxt)

@@ -167,4 +167,30 @@ public sealed class DataAckTests
         Assert.True(s.ReceiveQueued - before <= Math.Max(0, (int)(edge - (peer.Nxt - 1000))));
         h.AssertAllReleased(peer);
     }
+
+    [Fact]
+    public void DataAgainstAClosedWindowIsAnsweredWithAnAckAtOnce()
+    {
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer(port: 443, localPort: 50_001);
+        TcpConfig config = new() { ReceiveBufferBytes = 8192 }; // delayed ACKs stay on: the answer must not wait
+        TcpSocket s = h.OpenActive(peer, config);
+        // Fill the whole buffer without the application reading: the window closes.
+        for (int i = 0; i < 8; i++)
+        {
+            peer.SendData(TcpHarness.Bytes(1024, i));
+        }
+        h.Dispatch();
+        Assert.Equal(8192, s.ReceiveQueued);
+
+        // RFC 9293 3.8.6.1: a one-byte window probe at RCV.NXT cannot be taken, but must be ACKed at once
+        // with the (still zero) window, not after the delayed-ACK timer.
+        peer.SendData(TcpHarness.Bytes(1, 99));
+        List<EmittedSegment> answer = h.Dispatch();
+        EmittedSegment ack = Assert.Single(answer);
+        Assert.Equal(TcpFlags.Ack, ack.Repr.Flags);
+        Assert.Equal(0, ack.Repr.WindowLength);
+        Assert.Equal(8192, s.ReceiveQueued);
+        h.AssertAllReleased(peer);
+    }
 }
