@@ -1,0 +1,502 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Skiff.Stack;
+using Skiff.Stack.Tcp;
+using Skiff.Wire;
+
+namespace Skiff.Engine.Internal;
+
+/// <summary>
+/// The loop's side of one <see cref="SkiffConnection"/>: owns the socket handle and moves bytes between
+/// the socket and two pipes. Input: the loop copies from the socket's receive queue into the input pipe
+/// while the pipe's pause threshold allows (a pending flush parks it; the reader's progress reschedules
+/// it). Output: the loop reads the output pipe and queues bytes with <see cref="TcpSocket.Send"/> as the
+/// send buffer frees, leaving the rest in the pipe.
+/// </summary>
+/// <remarks>
+/// Every field below is touched by the loop only, except the request flags (Interlocked) and the pipes
+/// (thread-safe). Receive copies from packet buffers into pipe memory; a ReadOnlySequence over the packet
+/// buffers themselves (zero-copy receive) is the next step.
+/// </remarks>
+internal sealed class ConnectionCore : EngineParticipant
+{
+    private enum Phase : byte
+    {
+        ConnectRequested,
+        Connecting,
+        Open,
+        Released,
+    }
+
+    private readonly SkiffEngine _engine;
+    private readonly int _maxReceivePerIteration;
+    private readonly Pipe _input;  // loop writes, application reads
+    private readonly Pipe _output; // application writes, loop reads
+    private readonly Action _schedule;
+    private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Phase _phase;
+    private SocketHandle _handle;
+    private TcpSocket? _socket;
+    private string _remoteText = "";
+
+    // Connect (active open).
+    private TaskCompletionSource<SkiffConnection>? _connect;
+    private CancellationToken _connectToken;
+    private CancellationTokenRegistration _connectRegistration;
+    private Ipv4Address _connectAddress;
+    private ushort _connectPort;
+    private TcpConfig? _connectConfig;
+
+    // Requests from application threads.
+    private int _disposeRequested;
+    private int _abortRequested;
+
+    // Loop state of the pipes.
+    private bool _inputDone;
+    private bool _inputPaused;
+    private ValueTask<FlushResult> _pendingFlush;
+    private bool _outputDone;
+    private bool _outputWaiting;
+    private ValueTask<ReadResult> _pendingRead;
+    private bool _aborted;
+
+    public ConnectionCore(SkiffStack stack)
+    {
+        _engine = stack.Engine;
+        _maxReceivePerIteration = _engine.Options.MaxReceiveBytesPerIteration;
+        SkiffStackOptions o = stack.Options;
+        // Input: the application's read continuations go to the thread pool (never inline on the loop); the
+        // loop's own flush continuation only reschedules this item, so it may run inline on the reader's thread.
+        _input = new Pipe(new PipeOptions(
+            readerScheduler: PipeScheduler.ThreadPool,
+            writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: o.InputPauseThresholdBytes,
+            resumeWriterThreshold: o.InputPauseThresholdBytes / 2,
+            useSynchronizationContext: false));
+        _output = new Pipe(new PipeOptions(
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.ThreadPool,
+            pauseWriterThreshold: o.OutputPauseThresholdBytes,
+            resumeWriterThreshold: o.OutputPauseThresholdBytes / 2,
+            useSynchronizationContext: false));
+        _schedule = () => _engine.Schedule(this);
+        Transport = new DuplexPipe(_input.Reader, _output.Writer);
+        Connection = new SkiffConnection(this);
+    }
+
+    public SkiffConnection Connection { get; }
+
+    public IDuplexPipe Transport { get; }
+
+    public Task Disposed => _disposed.Task;
+
+    public TcpTuple Tuple { get; private set; }
+
+    /// <summary>Application side: asks the loop to open a connection; the task completes when it is established.</summary>
+    public Task<SkiffConnection> StartConnect(Ipv4Address address, ushort port, TcpConfig? config, CancellationToken cancellationToken)
+    {
+        _phase = Phase.ConnectRequested;
+        _connect = new TaskCompletionSource<SkiffConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _connectAddress = address;
+        _connectPort = port;
+        _connectConfig = config;
+        _connectToken = cancellationToken;
+        _remoteText = $"{address}:{port}";
+        if (cancellationToken.CanBeCanceled)
+        {
+            _connectRegistration = cancellationToken.UnsafeRegister(static s => ((ConnectionCore)s!)._schedule(), this);
+        }
+        _engine.Schedule(this);
+        return _connect.Task;
+    }
+
+    /// <summary>Loop side: adopts a connection taken from a listener's accept queue.</summary>
+    public void Adopt(SocketHandle handle, TcpSocket socket)
+    {
+        _handle = handle;
+        _socket = socket;
+        Tuple = socket.Tuple;
+        _remoteText = $"{socket.Tuple.RemoteAddress}:{socket.Tuple.RemotePort}";
+        _phase = Phase.Open;
+        _engine.Register(this);
+    }
+
+    /// <summary>Application side: graceful close once the output pipe is drained (the caller has completed the app ends).</summary>
+    public void RequestDispose()
+    {
+        Volatile.Write(ref _disposeRequested, 1);
+        _engine.Schedule(this);
+    }
+
+    /// <summary>Application side: abortive close (RST).</summary>
+    public void RequestAbort()
+    {
+        Volatile.Write(ref _abortRequested, 1);
+        _engine.Schedule(this);
+    }
+
+    internal override void Execute()
+    {
+        if (_engine.IsStopped)
+        {
+            FailAfterStop();
+            return;
+        }
+        Step();
+    }
+
+    internal override bool AfterPoll() => Step();
+
+    private bool Step()
+    {
+        switch (_phase)
+        {
+            case Phase.ConnectRequested:
+                StartConnectOnLoop();
+                return true;
+            case Phase.Connecting:
+                return StepConnecting();
+            case Phase.Open:
+                return StepOpen();
+            default:
+                return false;
+        }
+    }
+
+    private void StartConnectOnLoop()
+    {
+        if (_connectToken.IsCancellationRequested)
+        {
+            _phase = Phase.Released;
+            FinishConnect(null, new OperationCanceledException("The connect was cancelled.", _connectToken));
+            return;
+        }
+        Interface iface = _engine.Interface;
+        try
+        {
+            _handle = iface.Tcp.Connect(_engine.Now, iface.SourceFor(_connectAddress), _connectAddress, _connectPort, _connectConfig);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            _phase = Phase.Released;
+            FinishConnect(null, e);
+            return;
+        }
+        _engine.NotePeer(_connectAddress);
+        _socket = iface.Tcp.Get(_handle);
+        Tuple = _socket.Tuple;
+        _phase = Phase.Connecting;
+        _engine.Register(this);
+    }
+
+    private bool StepConnecting()
+    {
+        TcpSocket socket = _socket!;
+        if (_connectToken.IsCancellationRequested)
+        {
+            socket.Abort();
+            Release();
+            FinishConnect(null, new OperationCanceledException("The connect was cancelled.", _connectToken));
+            return true;
+        }
+        if (socket.IsConnected)
+        {
+            _phase = Phase.Open;
+            FinishConnect(Connection, null);
+            return true;
+        }
+        if (socket.State == TcpState.Closed)
+        {
+            TcpError error = socket.Error == TcpError.None ? TcpError.Refused : socket.Error;
+            Release();
+            FinishConnect(null, SkiffSocketException.For(error, _remoteText));
+            return true;
+        }
+        return false;
+    }
+
+    private void FinishConnect(SkiffConnection? connection, Exception? error)
+    {
+        _connectRegistration.Unregister();
+        _connectRegistration = default;
+        TaskCompletionSource<SkiffConnection>? tcs = _connect;
+        _connect = null;
+        if (error is not null)
+        {
+            CompleteApplicationEnds(error);
+            tcs?.TrySetException(error);
+        }
+        else
+        {
+            tcs?.TrySetResult(connection!);
+        }
+    }
+
+    private bool StepOpen()
+    {
+        TcpSocket socket = _socket!;
+        if (Volatile.Read(ref _abortRequested) == 1 && !_aborted)
+        {
+            _aborted = true;
+            socket.Abort();
+            CompleteLoopEnds(SkiffSocketException.For(TcpError.Aborted, _remoteText));
+        }
+        if (_aborted)
+        {
+            // Release once the RST has gone out (the stack enters CLOSED at the dispatch that sends it).
+            if (socket.State is TcpState.Closed or TcpState.TimeWait)
+            {
+                Release();
+                return true;
+            }
+            return false;
+        }
+        bool work = PumpInput(socket);
+        work |= PumpOutput(socket);
+        CheckClosed(socket);
+        if (Volatile.Read(ref _disposeRequested) == 1 && _outputDone)
+        {
+            DiscardReceived(socket);
+            CompleteLoopEnds(null);
+            Release();
+            return true;
+        }
+        return work;
+    }
+
+    private bool PumpInput(TcpSocket socket)
+    {
+        if (_inputDone || Volatile.Read(ref _disposeRequested) == 1)
+        {
+            // Nobody reads any more: drop what arrives, so the window stays open and the close stays graceful.
+            return DiscardReceived(socket);
+        }
+        PipeWriter writer = _input.Writer;
+        if (_inputPaused)
+        {
+            if (!_pendingFlush.IsCompleted)
+            {
+                return false;
+            }
+            _inputPaused = false;
+            FlushResult paused = _pendingFlush.GetAwaiter().GetResult();
+            _pendingFlush = default;
+            if (paused.IsCompleted)
+            {
+                _inputDone = true;
+                return DiscardReceived(socket);
+            }
+        }
+        int moved = 0;
+        while (moved < _maxReceivePerIteration && socket.TryPeek(out ReadOnlySpan<byte> data))
+        {
+            Span<byte> destination = writer.GetSpan(Math.Min(data.Length, 4096));
+            int n = Math.Min(data.Length, destination.Length);
+            data[..n].CopyTo(destination);
+            writer.Advance(n);
+            socket.Consume(n);
+            moved += n;
+        }
+        if (moved > 0)
+        {
+            ValueTask<FlushResult> flush = writer.FlushAsync();
+            if (flush.IsCompleted)
+            {
+                if (flush.GetAwaiter().GetResult().IsCompleted)
+                {
+                    _inputDone = true;
+                }
+            }
+            else
+            {
+                // Past the pause threshold: stop moving data (the TCP window closes) until the reader catches up.
+                _inputPaused = true;
+                _pendingFlush = flush;
+                flush.GetAwaiter().UnsafeOnCompleted(_schedule);
+                return true;
+            }
+        }
+        if (!_inputDone && socket.IsReceiveFinished)
+        {
+            _inputDone = true;
+            writer.Complete(socket.Error == TcpError.None ? null : SkiffSocketException.For(socket.Error, _remoteText));
+        }
+        return moved > 0;
+    }
+
+    private static bool DiscardReceived(TcpSocket socket)
+    {
+        int queued = socket.ReceiveQueued;
+        if (queued > 0)
+        {
+            socket.Consume(queued);
+            return true;
+        }
+        return false;
+    }
+
+    private bool PumpOutput(TcpSocket socket)
+    {
+        bool work = false;
+        PipeReader reader = _output.Reader;
+        while (!_outputDone)
+        {
+            if (socket.State is not (TcpState.Established or TcpState.CloseWait))
+            {
+                return work; // not yet connected, or closing: CheckClosed settles the pipe
+            }
+            ReadResult result;
+            if (_outputWaiting)
+            {
+                if (!_pendingRead.IsCompleted)
+                {
+                    return work;
+                }
+                _outputWaiting = false;
+                result = _pendingRead.GetAwaiter().GetResult();
+                _pendingRead = default;
+            }
+            else
+            {
+                if (socket.SendBufferFree == 0)
+                {
+                    return work; // the send buffer frees as ACKs arrive; AfterPoll comes back every iteration
+                }
+                ValueTask<ReadResult> read = reader.ReadAsync();
+                if (!read.IsCompleted)
+                {
+                    _outputWaiting = true;
+                    _pendingRead = read;
+                    read.GetAwaiter().UnsafeOnCompleted(_schedule);
+                    return work;
+                }
+                result = read.GetAwaiter().GetResult();
+            }
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            long sent = 0;
+            bool full = false;
+            foreach (ReadOnlyMemory<byte> segment in buffer)
+            {
+                int n = socket.Send(segment.Span);
+                sent += n;
+                if (n < segment.Length)
+                {
+                    full = true;
+                    break;
+                }
+            }
+            work |= sent > 0;
+            if (full)
+            {
+                // Examined = consumed, so the next read returns the rest at once.
+                reader.AdvanceTo(buffer.GetPosition(sent));
+                return work;
+            }
+            reader.AdvanceTo(buffer.End);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                // The application completed its output: FIN after the queued data (RFC 9293 3.10.4).
+                _outputDone = true;
+                reader.Complete();
+                socket.Close();
+                return true;
+            }
+        }
+        return work;
+    }
+
+    private void CheckClosed(TcpSocket socket)
+    {
+        if (socket.State is not (TcpState.Closed or TcpState.TimeWait))
+        {
+            return;
+        }
+        if (socket.Error != TcpError.None)
+        {
+            CompleteLoopEnds(SkiffSocketException.For(socket.Error, _remoteText));
+        }
+        else if (!_outputDone)
+        {
+            _outputDone = true;
+            _output.Reader.Complete(new SkiffSocketException(TcpError.None, $"The connection to {_remoteText} is closed; no more data can be sent."));
+        }
+    }
+
+    /// <summary>Completes the loop's ends of both pipes (the application sees end of stream, or <paramref name="error"/>).</summary>
+    private void CompleteLoopEnds(Exception? error)
+    {
+        if (!_inputDone)
+        {
+            _inputDone = true;
+            _input.Writer.Complete(error);
+        }
+        if (!_outputDone)
+        {
+            _outputDone = true;
+            _output.Reader.Complete(error);
+        }
+    }
+
+    /// <summary>For a connection never handed out: completes every end so the pipes hold no buffers.</summary>
+    private void CompleteApplicationEnds(Exception error)
+    {
+        CompleteLoopEnds(error);
+        _input.Reader.Complete();
+        _output.Writer.Complete();
+    }
+
+    private void Release()
+    {
+        if (_phase == Phase.Released)
+        {
+            return;
+        }
+        _phase = Phase.Released;
+        _engine.Interface.Tcp.Release(_handle);
+        _socket = null;
+        _engine.Unregister(this);
+        _disposed.TrySetResult();
+    }
+
+    internal override void OnEngineStopping()
+    {
+        ObjectDisposedException stopped = _engine.StoppedException();
+        switch (_phase)
+        {
+            case Phase.ConnectRequested:
+                _phase = Phase.Released;
+                FinishConnect(null, stopped);
+                break;
+            case Phase.Connecting:
+                _socket!.Abort();
+                Release();
+                FinishConnect(null, stopped);
+                break;
+            case Phase.Open:
+                if (_socket!.IsOpen)
+                {
+                    _socket.Abort();
+                }
+                else
+                {
+                    DiscardReceived(_socket);
+                }
+                CompleteLoopEnds(stopped);
+                Release();
+                break;
+            default:
+                break;
+        }
+        _disposed.TrySetResult();
+    }
+
+    private void FailAfterStop()
+    {
+        if (_phase == Phase.ConnectRequested)
+        {
+            _phase = Phase.Released;
+            FinishConnect(null, _engine.StoppedException());
+        }
+        _disposed.TrySetResult();
+    }
+}

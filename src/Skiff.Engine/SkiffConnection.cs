@@ -1,0 +1,123 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Skiff.Engine.Internal;
+using Skiff.Stack.Tcp;
+using Skiff.Wire;
+
+namespace Skiff.Engine;
+
+/// <summary>
+/// One TCP connection of a <see cref="SkiffStack"/>, seen from application threads as an
+/// <see cref="IDuplexPipe"/> (<see cref="Transport"/>) or a <see cref="Stream"/> (<see cref="AsStream"/>).
+/// </summary>
+/// <remarks>
+/// <para>Data path: the engine's loop copies received bytes into <see cref="IDuplexPipe.Input"/> while
+/// that pipe is under its pause threshold (<see cref="SkiffStackOptions.InputPauseThresholdBytes"/>);
+/// a slow reader therefore closes the TCP window. Bytes written to <see cref="IDuplexPipe.Output"/> are
+/// queued on the socket as its send buffer frees; a <c>FlushAsync</c> waits once the pipe holds
+/// <see cref="SkiffStackOptions.OutputPauseThresholdBytes"/>.</para>
+/// <para>Closing: <see cref="CompleteAsync"/> (or completing <c>Transport.Output</c>) sends a FIN after
+/// all written data; <see cref="DisposeAsync"/> does that and releases the connection; <see cref="Abort"/>
+/// sends a RST and drops buffered data. A connection that ends abnormally makes reads and flushes throw
+/// <see cref="SkiffSocketException"/>.</para>
+/// <para>Thread-safety: the pipes follow System.IO.Pipelines rules (one reader, one writer at a time);
+/// <see cref="Abort"/>, <see cref="CompleteAsync"/> and <see cref="DisposeAsync"/> are safe from any thread.</para>
+/// </remarks>
+public sealed class SkiffConnection : IAsyncDisposable
+{
+    private readonly ConnectionCore _core;
+    private Stream? _stream;
+    private int _disposing;
+
+    internal SkiffConnection(ConnectionCore core)
+    {
+        _core = core;
+    }
+
+    /// <summary>
+    /// Opens a connection to <paramref name="remote"/> (an IPv4 endpoint) through <paramref name="stack"/> and
+    /// completes once the handshake has. Fails with <see cref="SkiffSocketException"/> (refused, timed out,
+    /// unreachable), <see cref="InvalidOperationException"/> when no socket or port is free, or
+    /// <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires first (the
+    /// half-open connection is then aborted). Allocates the connection and its pipes.
+    /// </summary>
+    public static ValueTask<SkiffConnection> ConnectAsync(SkiffStack stack, IPEndPoint remote, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        ArgumentNullException.ThrowIfNull(remote);
+        return ConnectAsync(stack, ToIpv4(remote.Address), checked((ushort)remote.Port), cancellationToken);
+    }
+
+    /// <summary>Same as <see cref="ConnectAsync(SkiffStack, IPEndPoint, CancellationToken)"/>, with the address and port apart.</summary>
+    public static ValueTask<SkiffConnection> ConnectAsync(SkiffStack stack, Ipv4Address address, ushort port, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        if (stack.Engine.IsStopped || stack.Engine.IsStopRequested)
+        {
+            throw stack.Engine.StoppedException();
+        }
+        ConnectionCore core = new(stack);
+        return new ValueTask<SkiffConnection>(core.StartConnect(address, port, stack.Options.TcpConfig, cancellationToken));
+    }
+
+    /// <summary>The application's ends: read <see cref="IDuplexPipe.Input"/>, write <see cref="IDuplexPipe.Output"/>.</summary>
+    public IDuplexPipe Transport => _core.Transport;
+
+    /// <summary>The local address and port.</summary>
+    public IPEndPoint LocalEndPoint => new(new IPAddress(ToBytes(_core.Tuple.LocalAddress)), _core.Tuple.LocalPort);
+
+    /// <summary>The peer's address and port.</summary>
+    public IPEndPoint RemoteEndPoint => new(new IPAddress(ToBytes(_core.Tuple.RemoteAddress)), _core.Tuple.RemotePort);
+
+    /// <summary>
+    /// A <see cref="Stream"/> over <see cref="Transport"/> (the same stream on every call). Each write is
+    /// flushed; disposing the stream disposes the connection. Do not mix it with direct pipe use.
+    /// </summary>
+    public Stream AsStream() => _stream ??= new DuplexPipeStream(this, _core.Transport);
+
+    /// <summary>
+    /// Graceful half-close: completes <c>Transport.Output</c>, so a FIN follows every byte written.
+    /// Reading continues until the peer closes. Returns once the output pipe is completed.
+    /// </summary>
+    public ValueTask CompleteAsync() => _core.Transport.Output.CompleteAsync();
+
+    /// <summary>Abortive close: a RST goes out and buffered data is dropped; pending and later reads and writes fail with <see cref="SkiffSocketException"/> (<see cref="TcpError.Aborted"/>). Call <see cref="DisposeAsync"/> afterwards.</summary>
+    public void Abort() => _core.RequestAbort();
+
+    /// <summary>
+    /// Graceful close and release: completes both application ends, lets the loop queue every written byte
+    /// and then a FIN, drops data still arriving, and returns the connection to the stack. Completes once
+    /// the loop has released it. Idempotent; safe from any thread.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposing, 1) == 0)
+        {
+            await _core.Transport.Output.CompleteAsync().ConfigureAwait(false);
+            await _core.Transport.Input.CompleteAsync().ConfigureAwait(false);
+            _core.RequestDispose();
+        }
+        await _core.Disposed.ConfigureAwait(false);
+    }
+
+    public override string ToString() => $"Skiff TCP {_core.Tuple}";
+
+    internal static Ipv4Address ToIpv4(IPAddress address)
+    {
+        if (address.AddressFamily != AddressFamily.InterNetwork)
+        {
+            throw new ArgumentException($"Skiff speaks IPv4 only; {address} is not an IPv4 address.", nameof(address));
+        }
+        Span<byte> bytes = stackalloc byte[4];
+        address.TryWriteBytes(bytes, out _);
+        return Ipv4Address.Read(bytes);
+    }
+
+    internal static byte[] ToBytes(Ipv4Address address)
+    {
+        byte[] bytes = new byte[4];
+        address.Write(bytes);
+        return bytes;
+    }
+}

@@ -1,0 +1,188 @@
+using Skiff.Engine.Internal;
+using Skiff.Wire;
+
+namespace Skiff.Engine;
+
+public sealed partial class SkiffEngine
+{
+    /// <summary>Polls the stack gets after shutdown aborted everything, so RSTs leave and closed slots are swept.</summary>
+    private const int ShutdownPolls = 64;
+
+    private void Run()
+    {
+        if (Options.PinToCpu is int cpu)
+        {
+            Pin(cpu);
+        }
+        try
+        {
+            int idle = 0;
+            while (!_stopRequested)
+            {
+                bool work = RunRequests();
+                Instant now = Now;
+                work |= Interface.Poll(now, _device);
+                work |= RunParticipants();
+                _iterations++;
+                if (work)
+                {
+                    idle = 0;
+                    continue;
+                }
+                idle++;
+                Backoff(idle, now);
+            }
+        }
+        catch (Exception e)
+        {
+            Volatile.Write(ref _failure, e);
+        }
+        lock (_drainLock)
+        {
+            Shutdown();
+        }
+    }
+
+    private void Pin(int cpu)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            PinningError = 95; // EOPNOTSUPP
+            return;
+        }
+        int error = Interop.Sched.PinCurrentThread(cpu);
+        if (error == 0)
+        {
+            PinnedCpu = cpu;
+        }
+        else
+        {
+            PinningError = error;
+        }
+    }
+
+    private bool RunRequests()
+    {
+        int budget = Options.MaxRequestsPerIteration;
+        int ran = 0;
+        while (ran < budget && _queue.TryDequeue() is EngineWorkItem item)
+        {
+            item.ClearScheduled();
+            item.Execute();
+            ran++;
+        }
+        return ran > 0;
+    }
+
+    private bool RunParticipants()
+    {
+        bool work = false;
+        // Backwards: a participant that unregisters swaps the last one into its place, already visited.
+        for (int i = _participants.Count - 1; i >= 0; i--)
+        {
+            if (i >= _participants.Count)
+            {
+                continue;
+            }
+            work |= _participants[i].AfterPoll();
+        }
+        return work;
+    }
+
+    private void Backoff(int idle, Instant now)
+    {
+        SkiffIdlePolicy policy = Options.Idle;
+        if (idle <= policy.SpinIterations)
+        {
+            Thread.SpinWait(20);
+            return;
+        }
+        if (idle <= policy.SpinIterations + policy.YieldIterations)
+        {
+            Thread.Yield();
+            return;
+        }
+        long micros = Math.Min(policy.SleepMicros, (Interface.PollAt(now) - now).TotalMicros);
+        if (micros < 1000)
+        {
+            Thread.Yield(); // the wait below has millisecond granularity
+            return;
+        }
+        // Full fence; pairs with the one in Schedule's Enqueue (see there).
+        Interlocked.Exchange(ref _parked, 1);
+        if (_queue.IsEmpty && !_stopRequested)
+        {
+            _parks++;
+            _wake.Wait((int)(micros / 1000));
+        }
+        Volatile.Write(ref _parked, 0);
+        _wake.Reset();
+    }
+
+    /// <summary>Aborts and frees everything; runs once, on the loop thread (or the stopping thread if never started), under the drain lock.</summary>
+    private void Shutdown()
+    {
+        try
+        {
+            EngineParticipant[] participants = [.. _participants];
+            foreach (EngineParticipant p in participants)
+            {
+                p.OnEngineStopping();
+            }
+            // Requests queued meanwhile: run them once more with the stack still usable (they see the stop request).
+            RunRequests();
+            for (int i = 0; i < ShutdownPolls; i++)
+            {
+                if (!Interface.Poll(Now, _device) && i > 2)
+                {
+                    break;
+                }
+            }
+            foreach (Ipv4Address peer in _peers)
+            {
+                Interface.Arp.Remove(peer);
+            }
+            Span<PacketBuffer> burst = new PacketBuffer[64];
+            int n;
+            while ((n = _device.ReceiveBurst(burst, Now)) > 0)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    burst[i].Free();
+                    burst[i] = null!;
+                }
+            }
+            Interface.DropAllQueued();
+        }
+        catch (Exception e)
+        {
+            Volatile.Write(ref _failure, _failure ?? e);
+        }
+        finally
+        {
+            _stopped = true;
+            DrainStoppedUnsynchronized();
+        }
+    }
+
+    /// <summary>After the stop, runs whatever application threads still queue, under the drain lock (items fail their operations).</summary>
+    private void DrainStopped()
+    {
+        lock (_drainLock)
+        {
+            DrainStoppedUnsynchronized();
+        }
+    }
+
+    private void DrainStoppedUnsynchronized()
+    {
+        while (_queue.TryDequeue() is EngineWorkItem item)
+        {
+            item.ClearScheduled();
+            item.Execute();
+        }
+    }
+
+    /// <summary>True once a stop was asked for: participants stop taking new work. Loop side.</summary>
+    internal bool IsStopRequested => _stopRequested;
+}

@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using Skiff.Engine.Internal;
+using Skiff.Stack;
+using Skiff.Wire;
+
+namespace Skiff.Engine;
+
+/// <summary>
+/// One poll loop on its own thread over one <see cref="Skiff.Stack.Interface"/> and its <see cref="IDevice"/>.
+/// Each iteration runs to completion: it runs the requests application threads queued, polls the
+/// interface, then lets every connection, listener and UDP socket move data and complete operations.
+/// Under load it busy-polls; when idle it backs off as <see cref="SkiffEngineOptions.Idle"/> says.
+/// </summary>
+/// <remarks>
+/// <para>Thread-safety: the interface and device belong to the loop thread alone. Every public member of
+/// this type is safe from any thread; application requests reach the loop through a lock-free
+/// multi-producer queue and are completed by the loop.</para>
+/// <para>Ownership: the engine does not own the interface, device or pool, but <see cref="Stop"/> returns
+/// every packet buffer the stack and the device's receive side hold to their pools.</para>
+/// </remarks>
+public sealed partial class SkiffEngine : IDisposable
+{
+    private static readonly double s_microsPerTick = 1_000_000.0 / Stopwatch.Frequency;
+
+    private readonly IDevice _device;
+    private readonly MpscWorkQueue _queue = new();
+    private readonly ManualResetEventSlim _wake = new(false, 0);
+    private readonly List<EngineParticipant> _participants = [];
+    private readonly HashSet<Ipv4Address> _peers = [];
+    private readonly Lock _drainLock = new();
+    private readonly Lock _lifecycleLock = new();
+    private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+    private Thread? _thread;
+    private volatile bool _stopRequested;
+    private volatile bool _stopped;
+    private int _parked;
+    private Exception? _failure;
+    private long _iterations;
+    private long _parks;
+
+    /// <summary>Creates a stopped engine over <paramref name="iface"/> and <paramref name="device"/>; call <see cref="Start"/>.</summary>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public SkiffEngine(Interface iface, IDevice device, SkiffEngineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(iface);
+        ArgumentNullException.ThrowIfNull(device);
+        Options = options ?? new SkiffEngineOptions();
+        Options.Validate();
+        Interface = iface;
+        _device = device;
+    }
+
+    /// <summary>The engine's settings.</summary>
+    public SkiffEngineOptions Options { get; }
+
+    /// <summary>The interface the loop polls. Touch it only on the loop thread, through <see cref="InvokeAsync{T}"/>.</summary>
+    internal Interface Interface { get; }
+
+    /// <summary>True from <see cref="Start"/> until the loop has stopped.</summary>
+    public bool IsRunning => _thread is not null && !_stopped;
+
+    /// <summary>True once the loop has stopped and released the stack's buffers.</summary>
+    public bool IsStopped => _stopped;
+
+    /// <summary>The CPU the loop thread was pinned to, or null (not asked, not Linux, or the call failed: see <see cref="PinningError"/>).</summary>
+    public int? PinnedCpu { get; private set; }
+
+    /// <summary>The errno of a failed pinning request, or 0.</summary>
+    public int PinningError { get; private set; }
+
+    /// <summary>The exception that stopped the loop, if it failed; the engine then stops as by <see cref="Stop"/>.</summary>
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>Loop iterations so far.</summary>
+    public long Iterations => Interlocked.Read(ref _iterations);
+
+    /// <summary>Times the idle loop parked (slept) so far.</summary>
+    public long Parks => Interlocked.Read(ref _parks);
+
+    /// <summary>Monotonic time of the loop, in microseconds since the engine was created.</summary>
+    internal Instant Now => new((long)((Stopwatch.GetTimestamp() - _startTimestamp) * s_microsPerTick));
+
+    internal bool IsLoopThread => Thread.CurrentThread == _thread;
+
+    /// <summary>Starts the loop thread. Throws <see cref="InvalidOperationException"/> if it was started before.</summary>
+    public void Start()
+    {
+        lock (_lifecycleLock)
+        {
+            if (_thread is not null || _stopRequested)
+            {
+                throw new InvalidOperationException("The engine was already started or stopped; create a new engine instead.");
+            }
+            _thread = new Thread(Run) { IsBackground = true, Name = Options.ThreadName };
+            _thread.Start();
+        }
+    }
+
+    /// <summary>
+    /// Stops the loop and waits for it: connections are aborted (RST), listeners and UDP sockets closed,
+    /// outstanding operations fail with <see cref="ObjectDisposedException"/>, and every packet buffer the
+    /// stack holds returns to its pool. Idempotent. Must not be called on the loop thread.
+    /// </summary>
+    public void Stop()
+    {
+        if (IsLoopThread)
+        {
+            throw new InvalidOperationException("Stop cannot be called on the engine's own loop thread; call it from an application thread.");
+        }
+        Thread? thread;
+        lock (_lifecycleLock)
+        {
+            _stopRequested = true;
+            thread = _thread;
+        }
+        _wake.Set();
+        if (thread is null)
+        {
+            lock (_drainLock)
+            {
+                if (!_stopped)
+                {
+                    Shutdown();
+                }
+            }
+            return;
+        }
+        thread.Join();
+    }
+
+    /// <summary>Same as <see cref="Stop"/>.</summary>
+    public void Dispose() => Stop();
+
+    /// <summary>
+    /// Runs <paramref name="func"/> on the loop thread between polls and returns its result: the way to read
+    /// the stack's counters or use the low-level API from another thread. Allocates; not for the data path.
+    /// Fails with <see cref="ObjectDisposedException"/> once the engine has stopped.
+    /// </summary>
+    public Task<T> InvokeAsync<T>(Func<Interface, T> func)
+    {
+        ArgumentNullException.ThrowIfNull(func);
+        EngineCommand<T> command = new(this, func);
+        if (IsLoopThread)
+        {
+            command.Execute();
+        }
+        else
+        {
+            Schedule(command);
+        }
+        return command.Task;
+    }
+
+    /// <summary>Runs <paramref name="func"/> on the loop and waits for it (control calls only).</summary>
+    internal T Invoke<T>(Func<Interface, T> func) => InvokeAsync(func).GetAwaiter().GetResult();
+
+    /// <summary>Queues <paramref name="item"/> for the loop (once, until it runs). Any thread.</summary>
+    internal void Schedule(EngineWorkItem item)
+    {
+        if (!item.TrySchedule())
+        {
+            return;
+        }
+        // Interlocked.Exchange inside Enqueue is a full fence; it pairs with the exchange of _parked in Park,
+        // so either the loop sees the item before parking or we see _parked == 1 and wake it.
+        _queue.Enqueue(item);
+        if (Volatile.Read(ref _parked) == 1)
+        {
+            _wake.Set();
+        }
+        if (_stopped)
+        {
+            DrainStopped();
+        }
+    }
+
+    /// <summary>Adds a participant visited after every poll. Loop only.</summary>
+    internal void Register(EngineParticipant participant)
+    {
+        if (participant.ParticipantIndex >= 0)
+        {
+            return;
+        }
+        participant.ParticipantIndex = _participants.Count;
+        _participants.Add(participant);
+    }
+
+    /// <summary>Removes a participant (swap with the last). Loop only.</summary>
+    internal void Unregister(EngineParticipant participant)
+    {
+        int i = participant.ParticipantIndex;
+        if (i < 0)
+        {
+            return;
+        }
+        int last = _participants.Count - 1;
+        EngineParticipant moved = _participants[last];
+        _participants[i] = moved;
+        moved.ParticipantIndex = i;
+        _participants.RemoveAt(last);
+        participant.ParticipantIndex = -1;
+    }
+
+    /// <summary>Remembers a remote address, so that shutdown can free packets waiting on its ARP entry. Loop only.</summary>
+    internal void NotePeer(Ipv4Address address)
+    {
+        // Bounded by the ARP cache's size: beyond it the cache evicts (and frees) entries itself.
+        if (_peers.Count < Interface.Arp.Options.MaxEntries)
+        {
+            _peers.Add(address);
+        }
+    }
+
+    internal ObjectDisposedException StoppedException() =>
+        new(nameof(SkiffEngine), Failure is null
+            ? "The Skiff engine has stopped; build a new stack to continue."
+            : $"The Skiff engine stopped after a failure ({Failure.Message}); build a new stack to continue.");
+}

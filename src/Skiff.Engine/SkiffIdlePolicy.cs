@@ -1,0 +1,34 @@
+namespace Skiff.Engine;
+
+/// <summary>
+/// How the engine's loop waits when an iteration found no work: it spins, then yields its core, then parks
+/// for short sleeps (woken early by application requests). Any iteration with work resets it to spinning,
+/// so under load the loop busy-polls.
+/// </summary>
+public sealed record SkiffIdlePolicy
+{
+    /// <summary>A policy that never sleeps: lowest latency, one core always busy.</summary>
+    public static readonly SkiffIdlePolicy BusyPoll = new() { SpinIterations = int.MaxValue, YieldIterations = 0 };
+
+    /// <summary>Idle iterations spent spinning (a short <see cref="Thread.SpinWait"/> each) before yielding. Default 64.</summary>
+    public int SpinIterations { get; init; } = 64;
+
+    /// <summary>Idle iterations that call <see cref="Thread.Yield"/> before parking. Default 64.</summary>
+    public int YieldIterations { get; init; } = 64;
+
+    /// <summary>Longest park once spinning and yielding found nothing, in microseconds; shortened to the stack's next timer. Default 1000 (1 ms).</summary>
+    public int SleepMicros { get; init; } = 1000;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the bad setting.</summary>
+    public void Validate()
+    {
+        if (SpinIterations < 0 || YieldIterations < 0)
+        {
+            throw new ArgumentException("SpinIterations and YieldIterations must be zero or more.");
+        }
+        if (SleepMicros < 1)
+        {
+            throw new ArgumentException($"SleepMicros {SleepMicros} must be at least 1.");
+        }
+    }
+}

@@ -1,0 +1,73 @@
+namespace Skiff.Engine;
+
+/// <summary>
+/// Builds a <see cref="SkiffStack"/>: options, then a device, then <see cref="Build"/>. Not thread-safe;
+/// use it from one thread, once.
+/// </summary>
+public sealed class SkiffStackBuilder
+{
+    private SkiffStackOptions _options;
+    private IDevice? _device;
+    private Func<PacketPool, IDevice>? _deviceFactory;
+
+    internal SkiffStackBuilder(SkiffStackOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+    }
+
+    /// <summary>Changes the options (records compose with <c>with</c>: <c>o => o with { MtuBytes = 9000 }</c>).</summary>
+    public SkiffStackBuilder Configure(Func<SkiffStackOptions, SkiffStackOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        _options = configure(_options) ?? throw new ArgumentException("The configure callback returned null; return the options record.");
+        return this;
+    }
+
+    /// <summary>Uses an existing device and its <see cref="IDevice.Pool"/> (the stack owns neither; <see cref="SkiffStackOptions.PoolFrames"/> is not used).</summary>
+    public SkiffStackBuilder UseDevice(IDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        _device = device;
+        _deviceFactory = null;
+        return this;
+    }
+
+    /// <summary>Creates a pool of <see cref="SkiffStackOptions.PoolFrames"/> frames and the device over it; the stack owns both and disposes them.</summary>
+    public SkiffStackBuilder UseDevice(Func<PacketPool, IDevice> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        _deviceFactory = factory;
+        _device = null;
+        return this;
+    }
+
+    /// <summary>
+    /// Validates the options, creates the interface and starts the engine's loop thread. Throws
+    /// <see cref="ArgumentException"/> for invalid options and <see cref="InvalidOperationException"/> when no device was given.
+    /// </summary>
+    public SkiffStack Build()
+    {
+        _options.Validate();
+        if (_device is not null)
+        {
+            return new SkiffStack(_options, _device, _device.Pool, ownsDevice: false);
+        }
+        if (_deviceFactory is null)
+        {
+            throw new InvalidOperationException("No device was given; call UseDevice before Build.");
+        }
+        PacketPool pool = new(_options.PoolFrames);
+        IDevice device;
+        try
+        {
+            device = _deviceFactory(pool) ?? throw new InvalidOperationException("The device factory returned null; return a device.");
+        }
+        catch
+        {
+            pool.Dispose();
+            throw;
+        }
+        return new SkiffStack(_options, device, pool, ownsDevice: true);
+    }
+}
