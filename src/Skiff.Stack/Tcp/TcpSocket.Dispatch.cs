@@ -408,9 +408,18 @@ public sealed partial class TcpSocket
             _rcvEdge = edge;
         }
         long window = Math.Max(0, _rcvEdge - _rcvNxt);
-        // Round up so that scaling never shrinks the window below the edge we keep.
-        long scaled = (window + (1L << _rcvWscale) - 1) >> _rcvWscale;
-        return (ushort)Math.Min(scaled, 65535);
+        // Round up so that scaling never shrinks the window below the edge already advertised (as Linux
+        // does), and then accept exactly what the field says: the peer computes its edge as ACK + field
+        // << shift, so our acceptance edge must be that value, not the unrounded one. Otherwise the peer
+        // sends into bytes we trim, its SND.NXT passes our RCV.NXT, and at a zero window its ACKs fail the
+        // sequence check and are lost.
+        long scaled = Math.Min((window + (1L << _rcvWscale) - 1) >> _rcvWscale, 65535);
+        SeqNumber advertised = _rcvNxt + (int)(scaled << _rcvWscale);
+        if (advertised > _rcvEdge)
+        {
+            _rcvEdge = advertised;
+        }
+        return (ushort)scaled;
     }
 
     private TcpRepr BaseRepr(SeqNumber seq, TcpFlags flags)

@@ -127,4 +127,36 @@ public sealed class Rfc7323Tests
         Assert.Equal(Duration.FromMillis(250), s.RetransmissionTimeout);
         h.AssertAllReleased(peer);
     }
+
+    [Fact]
+    public void EveryByteUpToTheAdvertisedScaledEdgeIsAccepted()
+    {
+        // Window scale 3 (a 256 KiB buffer) and free space that is not a multiple of 8: the window field is
+        // rounded, and the edge the peer computes (ACK + field << 3) must be exactly the edge we accept.
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer(port: 443, localPort: 50_002);
+        TcpSocket s = h.OpenActive(peer, new TcpConfig { ReceiveBufferBytes = 256 * 1024, DelayedAck = false });
+        int sent = 0;
+        for (int i = 0; sent < 250_001; i++)
+        {
+            int n = Math.Min(1401, 250_001 - sent); // odd sizes keep the free space off multiples of 8
+            peer.SendData(TcpHarness.Bytes(n, i));
+            sent += n;
+        }
+        EmittedSegment ack = h.Dispatch().Last();
+        uint edge = ack.Ack + ((uint)ack.Repr.WindowLength << 3);
+        int room = (int)(edge - peer.Nxt);
+        Assert.InRange(room, 1, 262_144 - 250_001 + 7);
+        while (room > 0)
+        {
+            int n = Math.Min(1000, room);
+            peer.SendData(TcpHarness.Bytes(n, 7));
+            room -= n;
+        }
+        h.Dispatch();
+        Assert.Equal(0, s.Counters.BytesTrimmedBeyondWindow);
+        Assert.Equal((int)(edge - (ack.Ack - (uint)sent)), s.ReceiveQueued);
+        Assert.Equal(0, s.Counters.DroppedOutOfWindow);
+        h.AssertAllReleased(peer);
+    }
 }
