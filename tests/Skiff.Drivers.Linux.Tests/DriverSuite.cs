@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Skiff.Drivers.Linux.Tests.Support;
 using Skiff.Stack;
 using Skiff.Stack.Arp;
+using Skiff.Stack.Tcp;
 using Skiff.Stack.Udp;
 using Skiff.Wire;
 
@@ -16,8 +17,15 @@ namespace Skiff.Drivers.Linux.Tests;
 public abstract class DriverSuite
 {
     /// <summary>Bytes each TCP test moves each way.</summary>
-    protected const int TcpTransferBytes = 8 << 20;
+    protected const int TcpTransferBytes = 100 << 20;
 
+    /// <summary>Percent of frames nftables drops each way in the impaired TCP tests.</summary>
+    protected const int LossPercent = 5;
+
+    /// <summary>Percent of the kernel's frames nftables sends twice in the impaired TCP tests.</summary>
+    protected const int DuplicatePercent = 2;
+
+    /// <summary>Bound on one 100 MiB transfer (each way) and on its close; a healthy run takes seconds.</summary>
     private static readonly TimeSpan s_tcpTimeout = TimeSpan.FromSeconds(120);
 
     /// <summary>Creates the driver, a stack on it and the kernel peer. Called once per test; the test disposes it.</summary>
@@ -125,44 +133,121 @@ public abstract class DriverSuite
         Assert.Equal(0, server.WaitForExit(TimeSpan.FromSeconds(10)).ExitCode);
     }
 
-    [PrivilegedFact("ip", "python3")]
+    [PrivilegedFact("ip", "python3", "nstat")]
     public void TcpEchoServedToKernelClient()
     {
         using DriverSetup s = Create();
-        const ushort port = 7009;
-        TcpEchoServer echo = s.Runner.Invoke(i => new TcpEchoServer(i, port));
-
-        using PeerProcess client = PeerProcess.StartPython(s, "TCP client", PeerPrograms.TcpStreamClient, s.SkiffAddress.ToString(), port.ToString(), TcpTransferBytes.ToString());
-        EchoApps.PumpUntil(s.Runner, echo.Step, () => client.HasExited, s_tcpTimeout, () => $"the kernel's TCP client (Skiff echo: {echo.Status})");
-        ExternalTools.Result result = client.WaitForExit(TimeSpan.FromSeconds(5));
-        Assert.True(result.ExitCode == 0, $"The kernel's TCP client failed: {result.Output}{result.Error} (Skiff echo: {echo.Status})");
-        EchoApps.PumpUntil(s.Runner, echo.Step, () => echo.Finished, TimeSpan.FromSeconds(10), () => $"the Skiff echo's close ({echo.Status})");
-
-        string[] words = result.Output.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(TcpTransferBytes, echo.BytesEchoed);
-        Assert.Equal(words[0], echo.ReceivedSha256); // Skiff received exactly what the kernel sent
+        RunTransfers(s, null, kernelClient: true, skiffClient: false);
     }
 
-    [PrivilegedFact("ip", "python3")]
+    [PrivilegedFact("ip", "python3", "nstat")]
     public void TcpToKernelEchoServer()
     {
         using DriverSetup s = Create();
-        const ushort port = 7010;
-        byte[] payload = new byte[TcpTransferBytes];
-        new Random(1234).NextBytes(payload);
-        string expected = Convert.ToHexStringLower(SHA256.HashData(payload));
-        using PeerProcess server = PeerProcess.StartPython(s, "TCP echo server", PeerPrograms.TcpEchoServer, s.PeerAddress.ToString(), port.ToString());
-        server.WaitForLine("ready");
+        RunTransfers(s, null, kernelClient: false, skiffClient: true);
+    }
 
-        TcpStreamClient client = s.Runner.Invoke(i => new TcpStreamClient(i, s.Runner.Now, s.PeerAddress, port, payload));
-        EchoApps.PumpUntil(s.Runner, client.Step, () => client.Finished, s_tcpTimeout, () => $"the Skiff TCP client ({client.Status})");
-        ExternalTools.Result result = server.WaitForExit(TimeSpan.FromSeconds(10));
+    /// <summary>
+    /// Both transfers above at once (they would take twice as long one after the other: under loss, Skiff's sender
+    /// spends most of its time waiting for retransmission timeouts), with nftables on the kernel's link dropping
+    /// <see cref="LossPercent"/> % of the frames each way and duplicating <see cref="DuplicatePercent"/> % of those the
+    /// kernel sends. The bytes must still arrive intact both ways, and both connections close cleanly.
+    /// </summary>
+    [PrivilegedFact("ip", "python3", "nft", "nstat")]
+    public void TcpBothWaysUnderLossAndDuplication()
+    {
+        using DriverSetup s = Create();
+        NftImpairment nft = NftImpairment.Apply(s, LossPercent, DuplicatePercent);
+        RunTransfers(s, nft, kernelClient: true, skiffClient: true);
 
-        Assert.Equal(TcpTransferBytes, client.BytesSent);
-        Assert.Equal(TcpTransferBytes, client.BytesReceived);
-        Assert.Equal(expected, client.ReceivedSha256);
-        Assert.True(result.ExitCode == 0, $"The kernel's TCP echo server failed: {result.Output}{result.Error}");
-        Assert.Equal(TcpTransferBytes.ToString(), result.Output.Trim());
+        IReadOnlyDictionary<string, long> counts = nft.Read();
+        Assert.True(counts["ingress_dropped"] > 0 && counts["egress_dropped"] > 0 && counts["egress_duplicated"] > 0,
+            $"The impairment did not act: {nft.Describe()}");
+    }
+
+    /// <summary>
+    /// Runs the TCP transfers, concurrently, and checks them; on failure the message carries the
+    /// <see cref="TransferReport"/>. <paramref name="kernelClient"/>: the kernel's client (port 7009) sends
+    /// <see cref="TcpTransferBytes"/> seeded bytes to Skiff's echo and checks the SHA-256 of what comes back, and Skiff
+    /// checks it received the same bytes. <paramref name="skiffClient"/>: Skiff's client sends <see cref="TcpTransferBytes"/>
+    /// seeded bytes to the kernel's echo server (port 7010) and checks the SHA-256 of what comes back, and the server
+    /// checks the byte count. Each connection must end in an orderly close (no error), and under
+    /// <paramref name="impairment"/> each Skiff sender must have retransmitted.
+    /// </summary>
+    private static void RunTransfers(DriverSetup s, NftImpairment? impairment, bool kernelClient, bool skiffClient)
+    {
+        const ushort echoPort = 7009, serverPort = 7010;
+        TcpEchoServer? echo = null;
+        TcpStreamClient? client = null;
+        string expected = "";
+        using PeerProcess? server = skiffClient ? PeerProcess.StartPython(s, "TCP echo server", PeerPrograms.TcpEchoServer, s.PeerAddress.ToString(), serverPort.ToString()) : null;
+        server?.WaitForLine("ready");
+        if (kernelClient)
+        {
+            echo = s.Runner.Invoke(i => new TcpEchoServer(i, echoPort));
+        }
+        using PeerProcess? peerClient = kernelClient
+            ? PeerProcess.StartPython(s, "TCP client", PeerPrograms.TcpStreamClient, s.SkiffAddress.ToString(), echoPort.ToString(), TcpTransferBytes.ToString())
+            : null;
+        if (skiffClient)
+        {
+            byte[] payload = new byte[TcpTransferBytes];
+            new Random(1234).NextBytes(payload);
+            expected = Convert.ToHexStringLower(SHA256.HashData(payload));
+            client = s.Runner.Invoke(i => new TcpStreamClient(i, s.Runner.Now, s.PeerAddress, serverPort, payload));
+        }
+
+        string Connections(Interface i) =>
+            (echo is null ? "" : $"{Environment.NewLine}  kernel client -> Skiff echo: {echo.DescribeCounters(i)}{Environment.NewLine}{echo.Timeline}")
+            + (client is null ? "" : $"{Environment.NewLine}  Skiff client -> kernel echo: {client.DescribeCounters(i)}{Environment.NewLine}{client.Timeline}");
+        string Progress() => $"Skiff echo: {echo?.Status ?? "-"}; Skiff client: {client?.Status ?? "-"}";
+        void Step(Interface i)
+        {
+            echo?.Step(i);
+            client?.Step(i);
+        }
+
+        // Each transfer has s_tcpTimeout; run together under loss, they share the link and the loop, so their common
+        // bound is the sum (a healthy impaired run takes 60 to 100 s here, most of it in Skiff's retransmission timeouts).
+        TimeSpan bound = impairment is not null && kernelClient && skiffClient ? 2 * s_tcpTimeout : s_tcpTimeout;
+        TransferReport.OnFailure(s, impairment, Connections, () =>
+        {
+            // The kernel client exits once it has its echo back; Skiff's client once its connection has closed.
+            EchoApps.PumpUntil(s.Runner, Step, () => (peerClient?.HasExited ?? true) && (client?.Finished ?? true), bound,
+                () => $"the transfers ({Progress()})");
+            if (peerClient is not null && echo is not null)
+            {
+                ExternalTools.Result result = peerClient.WaitForExit(TimeSpan.FromSeconds(5));
+                Assert.True(result.ExitCode == 0, $"The kernel's TCP client failed: {result.Output}{result.Error} ({Progress()})");
+                EchoApps.PumpUntil(s.Runner, Step, () => echo.Finished, s_tcpTimeout, () => $"the Skiff echo's close ({echo.Status})");
+
+                string[] words = result.Output.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                Assert.Equal(TcpTransferBytes, echo.BytesEchoed);
+                Assert.Equal(words[0], echo.ReceivedSha256); // Skiff received exactly what the kernel sent
+                Assert.Equal(TcpError.None, echo.FinalError);  // an orderly close: the kernel's FIN, then ours acknowledged
+                if (impairment is not null)
+                {
+                    long retransmissions = echo.FinalCounters![nameof(TcpConnectionCounters.Retransmissions)];
+                    Assert.True(retransmissions > 0, $"Skiff's echo never retransmitted under loss: {echo.FinalCounters}");
+                }
+            }
+            if (server is not null && client is not null)
+            {
+                ExternalTools.Result result = server.WaitForExit(TimeSpan.FromSeconds(30));
+                Assert.Equal(TcpError.None, client.FinalError);
+                Assert.Equal(TcpState.TimeWait, client.FinalState); // we closed first, and both FINs were acknowledged
+                Assert.Equal(TcpTransferBytes, client.BytesSent);
+                Assert.Equal(TcpTransferBytes, client.BytesReceived);
+                Assert.Equal(expected, client.ReceivedSha256);
+                Assert.True(result.ExitCode == 0, $"The kernel's TCP echo server failed: {result.Output}{result.Error}");
+                Assert.Equal(TcpTransferBytes.ToString(), result.Output.Trim());
+                if (impairment is not null)
+                {
+                    long retransmissions = client.FinalCounters![nameof(TcpConnectionCounters.Retransmissions)];
+                    Assert.True(retransmissions > 0, $"Skiff's client never retransmitted under loss: {client.FinalCounters}");
+                }
+            }
+        });
     }
 
     [PrivilegedFact("ip", "ping")]

@@ -42,7 +42,8 @@ public static class PeerPrograms
 
     /// <summary>
     /// argv: host port bytes. Sends <c>bytes</c> seeded bytes (from a thread) while reading the echo, then half-closes;
-    /// prints "sentSha256 receivedSha256 receivedBytes" and exits 0 if the echo matches.
+    /// prints "sentSha256 receivedSha256 receivedBytes" and exits 0 if the echo matches. It gives up after 30 s without
+    /// progress either way (a stalled sender thread also ends the reads: they then see no FIN).
     /// </summary>
     public const string TcpStreamClient = """
         import hashlib, random, socket, sys, threading
@@ -51,7 +52,11 @@ public static class PeerPrograms
         sent = hashlib.sha256(data).hexdigest()
         s = socket.create_connection((host, port), timeout=30)
         def send():
-            s.sendall(data)
+            # Not sendall: with a timeout set, Python bounds sendall's whole duration by it (30 s for all the data),
+            # not each wait; send() waits at most 30 s for room each time.
+            view = memoryview(data)
+            while view:
+                view = view[s.send(view[:1 << 20]):]
             s.shutdown(socket.SHUT_WR)
         t = threading.Thread(target=send)
         t.start()

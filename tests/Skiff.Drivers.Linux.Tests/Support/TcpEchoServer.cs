@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Skiff.Stack;
 using Skiff.Stack.Tcp;
@@ -17,6 +18,9 @@ public sealed class TcpEchoServer
     private SocketHandle _handle;
     private bool _accepted;
     private bool _closed;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Queue<string> _timeline = new();
+    private long _nextSampleMs;
 
     public TcpEchoServer(Interface iface, ushort port)
     {
@@ -34,6 +38,22 @@ public sealed class TcpEchoServer
 
     /// <summary>SHA-256 (lowercase hex) of everything received; valid once <see cref="Finished"/>.</summary>
     public string ReceivedSha256 { get; private set; } = "";
+
+    /// <summary>The state the connection ended in (TIME-WAIT or CLOSED); valid once <see cref="Finished"/>.</summary>
+    public TcpState FinalState { get; private set; }
+
+    /// <summary>Why the connection ended (<see cref="TcpError.None"/> for an orderly close); valid once <see cref="Finished"/>.</summary>
+    public TcpError FinalError { get; private set; }
+
+    /// <summary>The connection's counters as they were at release; null before.</summary>
+    public TcpCounterSnapshot? FinalCounters { get; private set; }
+
+    /// <summary>The last samples (one every 500 ms) of the connection's progress and sender state, oldest first, for reports.</summary>
+    public string Timeline => string.Join(Environment.NewLine, _timeline);
+
+    /// <summary>The connection's counters now (or at release), for reports. Loop thread only.</summary>
+    public string DescribeCounters(Interface iface) =>
+        FinalCounters?.ToString() ?? (_accepted && iface.Tcp.TryGet(_handle, out TcpSocket? socket) ? TcpCounterSnapshot.Take(socket.Counters).ToString() : "no connection accepted");
 
     public void Step(Interface iface)
     {
@@ -62,6 +82,17 @@ public sealed class TcpEchoServer
             }
         }
         Status = $"{socket.State} ({socket.Error}), {BytesEchoed} bytes echoed";
+        if (_clock.ElapsedMilliseconds >= _nextSampleMs)
+        {
+            _nextSampleMs = _clock.ElapsedMilliseconds + 500;
+            _timeline.Enqueue($"  {_clock.ElapsedMilliseconds,6} ms {socket.State} echoed {BytesEchoed} cwnd {socket.CongestionWindowBytes} rto {socket.RetransmissionTimeout} "
+                + $"send buffer {socket.SendBufferUsed} receive queue {socket.ReceiveQueued} ({socket.ReceiveSegments} segments) "
+                + $"retransmissions {socket.Counters.Retransmissions} timeouts {socket.Counters.Timeouts}");
+            if (_timeline.Count > 60)
+            {
+                _timeline.Dequeue();
+            }
+        }
         if (!_closed && socket.IsReceiveFinished)
         {
             socket.Close();
@@ -69,6 +100,9 @@ public sealed class TcpEchoServer
         }
         if (_closed && !socket.IsOpen)
         {
+            FinalState = socket.State;
+            FinalError = socket.Error;
+            FinalCounters = TcpCounterSnapshot.Take(socket.Counters);
             iface.Tcp.Release(_handle);
             iface.Tcp.CloseListener(_listener);
             ReceivedSha256 = Convert.ToHexStringLower(_received.GetHashAndReset());
