@@ -5,13 +5,18 @@ namespace Skiff.Benchmarks;
 public static class Program
 {
     /// <summary>
-    /// <c>stack ...</c> runs the whole-stack loops (Stack/StackBench.cs); anything else goes to BenchmarkDotNet.
+    /// <c>stack ...</c> runs the whole-stack loops (Stack/StackBench.cs); <c>rxdrop ...</c> and <c>gen ...</c> the driver
+    /// benchmarks (Drivers/DriverBench.cs, run by bench/drivers.sh); anything else goes to BenchmarkDotNet.
     /// </summary>
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "stack")
         {
             return Stack.StackBench.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] is "rxdrop" or "gen")
+        {
+            return Drivers.DriverBench.Run(args[0], args[1..]);
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;

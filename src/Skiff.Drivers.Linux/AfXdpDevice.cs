@@ -77,7 +77,15 @@ public sealed unsafe class AfXdpDevice : IDevice, IDisposable
         _frameShift = BitOperations.Log2((uint)_pool.FrameBytes);
         _frameMask = (ulong)_pool.FrameBytes - 1;
         _kernelHeld = new bool[_pool.FrameCount];
-        _fillTarget = Math.Min(options.FillFrames ?? Math.Min(options.FillRingSize, _pool.FrameCount / 2), options.FillRingSize);
+        // _fillTarget bounds the frames in the fill ring plus those the kernel has put on the RX ring and we have not
+        // taken yet. By default it is the fill ring plus the RX ring (capped at half the pool), so the fill ring stays
+        // full even while received frames wait on the RX ring, as libxdp's xdpsock and DPDK's af_xdp keep it. Bounding
+        // it by the fill ring alone let the two rings together buffer only one fill ring's worth: a poller descheduled
+        // for a few milliseconds (2048 frames at 0.5 Mpps is 4 ms) lost frames as "fill ring empty" drops
+        // (bench/drivers.sh on a loaded 2-CPU machine: a third of the frames).
+        _fillTarget = options.FillFrames is int fillFrames
+            ? Math.Min(fillFrames, options.FillRingSize)
+            : Math.Min(options.FillRingSize + options.RxRingSize, _pool.FrameCount / 2);
         Capabilities = new DeviceCapabilities(MtuBytes: options.MtuBytes, MaxBurst: ScratchFrames);
 
         XdpAttachment? attachment = null;

@@ -30,8 +30,9 @@ public sealed record AfXdpOptions
     public int CompletionRingSize { get; init; } = 2048;
 
     /// <summary>
-    /// Frames kept in the fill ring for the kernel to receive into. Default: the fill ring size or half the pool,
-    /// whichever is smaller, so the stack always has frames to transmit from.
+    /// Frames kept in the fill ring for the kernel to receive into, counting received frames not yet taken off the RX
+    /// ring (at most the fill ring size). Default: the fill ring plus the RX ring size (the fill ring stays full while
+    /// frames wait on the RX ring) or half the pool, whichever is smaller, so the stack always has frames to transmit from.
     /// </summary>
     public int? FillFrames { get; init; }
 

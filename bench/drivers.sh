@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Usage (root): bash bench/drivers.sh [SECONDS=8] [ROUNDS=3]
+# Receive-and-drop rates of 64-byte UDP frames on a veth, one run side by side, interleaved per round:
+#   skiff-afxdp    Skiff rxdrop on AF_XDP (AfXdpDevice, copy mode, native XDP on veth, busy-poll)
+#   skiff-afpacket Skiff rxdrop on AF_PACKET (AfPacketDevice, TPACKET_V3, busy-poll)
+#   kernel-udp     bench/native/udp_recvmmsg.c: a kernel UDP socket, recvmmsg batch 64, busy-poll (MSG_DONTWAIT)
+#   dpdk-afxdp     dpdk-testpmd --vdev net_af_xdp rxonly (--no-huge)
+# all fed by the same generator: XdpLiveFrameGenerator (BPF_PROG_RUN, XDP live frames, XDP_TX out of the veth)
+# in namespace B pinned to CPU 0; every receiver in namespace A pinned to CPU 1 (taskset; testpmd: main lcore 0,
+# forwarding lcore 1). GRO is on on A's veth so frames from the XDP generator reach A without an XDP program.
+# On veth the receiver's kernel work (NAPI, XDP, the AF_XDP copy) runs on the generator's CPU: whole-machine figures.
+# Prints per-round pps, the medians and the ratios Skiff-AF_XDP/kernel and Skiff-AF_XDP/DPDK.
+# SYSTEMS="skiff-afxdp skiff-afxdp-fill2048" picks systems (fill2048: the fill-ring target before the fix).
+# PRIO=-10 runs generator and receivers at that nice value (all alike), to shield them from other load.
+# KEEP=1 keeps the logs (printed path). Needs: dotnet, gcc, iproute2, ethtool, dpdk (dpdk-testpmd). Creates and removes two namespaces and a veth pair.
+set -euo pipefail
+S=${1:-8}; ROUNDS=${2:-3}; PRIO=${PRIO:-0}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$(mktemp -d /tmp/skiff-drivers.XXXXXX)
+A=skd-a-$$; B=skd-b-$$; VA=skda$$; VB=skdb$$
+IPA=10.78.0.1; IPB=10.78.0.2
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  ip netns del $A 2>/dev/null || true; ip netns del $B 2>/dev/null || true
+  if [ -n "${KEEP:-}" ]; then echo "logs kept in $OUT"; else rm -rf "$OUT"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" = 0 ] || { echo "drivers.sh: run as root (namespaces, XDP, AF_XDP)." >&2; exit 2; }
+for t in dotnet gcc ip ethtool dpdk-testpmd taskset python3; do
+  command -v $t >/dev/null || { echo "drivers.sh: $t is missing; apt-get install it (dpdk-testpmd: apt-get install dpdk)." >&2; exit 2; }
+done
+
+echo "== build"
+dotnet build -c Release "$ROOT/bench/Skiff.Benchmarks" --artifacts-path "${ARTIFACTS:-/tmp/art-rx}" -o "$OUT/bin" -v q -nologo >"$OUT/build.log" 2>&1 \
+  || { cat "$OUT/build.log"; echo "drivers.sh: the benchmark build failed (above)." >&2; exit 1; }
+BENCH="$OUT/bin/Skiff.Benchmarks.dll"
+gcc -O2 -Wall -o "$OUT/udp_recvmmsg" "$ROOT/bench/native/udp_recvmmsg.c"
+
+echo "== namespaces $A (receivers, $VA $IPA) and $B (generator, $VB $IPB)"
+ip netns add $A; ip netns add $B
+ip link add $VA netns $A type veth peer name $VB netns $B
+ip -n $A addr add $IPA/24 dev $VA; ip -n $B addr add $IPB/24 dev $VB
+ip -n $A link set $VA up; ip -n $B link set $VB up; ip -n $A link set lo up; ip -n $B link set lo up
+ip netns exec $A ethtool -K $VA gro on >/dev/null
+MACA=$(ip netns exec $A cat /sys/class/net/$VA/address)
+
+# gen_start NAME: the generator in B on CPU 0, long enough to cover the receiver's start-up and S seconds.
+gen_start() {
+  ip netns exec $B nice -n $PRIO taskset -c 0 dotnet "$BENCH" gen --iface $VB --dst-mac $MACA --dst-ip $IPA --src-ip $IPB \
+    --seconds $((S + 8)) --cpu 0 >"$OUT/gen.$1.log" 2>&1 &
+  GEN=$!; PIDS+=($GEN); sleep 1.5
+}
+gen_stop() { kill -TERM $GEN 2>/dev/null || true; wait $GEN 2>/dev/null || true; }
+
+# run_one NAME ROUND: one receiver for S seconds under the generator; prints and records its median pps.
+run_one() {
+  local name=$1 r=$2 log="$OUT/$1.$2.log" pps
+  gen_start "$name.$r"
+  case $name in
+    skiff-afxdp)    ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$BENCH" rxdrop --driver afxdp --iface $VA --ip $IPA --seconds $S >"$log" 2>&1 || true ;;
+    skiff-afxdp-fill2048) ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$BENCH" rxdrop --driver afxdp --iface $VA --ip $IPA --fill-frames 2048 --seconds $S >"$log" 2>&1 || true ;;
+    skiff-afpacket) ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$BENCH" rxdrop --driver afpacket --iface $VA --seconds $S >"$log" 2>&1 || true ;;
+    kernel-udp)     ip netns exec $A nice -n $PRIO taskset -c 1 "$OUT/udp_recvmmsg" 9 $S >"$log" 2>&1 || true ;;
+    dpdk-afxdp)     ip netns exec $A nice -n $PRIO timeout -s INT $((S + 3)) dpdk-testpmd -l 0,1 --main-lcore 0 --no-pci --no-huge -m 1024 \
+                      --file-prefix skd$$ --vdev net_af_xdp0,iface=$VA,start_queue=0,queue_count=1 -- \
+                      --forward-mode=rxonly --nb-cores=1 --stats-period 1 --total-num-mbufs=16384 </dev/null >"$log" 2>&1 || true ;;
+  esac
+  gen_stop
+  if [ $name = dpdk-afxdp ]; then
+    # testpmd prints Rx-pps each second; leave out the zeros and the first (start-up) and take the median.
+    pps=$(grep -o 'Rx-pps: *[0-9]*' "$log" | awk '$2 > 0 {print $2}' | tail -n +2 | sort -n | awk '{a[NR]=$1} END{if(NR==0)print 0; else if(NR%2)print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}' || true)
+  else
+    pps=$(grep -o 'median: [0-9]*' "$log" | awk '{print $2}' | tail -1 || true)
+  fi
+  pps=${pps:-0}
+  [ "$pps" != 0 ] || { echo "   $name round $r: no figure; log:"; tail -5 "$log" | sed 's/^/     /'; }
+  local gen; gen=$(grep -o 'median: [0-9]*' "$OUT/gen.$name.$r.log" | awk '{print $2}' | tail -1 || true)
+  local cost; cost=$(grep -o 'cost: [0-9.]* ns' "$log" | awk '{print "; receiver " $2 " ns/frame"}' || true)
+  printf "   round %d %-15s %9d pps  (generator offered %s pps%s; load %s)\n" $r $name $pps "${gen:-?}" "$cost" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "$name $r $pps" >>"$OUT/results"
+}
+
+SYSTEMS=${SYSTEMS:-"skiff-afxdp skiff-afpacket kernel-udp dpdk-afxdp"}
+echo "== $ROUNDS rounds of $S s each: $SYSTEMS (generator CPU 0, receiver CPU 1, nice $PRIO); load $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq 1 $ROUNDS); do
+  for s in $SYSTEMS; do run_one $s $r; done
+done
+
+echo "== medians over $ROUNDS rounds"
+python3 - "$OUT/results" <<'PY'
+import sys, statistics
+rows = {}
+for line in open(sys.argv[1]):
+    n, r, p = line.split(); rows.setdefault(n, []).append(int(p))
+med = {n: statistics.median(v) for n, v in rows.items()}
+for n, v in rows.items():
+    print(f"   {n:15s} median {med[n]/1e6:6.2f} Mpps   rounds: {' '.join(f'{x/1e6:.2f}' for x in v)}")
+def ratio(a, b):
+    return f"{med[a]/med[b]:.2f}x" if a in med and med.get(b) else "n/a"
+print(f"   ratio skiff-afxdp / kernel-udp  = {ratio('skiff-afxdp', 'kernel-udp')}  (target >= 2.5x)")
+print(f"   ratio skiff-afxdp / dpdk-afxdp  = {ratio('skiff-afxdp', 'dpdk-afxdp')}  (target >= 0.9x)")
+print(f"   ratio skiff-afpacket / kernel-udp = {ratio('skiff-afpacket', 'kernel-udp')}")
+if 'skiff-afxdp-fill2048' in med:
+    print(f"   ratio skiff-afxdp / skiff-afxdp-fill2048 (after / before the fill-ring fix) = {ratio('skiff-afxdp', 'skiff-afxdp-fill2048')}")
+PY
+echo "   TCP single-stream row (kernel iperf3 client to Skiff): not measured by this script."

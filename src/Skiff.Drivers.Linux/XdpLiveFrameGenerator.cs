@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Skiff.Drivers.Linux.Interop;
+
+namespace Skiff.Drivers.Linux;
+
+/// <summary>
+/// A line-rate frame generator in the kernel (what xdp-trafficgen does): a two-instruction XDP program that returns
+/// XDP_TX, run with bpf(BPF_PROG_RUN) and BPF_F_TEST_XDP_LIVE_FRAMES on a frame the caller gives, <c>repeat</c>
+/// times per call, with the interface as <c>xdp_md.ingress_ifindex</c>. The kernel copies the frame into a page
+/// pool of <see cref="BatchSize"/> pages, runs the program on each copy and, because the program says XDP_TX,
+/// redirects the batch out of that interface (ndo_xdp_xmit). No socket, no skb: one syscall sends
+/// <see cref="RepeatPerCall"/> frames.
+/// </summary>
+/// <remarks>
+/// <para>Needs CAP_BPF and CAP_NET_ADMIN (root), and a driver with ndo_xdp_xmit (veth has it). On veth the frames
+/// arrive at the peer only if the peer has an XDP program attached or GRO on (veth then runs NAPI); otherwise the
+/// kernel drops them and <see cref="FramesSent"/> still counts them: it counts frames offered to the driver.</para>
+/// <para>Setup errors throw <see cref="DriverException"/> saying what to do. One thread at a time.</para>
+/// </remarks>
+public sealed unsafe class XdpLiveFrameGenerator : IDisposable
+{
+    private readonly BpfFileDescriptor _program;
+    private readonly byte* _frame;
+    private readonly int _frameBytes;
+    private bool _disposed;
+
+    /// <summary>Loads the XDP_TX program and copies <paramref name="frame"/> (14 to 3500 bytes, a whole Ethernet frame without FCS).</summary>
+    /// <param name="interfaceName">The interface to transmit out of, in the calling thread's network namespace.</param>
+    /// <param name="frame">The frame sent, as is (destination MAC first).</param>
+    /// <param name="batchSize">Frames per kernel batch (1 to 256; the kernel's default is 64).</param>
+    /// <param name="repeatPerCall">Frames per bpf() call: large enough to amortize the syscall, small enough to stop on time.</param>
+    public XdpLiveFrameGenerator(string interfaceName, ReadOnlySpan<byte> frame, int batchSize = 64, int repeatPerCall = 1 << 14)
+    {
+        ArgumentNullException.ThrowIfNull(interfaceName);
+        if (frame.Length is < 14 or > 3500)
+        {
+            throw new ArgumentOutOfRangeException(nameof(frame), $"The frame is {frame.Length} bytes; give a whole Ethernet frame of 14 to 3500 bytes (it must fit one page with the kernel's headroom).");
+        }
+        if (batchSize is < 1 or > Bpf.TestXdpMaxBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"Batch size {batchSize} must be from 1 to {Bpf.TestXdpMaxBatch} (the kernel's TEST_XDP_MAX_BATCH).");
+        }
+        if (repeatPerCall < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(repeatPerCall), "Give at least one frame per call.");
+        }
+        int ifIndex = (int)Libc.IfNameToIndex(interfaceName);
+        if (ifIndex == 0)
+        {
+            throw new DriverException($"There is no interface named {interfaceName} in this network namespace: check the name with 'ip link'.", Marshal.GetLastPInvokeError());
+        }
+        InterfaceName = interfaceName;
+        IfIndex = ifIndex;
+        BatchSize = batchSize;
+        RepeatPerCall = repeatPerCall;
+        // r0 = XDP_TX; exit. In live-frames mode XDP_TX becomes a redirect out of ingress_ifindex.
+        BpfInstruction[] program = [BpfInstruction.Mov64(BpfRegister.R0, Bpf.XDP_TX), BpfInstruction.Exit()];
+        _program = BpfLoader.LoadXdpProgram(program, "skiff_xdp_gen");
+        _frameBytes = frame.Length;
+        _frame = (byte*)NativeMemory.Alloc((nuint)frame.Length);
+        frame.CopyTo(new Span<byte>(_frame, frame.Length));
+    }
+
+    /// <summary>The interface frames go out of.</summary>
+    public string InterfaceName { get; }
+
+    /// <summary>Its index in the namespace the generator was created in.</summary>
+    public int IfIndex { get; }
+
+    /// <summary>Frames per kernel batch (BPF_PROG_RUN's batch_size).</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Frames per bpf() call (BPF_PROG_RUN's repeat).</summary>
+    public int RepeatPerCall { get; }
+
+    /// <summary>Frames handed to the kernel so far (every repetition of a call that succeeded).</summary>
+    public long FramesSent { get; private set; }
+
+    /// <summary>
+    /// One bpf(BPF_PROG_RUN) call: the kernel transmits <paramref name="repeat"/> copies of the frame. Returns false
+    /// when a signal interrupted the call (EINTR: an unknown part was sent, none counted); throws for other errors.
+    /// </summary>
+    public bool SendBatch(int repeat)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Bpf.XdpMd context = new()
+        {
+            Data = 0,
+            DataMeta = 0,
+            DataEnd = (uint)_frameBytes, // must equal data_size_in
+            IngressIfIndex = (uint)IfIndex,
+            RxQueueIndex = 0,
+            EgressIfIndex = 0,
+        };
+        Bpf.TestRunAttr attr = default;
+        attr.ProgFd = (uint)_program.Fd;
+        attr.DataIn = (ulong)_frame;
+        attr.DataSizeIn = (uint)_frameBytes;
+        attr.Repeat = (uint)repeat;
+        attr.CtxIn = (ulong)&context;
+        attr.CtxSizeIn = (uint)sizeof(Bpf.XdpMd);
+        attr.Flags = Bpf.BPF_F_TEST_XDP_LIVE_FRAMES;
+        attr.BatchSize = (uint)BatchSize;
+        if (Bpf.TestRun(ref attr) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.EINTR)
+            {
+                return false;
+            }
+            string advice = errno switch
+            {
+                Libc.EPERM or Libc.EACCES => "It needs CAP_BPF and CAP_NET_ADMIN: run as root.",
+                Libc.EINVAL => "The kernel refused the live-frames run: it needs Linux 5.18 or later, and the interface must exist in this namespace.",
+                95 => $"The driver of {InterfaceName} cannot transmit XDP frames (no ndo_xdp_xmit): use a veth or a NIC with native XDP.",
+                _ => "Check that the kernel has BPF_F_TEST_XDP_LIVE_FRAMES (5.18+).",
+            };
+            throw new DriverException($"Running the XDP generator on {InterfaceName} (bpf BPF_PROG_RUN, live frames) failed: {Libc.Describe(errno)} (errno {errno}). {advice}", errno);
+        }
+        FramesSent += repeat;
+        return true;
+    }
+
+    /// <summary>
+    /// Sends for <paramref name="duration"/> (or until <paramref name="cancellation"/>) from the calling thread, first
+    /// pinned to <paramref name="cpu"/> (negative: not pinned), and calls <paramref name="perSecond"/> with the
+    /// second's number (1, 2, ...) and the frames sent in it, once a second. Returns the frames sent by this call.
+    /// </summary>
+    public long Run(TimeSpan duration, int cpu = 0, Action<int, long>? perSecond = null, CancellationToken cancellation = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (cpu >= 0)
+        {
+            int errno = Sched.PinCurrentThread(cpu);
+            if (errno != 0)
+            {
+                throw new DriverException($"Pinning the generator thread to CPU {cpu} (sched_setaffinity) failed: {Libc.Describe(errno)}. Pick a CPU this process may run on (see taskset -p), or -1 not to pin.", errno);
+            }
+        }
+        long start = FramesSent;
+        long frequency = Stopwatch.Frequency;
+        long begin = Stopwatch.GetTimestamp();
+        long end = duration <= TimeSpan.Zero ? long.MaxValue : begin + (long)(duration.TotalSeconds * frequency);
+        long nextTick = begin + frequency;
+        long atTick = FramesSent;
+        int second = 0;
+        while (!cancellation.IsCancellationRequested)
+        {
+            long now = Stopwatch.GetTimestamp();
+            if (now >= nextTick)
+            {
+                second++;
+                perSecond?.Invoke(second, FramesSent - atTick);
+                atTick = FramesSent;
+                nextTick += frequency;
+            }
+            if (now >= end)
+            {
+                break;
+            }
+            SendBatch(RepeatPerCall);
+        }
+        return FramesSent - start;
+    }
+
+    /// <summary>Unloads the program (closes its fd) and frees the frame. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        _program.Dispose();
+        NativeMemory.Free(_frame);
+    }
+}
