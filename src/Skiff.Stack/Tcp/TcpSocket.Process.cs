@@ -14,7 +14,6 @@ public sealed partial class TcpSocket
     {
         Counters.SegmentsReceived++;
         _lastNow = now;
-        _lastReceivedAt = now;
         _keepAliveProbes = 0;
         if (_config.KeepAlive && IsConnected)
         {

@@ -72,7 +72,6 @@ public sealed partial class TcpSocket
     private Instant _persistAt = Instant.Never;
     private Instant _keepAliveAt = Instant.Never;
     private Instant _timeWaitAt = Instant.Never;
-    private Instant _lastReceivedAt;
     private Instant _lastProgressAt;   // last time SND.UNA advanced (user timeout)
     private int _retransmits;          // consecutive timeouts of the same data
     private int _keepAliveProbes;
@@ -368,7 +367,6 @@ public sealed partial class TcpSocket
         _persistAt = Instant.Never;
         _keepAliveAt = Instant.Never;
         _timeWaitAt = Instant.Never;
-        _lastReceivedAt = now;
         _lastProgressAt = now;
         _retransmits = 0;
         _keepAliveProbes = 0;
