@@ -320,6 +320,7 @@ internal sealed class ConnectionCore : EngineParticipant
         {
             _inputDone = true;
             writer.Complete(socket.Error == TcpError.None ? null : SkiffSocketException.For(socket.Error, _remoteText));
+            Connection.SignalClosed();
         }
         return moved > 0;
     }
@@ -430,6 +431,7 @@ internal sealed class ConnectionCore : EngineParticipant
             _inputDone = true;
             _input.Writer.Complete(error);
         }
+        Connection.SignalClosed();
         if (!_outputDone)
         {
             _outputDone = true;
@@ -455,6 +457,7 @@ internal sealed class ConnectionCore : EngineParticipant
         _engine.Interface.Tcp.Release(_handle);
         _socket = null;
         _engine.Unregister(this);
+        Connection.SignalClosed();
         _disposed.TrySetResult();
     }
 
@@ -487,6 +490,7 @@ internal sealed class ConnectionCore : EngineParticipant
             default:
                 break;
         }
+        Connection.SignalClosed();
         _disposed.TrySetResult();
     }
 
@@ -497,6 +501,7 @@ internal sealed class ConnectionCore : EngineParticipant
             _phase = Phase.Released;
             FinishConnect(null, _engine.StoppedException());
         }
+        Connection.SignalClosed();
         _disposed.TrySetResult();
     }
 }
