@@ -7,7 +7,7 @@ using Skiff.Kestrel;
 try
 {
     var builder = WebApplication.CreateBuilder(args);
-    builder.WebHost.UseSkiff(builder.Configuration); // --driver afxdp|afpacket|tap --iface IF --ip A.B.C.D/NN --port PORT
+    builder.WebHost.UseSkiff(builder.Configuration); // --driver afxdp|afpacket|tap --iface IF --ip A.B.C.D/NN --port PORT (--driver kernel: no Skiff)
     var app = builder.Build();
 
     app.MapGet("/", () => "Hello, World! (ASP.NET Core on Kestrel over Skiff)\n");

@@ -19,6 +19,9 @@ namespace Microsoft.AspNetCore.Hosting;
 /// </summary>
 public static class SkiffWebHostBuilderExtensions
 {
+    /// <summary>The <c>driver</c> value of <see cref="UseSkiff(IWebHostBuilder, IConfiguration)"/> that keeps Kestrel on kernel sockets.</summary>
+    public const string KernelDriver = "kernel";
+
     /// <summary>Serves over Skiff; <paramref name="configure"/> says where the stack comes from (<see cref="SkiffTransportOptions"/>).</summary>
     public static IWebHostBuilder UseSkiff(this IWebHostBuilder builder, Action<SkiffTransportOptions> configure)
     {
@@ -45,6 +48,8 @@ public static class SkiffWebHostBuilderExtensions
     /// (A.B.C.D/NN), and optionally <c>gateway</c>, <c>mac</c> and <c>port</c> (Kestrel then listens on that port
     /// of the stack's address, instead of its configured URLs). With <c>WebApplication.CreateBuilder(args)</c>, pass
     /// <c>builder.Configuration</c> and run with <c>--driver afxdp --iface eth0 --ip 10.0.0.2/24 --port 8080</c>.
+    /// <c>--driver kernel</c> leaves Kestrel on its own kernel sockets, listening on the <c>ip</c> address and
+    /// <c>port</c>: the same app and command line without Skiff, for comparisons.
     /// </summary>
     /// <exception cref="SkiffTransportException">A setting is missing or malformed; the message says which and how to write it.</exception>
     public static IWebHostBuilder UseSkiff(this IWebHostBuilder builder, IConfiguration configuration)
@@ -56,12 +61,14 @@ public static class SkiffWebHostBuilderExtensions
         {
             throw new SkiffTransportException("Say which driver Skiff opens: --driver afxdp, afpacket or tap (with --iface IF --ip A.B.C.D/NN --port PORT).");
         }
-        if (!Skiff.Drivers.Linux.LinuxDevices.DriverNames.Contains(driver))
+        bool kernel = driver == KernelDriver;
+        if (!kernel && !Skiff.Drivers.Linux.LinuxDevices.DriverNames.Contains(driver))
         {
-            throw new SkiffTransportException($"--driver {driver} is not a Skiff driver; choose one of {string.Join(", ", Skiff.Drivers.Linux.LinuxDevices.DriverNames)}.");
+            throw new SkiffTransportException(
+                $"--driver {driver} is not a Skiff driver; choose one of {string.Join(", ", Skiff.Drivers.Linux.LinuxDevices.DriverNames)} (or {KernelDriver}: Kestrel's own sockets).");
         }
         string? iface = configuration["iface"];
-        if (string.IsNullOrWhiteSpace(iface))
+        if (!kernel && string.IsNullOrWhiteSpace(iface))
         {
             throw new SkiffTransportException($"Say which interface the {driver} driver opens: --iface IF (see `ip link`).");
         }
@@ -99,14 +106,17 @@ public static class SkiffWebHostBuilderExtensions
             }
             port = parsedPort;
         }
-        builder.UseSkiff(o =>
+        if (!kernel)
         {
-            o.Driver = driver;
-            o.InterfaceName = iface;
-            o.Address = address;
-            o.Gateway = gateway;
-            o.Mac = mac;
-        });
+            builder.UseSkiff(o =>
+            {
+                o.Driver = driver;
+                o.InterfaceName = iface;
+                o.Address = address;
+                o.Gateway = gateway;
+                o.Mac = mac;
+            });
+        }
         if (port is ushort listenPort)
         {
             byte[] bytes = new byte[4];

@@ -61,6 +61,21 @@ public sealed partial class VethSampleTests
         Assert.Contains("Kestrel serves over Skiff: " + banner + pair.LinkA, output);
     }
 
+    [PrivilegedFact("ip", "curl", "kill")]
+    public void With_driver_kernel_the_same_sample_serves_on_kernel_sockets()
+    {
+        using NetnsPair pair = new(kernelAddressesOnA: true);
+        string root = $"http://{pair.Ipv4A}:{Port}";
+        using SampleProcess sample = SampleProcess.StartIn(pair.NamespaceA, "--driver", "kernel", "--ip", $"{pair.Ipv4A}/24", "--port", Port);
+        sample.WaitUntil(() => Curl(pair, 5, ["-m", "1", "-o", "/dev/null", "-w", "%{http_code}", root + "/"]).Output == "200", TimeSpan.FromSeconds(60),
+            $"the sample answering {root}/");
+
+        IReadOnlyList<Transfer> t = Transfers(Curl(pair, 30, ["-m", "20", "-w", "|%{http_code} %{num_connects} %{size_download}|\n", root + "/", root + "/json"]));
+        Assert.Equal([HelloBody, JsonBody], t.Select(x => x.Body));
+
+        Assert.DoesNotContain("Kestrel serves over Skiff", sample.Interrupt());
+    }
+
     [Fact]
     public void Missing_arguments_and_devices_are_one_sentence_and_exit_2()
     {
@@ -74,7 +89,7 @@ public sealed partial class VethSampleTests
 
         ExternalTools.Result badDriver = SampleProcess.Run("--driver", "dpdk", "--iface", "eth0", "--ip", "10.0.0.2/24");
         Assert.Equal(2, badDriver.ExitCode);
-        Assert.Contains("KestrelHello: --driver dpdk is not a Skiff driver; choose one of afxdp, afpacket, tap.", badDriver.Error);
+        Assert.Contains("KestrelHello: --driver dpdk is not a Skiff driver; choose one of afxdp, afpacket, tap (or kernel: Kestrel's own sockets).", badDriver.Error);
 
         // A device that cannot be opened (no such interface, or no privilege): the driver's sentence, last on stderr.
         ExternalTools.Result noDevice = SampleProcess.Run("--driver", "afpacket", "--iface", "skiff-no-if0", "--ip", "10.0.0.2/24", "--port", "8080");
