@@ -45,8 +45,8 @@ public static class SkiffWebHostBuilderExtensions
     /// <summary>
     /// Serves over a Linux device named by <paramref name="configuration"/>, the way the samples and the <c>skiff</c>
     /// command take it on the command line: <c>driver</c> (afxdp, afpacket or tap), <c>iface</c>, <c>ip</c>
-    /// (A.B.C.D/NN), and optionally <c>gateway</c>, <c>mac</c> and <c>port</c> (Kestrel then listens on that port
-    /// of the stack's address, instead of its configured URLs). With <c>WebApplication.CreateBuilder(args)</c>, pass
+    /// (A.B.C.D/NN), <c>port</c> (Kestrel listens on that port of the stack's address; without it Kestrel's own
+    /// <c>urls</c> or <c>http_ports</c> must be set), and optionally <c>gateway</c> and <c>mac</c>. With <c>WebApplication.CreateBuilder(args)</c>, pass
     /// <c>builder.Configuration</c> and run with <c>--driver afxdp --iface eth0 --ip 10.0.0.2/24 --port 8080</c>.
     /// <c>--driver kernel</c> leaves Kestrel on its own kernel sockets, listening on the <c>ip</c> address and
     /// <c>port</c>: the same app and command line without Skiff, for comparisons.
@@ -105,6 +105,11 @@ public static class SkiffWebHostBuilderExtensions
                 throw new SkiffTransportException($"--port '{p}' is not a TCP port; give a number from 1 to 65535, e.g. --port 8080.");
             }
             port = parsedPort;
+        }
+        else if (configuration["urls"] is null && configuration["http_ports"] is null)
+        {
+            // Kestrel's default, http://localhost:5000, is not an address a Skiff stack owns.
+            throw new SkiffTransportException("Say which port Kestrel serves: --port PORT, e.g. --port 8080 (or --urls http://A.B.C.D:PORT with the --ip address).");
         }
         if (!kernel)
         {

@@ -87,6 +87,10 @@ public sealed partial class VethSampleTests
         Assert.Equal(2, noIp.ExitCode);
         Assert.Contains("KestrelHello: Say which address Skiff owns on the interface: --ip A.B.C.D/NN", noIp.Error);
 
+        ExternalTools.Result noPort = SampleProcess.Run("--driver", "afxdp", "--iface", "eth0", "--ip", "10.0.0.2/24");
+        Assert.Equal(2, noPort.ExitCode);
+        Assert.Contains("KestrelHello: Say which port Kestrel serves: --port PORT", noPort.Error);
+
         ExternalTools.Result badDriver = SampleProcess.Run("--driver", "dpdk", "--iface", "eth0", "--ip", "10.0.0.2/24");
         Assert.Equal(2, badDriver.ExitCode);
         Assert.Contains("KestrelHello: --driver dpdk is not a Skiff driver; choose one of afxdp, afpacket, tap (or kernel: Kestrel's own sockets).", badDriver.Error);
