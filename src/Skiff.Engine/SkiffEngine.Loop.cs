@@ -22,6 +22,10 @@ public sealed partial class SkiffEngine
                 bool work = RunRequests();
                 Instant now = Now;
                 work |= Interface.Poll(now, _device);
+                if (_signals is not null)
+                {
+                    work |= _signals.TakeActivity();
+                }
                 work |= RunParticipants();
                 _iterations++;
                 if (work)
@@ -108,9 +112,10 @@ public sealed partial class SkiffEngine
             Thread.Yield(); // the wait below has millisecond granularity
             return;
         }
-        // Full fence; pairs with the one in Schedule's Enqueue (see there).
+        // Full fence; pairs with the one in Schedule's Enqueue (see there), and with the fence a core makes
+        // after queueing frames for this one (SoftwareRss) before it calls Wake.
         Interlocked.Exchange(ref _parked, 1);
-        if (_queue.IsEmpty && !_stopRequested)
+        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()))
         {
             _parks++;
             _wake.Wait((int)(micros / 1000));

@@ -23,6 +23,7 @@ public sealed partial class SkiffEngine : IDisposable
     private static readonly double s_microsPerTick = 1_000_000.0 / Stopwatch.Frequency;
 
     private readonly IDevice _device;
+    private readonly IEngineDeviceSignals? _signals;
     private readonly MpscWorkQueue _queue = new();
     private readonly ManualResetEventSlim _wake = new(false, 0);
     private readonly List<EngineParticipant> _participants = [];
@@ -48,6 +49,7 @@ public sealed partial class SkiffEngine : IDisposable
         Options.Validate();
         Interface = iface;
         _device = device;
+        _signals = device as IEngineDeviceSignals;
     }
 
     /// <summary>The engine's settings.</summary>
@@ -171,6 +173,15 @@ public sealed partial class SkiffEngine : IDisposable
         if (_stopped)
         {
             DrainStopped();
+        }
+    }
+
+    /// <summary>Wakes the loop if it is parked: another core queued frames for it. Any thread; the caller fences after publishing them.</summary>
+    internal void Wake()
+    {
+        if (Volatile.Read(ref _parked) == 1)
+        {
+            _wake.Set();
         }
     }
 
