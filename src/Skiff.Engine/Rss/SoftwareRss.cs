@@ -275,8 +275,13 @@ public sealed class SoftwareRss
     }
 
     /// <summary>One queue's view of the device.</summary>
-    private sealed class QueueDevice(SoftwareRss owner, int queue) : IDevice, IEngineDeviceSignals
+    private sealed class QueueDevice(SoftwareRss owner, int queue) : IDevice, IEngineDeviceSignals, IWaitableDevice
     {
+        // Queue 0 blocks on the device itself; the other queues are woken by queue 0 (SetWaker), so they have no descriptor.
+        public int ReceiveWaitDescriptor => queue == 0 && owner._device is IWaitableDevice w ? w.ReceiveWaitDescriptor : -1;
+
+        public bool HasBufferedReceive => queue == 0 && owner._device is IWaitableDevice w && w.HasBufferedReceive;
+
         public bool HasPendingWork() => owner.HasPendingWork(queue);
 
         public bool TakeActivity()
