@@ -208,6 +208,39 @@ public sealed class QueueMeshTests
             }
             await server.WaitAsync(EnginePair.Timeout);
             Assert.Equal([connections / 2, connections / 2], cores);
+
+            // And the other way: flows the "NIC" spreads reach B's listener on both cores, each handled once.
+            await using SkiffListener bListener = b.Listen(8);
+            List<int> acceptedOn = [];
+            Task bServer = Task.Run(async () =>
+            {
+                List<Task> echoes = [];
+                for (int i = 0; i < 40; i++)
+                {
+                    SkiffConnection c = await bListener.AcceptAsync();
+                    acceptedOn.Add(c.Core);
+                    echoes.Add(Echo.EchoPipeAsync(c));
+                }
+                await Task.WhenAll(echoes);
+            });
+            for (int i = 0; i < 40; i++)
+            {
+                await using SkiffConnection c = await a.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(EnginePair.AddressB.ToString()), 8))
+                    .AsTask().WaitAsync(EnginePair.Timeout);
+                Task<byte[]> echoed = Echo.ReadToEndAsync(c.Transport.Input);
+                await c.Transport.Output.WriteAsync(new byte[100]);
+                await c.CompleteAsync();
+                Assert.Equal(100, (await echoed.WaitAsync(EnginePair.Timeout)).Length);
+            }
+            await bServer.WaitAsync(EnginePair.Timeout);
+            Assert.Contains(0, acceptedOn);
+            Assert.Contains(1, acceptedOn);
+            long passive = 0;
+            for (int i = 0; i < 2; i++)
+            {
+                passive += await b.Engines[i].InvokeAsync(iface => iface.Tcp.Counters.PassiveOpens).WaitAsync(EnginePair.Timeout);
+            }
+            Assert.Equal(40, passive); // no SYN reached two cores
             Assert.True(b.Mesh!.RedirectedFrames > 0, "no segment needed passing on: the test's NIC hash matched the port partition");
             Assert.Equal(0, b.Mesh.Drops);
             for (int i = 0; i < 2; i++)

@@ -22,6 +22,9 @@ public sealed class QueueMesh
 {
     private const int RingCapacity = 1024;
 
+    /// <summary>What <see cref="Destination"/> returns for a frame that stays on the core it arrived at.</summary>
+    private const int Stay = -2;
+
     private readonly IDevice[] _devices;
     private readonly SpscRing<PacketBuffer>?[] _rings; // [from * n + to]
     private readonly Action?[] _wakers;
@@ -95,21 +98,21 @@ public sealed class QueueMesh
 
     private SpscRing<PacketBuffer> Ring(int from, int to) => _rings[(from * _devices.Length) + to]!;
 
-    /// <summary>Where a frame received on some core belongs: a core, or <see cref="FlowSteering.AllQueues"/> (ARP reply), or -1 (stay).</summary>
+    /// <summary>Where a frame received on some core belongs: a core, <see cref="FlowSteering.AllQueues"/> (an ARP reply), or <see cref="Stay"/>.</summary>
     private int Destination(ReadOnlySpan<byte> frame)
     {
         if (frame.Length < 14)
         {
-            return -1;
+            return Stay;
         }
         ushort etherType = BinaryPrimitives.ReadUInt16BigEndian(frame[12..]);
         if (etherType == (ushort)EtherType.Arp)
         {
-            return frame.Length >= 22 && BinaryPrimitives.ReadUInt16BigEndian(frame[20..]) == 2 ? FlowSteering.AllQueues : -1;
+            return frame.Length >= 22 && BinaryPrimitives.ReadUInt16BigEndian(frame[20..]) == 2 ? FlowSteering.AllQueues : Stay;
         }
         if (etherType != (ushort)EtherType.Ipv4 || frame.Length < 34)
         {
-            return -1;
+            return Stay;
         }
         ReadOnlySpan<byte> ip = frame[14..];
         int headerLength = (ip[0] & 0x0F) * 4;
@@ -117,9 +120,10 @@ public sealed class QueueMesh
         if (ip[0] >> 4 != 4 || headerLength < 20 || fragment || ip.Length < headerLength + 4
             || (ip[9] != (byte)IpProtocol.Tcp && ip[9] != (byte)IpProtocol.Udp))
         {
-            return -1;
+            return Stay;
         }
-        return OwnerOfPort(BinaryPrimitives.ReadUInt16BigEndian(ip[(headerLength + 2)..]));
+        int owner = OwnerOfPort(BinaryPrimitives.ReadUInt16BigEndian(ip[(headerLength + 2)..]));
+        return owner < 0 ? Stay : owner;
     }
 
     private int Receive(int core, Span<PacketBuffer> buffers, Instant now, ref bool activity)
@@ -150,7 +154,7 @@ public sealed class QueueMesh
                 CopyToOthers(core, frame, touched);
                 to = core;
             }
-            if (to < 0 || to == core)
+            if (to == Stay || to == core)
             {
                 buffers[kept++] = frame;
                 continue;
