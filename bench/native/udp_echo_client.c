@@ -10,8 +10,9 @@
  * --warmup seconds are not measured; then --seconds are. Echoes received in the measured window give the rate;
  * datagrams sent in it give the latency percentiles and the loss (an echo not back within --timeout-ms, or not
  * back at all after a final drain of --timeout-ms, is lost; one arriving after its timeout counts as late).
- * Is the client the bottleneck? It reports the share of its loop spent with nothing to do (no echo
- * waiting and nothing due to send): near 0 % means the client, not the server, sets the rate.
+ * Is the client the bottleneck? It reports the share of its loop spent with nothing to do (no echo waiting and
+ * nothing due to send) and the CPU it got (getrusage): near 0 % idle means the client's CPU, not the server, sets
+ * the rate. On veth that CPU also runs the server's receive path (the sender's CPU does the receiver's work).
  * The last line is "RESULT key=value ..." for scripts.
  * Build: gcc -O2 -o udp_echo_client udp_echo_client.c
  * Run:   udp_echo_client --dst 10.0.0.2 --port 7 [--size 64] [--window 32 | --rate 50000] [--batch 32]
