@@ -93,7 +93,8 @@ internal sealed class ConnectionCore : EngineParticipant
     public Task<SkiffConnection> StartConnect(Ipv4Address address, ushort port, TcpConfig? config, CancellationToken cancellationToken)
     {
         _phase = Phase.ConnectRequested;
-        _connect = new TaskCompletionSource<SkiffConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        TaskCompletionSource<SkiffConnection> connect = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        _connect = connect;
         _connectAddress = address;
         _connectPort = port;
         _connectConfig = config;
@@ -104,7 +105,8 @@ internal sealed class ConnectionCore : EngineParticipant
             _connectRegistration = cancellationToken.UnsafeRegister(static s => ((ConnectionCore)s!)._schedule(), this);
         }
         _engine.Schedule(this);
-        return _connect.Task;
+        // Not _connect: once scheduled, the loop may finish the connect (and clear _connect) before this line runs.
+        return connect.Task;
     }
 
     /// <summary>Loop side: adopts a connection taken from a listener's accept queue.</summary>
