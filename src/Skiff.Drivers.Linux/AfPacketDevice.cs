@@ -163,7 +163,10 @@ public sealed unsafe partial class AfPacketDevice : IDevice, IWaitableDevice, ID
 
             if (options.FanoutMode is AfPacketFanoutMode mode)
             {
-                int argument = options.FanoutGroupId | ((int)mode << 16);
+                // A group has its own packet hook: PACKET_IGNORE_OUTGOING on a member does not reach it, the group flag does.
+                // Without it every frame one member sends is handed back to a member as if received.
+                int fanoutFlags = options.IgnoreOutgoing ? Packet.PACKET_FANOUT_FLAG_IGNORE_OUTGOING : 0;
+                int argument = options.FanoutGroupId | (((int)mode | fanoutFlags) << 16);
                 SetInt(Packet.SOL_PACKET, Packet.PACKET_FANOUT, argument, $"Joining fanout group {options.FanoutGroupId} ({mode}) on '{options.InterfaceName}'",
                     "Every member of a group must use the same interface and mode; choose another AfPacketOptions.FanoutGroupId if something else already uses this one.");
             }

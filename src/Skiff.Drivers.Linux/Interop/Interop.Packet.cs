@@ -43,6 +43,7 @@ internal static unsafe class Packet
 
     // Fanout flags (or'ed into the mode, the high 16 bits of the PACKET_FANOUT argument).
     public const int PACKET_FANOUT_FLAG_ROLLOVER = 0x1000;
+    public const int PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000;
     public const int PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
 
     // RX ring: block and frame status.
