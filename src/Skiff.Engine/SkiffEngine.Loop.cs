@@ -1,4 +1,5 @@
 using Skiff.Engine.Internal;
+using Skiff.Engine.Metrics;
 using Skiff.Wire;
 
 namespace Skiff.Engine;
@@ -22,6 +23,7 @@ public sealed partial class SkiffEngine
                 bool work = RunRequests();
                 Instant now = Now;
                 work |= Interface.Poll(now, _device);
+                Metrics.Publish(now);
                 work |= RunParticipants();
                 _iterations++;
                 if (work)
@@ -160,6 +162,7 @@ public sealed partial class SkiffEngine
         }
         finally
         {
+            SkiffMetrics.Unregister(Metrics);
             _stopped = true;
             DrainStoppedUnsynchronized();
         }

@@ -9,6 +9,9 @@ public sealed record SkiffEngineOptions
     /// <summary>The CPU to pin the loop thread to (sched_setaffinity, Linux only). Default null: not pinned.</summary>
     public int? PinToCpu { get; init; }
 
+    /// <summary>The device queue, and core index, this loop serves; tags its metrics. Default 0.</summary>
+    public int Queue { get; init; }
+
     /// <summary>Name of the loop thread. Default "skiff-engine".</summary>
     public string ThreadName { get; init; } = "skiff-engine";
 
@@ -26,6 +29,10 @@ public sealed record SkiffEngineOptions
         if (PinToCpu is int cpu && (cpu < 0 || cpu >= Interop.Sched.MaskWords * 64))
         {
             throw new ArgumentException($"PinToCpu {cpu} is out of range; give a CPU number from 0 to {Environment.ProcessorCount - 1}.");
+        }
+        if (Queue < 0)
+        {
+            throw new ArgumentException($"Queue {Queue} is negative; give the device queue this loop serves, from 0.");
         }
         if (MaxRequestsPerIteration < 1 || MaxReceiveBytesPerIteration < 1)
         {
