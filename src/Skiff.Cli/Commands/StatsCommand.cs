@@ -70,6 +70,7 @@ public static class StatsCommand
     {
         StatsReport? previous = null;
         bool first = true;
+        bool printed = false;
         try
         {
             using StatsClient client = StatsClient.Connect(path, s_answerTimeout);
@@ -102,12 +103,13 @@ public static class StatsCommand
                     {
                         output.Write("\u001b[H\u001b[2J");
                     }
-                    else if (previous is not null)
+                    else if (printed)
                     {
                         output.WriteLine();
                     }
                     output.Write(StatsTable.Format(report, previous, client.Path, DateTimeOffset.UtcNow));
                     output.Flush();
+                    printed = true;
                     if (once)
                     {
                         return 0;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Skiff.Engine.Metrics;
 
@@ -19,10 +20,13 @@ internal static class StatsProtocol
     /// <summary>The longest answer line a client accepts.</summary>
     public const int MaxResponseBytes = 1 << 20;
 
+    // Lines are read by people too (socat): no \u0027 for an apostrophe. Never embedded in HTML.
+    private static readonly JsonWriterOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static byte[] Report(int pid, IReadOnlyList<SkiffMetricsSnapshot> queues)
     {
         ArrayBufferWriter<byte> buffer = new(1024);
-        using (Utf8JsonWriter json = new(buffer))
+        using (Utf8JsonWriter json = new(buffer, s_json))
         {
             json.WriteStartObject();
             json.WriteNumber("pid", pid);
@@ -40,7 +44,7 @@ internal static class StatsProtocol
     public static byte[] Error(string sentence)
     {
         ArrayBufferWriter<byte> buffer = new(256);
-        using (Utf8JsonWriter json = new(buffer))
+        using (Utf8JsonWriter json = new(buffer, s_json))
         {
             json.WriteStartObject();
             json.WriteString("error", sentence);
