@@ -33,7 +33,7 @@ namespace Skiff.Drivers.Linux;
 /// per queue in one fanout group (<see cref="AfPacketOptions.FanoutMode"/>).</para>
 /// <para>Bursts never allocate managed memory.</para>
 /// </remarks>
-public sealed unsafe partial class AfPacketDevice : IDevice, IDisposable
+public sealed unsafe partial class AfPacketDevice : IDevice, IWaitableDevice, IDisposable
 {
     private const int EthernetHeaderBytes = 14;
     private const int VlanTagBytes = 4;
@@ -259,6 +259,12 @@ public sealed unsafe partial class AfPacketDevice : IDevice, IDisposable
 
     /// <summary>The socket, for an engine that waits on many devices with epoll (readable when a block is ready). Owned by the device.</summary>
     public int FileDescriptor => _fd;
+
+    /// <summary>The socket: poll(2) reports it readable when the kernel retires a block (full, or after <see cref="AfPacketOptions.RetireTimeoutMillis"/>).</summary>
+    int IWaitableDevice.ReceiveWaitDescriptor => _disposed ? -1 : _fd;
+
+    /// <summary>A partly read block, or a retired one not yet opened.</summary>
+    bool IWaitableDevice.HasBufferedReceive => !_disposed && (_rxRemaining > 0 || IsBlockReady(_rxBlockIndex));
 
     /// <summary>
     /// The kernel's counters (PACKET_STATISTICS, summed since the device opened) and the device's own. Makes one

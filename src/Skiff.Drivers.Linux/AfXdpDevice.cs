@@ -22,7 +22,7 @@ namespace Skiff.Drivers.Linux;
 /// <para>Lifetime: the XDP program is attached through a BPF link, so disposing the device, or the process dying,
 /// detaches it. A pool passed in must outlive the device; a pool the device created is disposed with it.</para>
 /// </remarks>
-public sealed unsafe class AfXdpDevice : IDevice, IDisposable
+public sealed unsafe class AfXdpDevice : IDevice, IWaitableDevice, IDisposable
 {
     private const int ScratchFrames = 64;
     private const int MinimumRefill = 16;
@@ -292,6 +292,12 @@ public sealed unsafe class AfXdpDevice : IDevice, IDisposable
         }
         _fillOutstanding = 0;
     }
+
+    /// <summary>The XDP socket: poll(2) reports it readable when the RX ring has frames (and wakes the driver in need-wakeup mode).</summary>
+    int IWaitableDevice.ReceiveWaitDescriptor => _disposed ? -1 : _socket.Fd;
+
+    /// <summary>Frames already on the RX ring.</summary>
+    bool IWaitableDevice.HasBufferedReceive => !_disposed && _rx.AvailableEntries(1) > 0;
 
     /// <summary>
     /// Takes up to <c>buffers.Length</c> received frames off the RX ring (the frames the kernel wrote, no copy) and

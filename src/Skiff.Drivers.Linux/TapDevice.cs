@@ -19,7 +19,7 @@ namespace Skiff.Drivers.Linux;
 /// <para>Thread-safety: one thread at a time uses the bursts (one engine loop per queue); counters may be read from any
 /// thread. Dispose closes the queue: an interface this device created and did not make persistent disappears.</para>
 /// </remarks>
-public sealed unsafe class TapDevice : IDevice, IDisposable
+public sealed unsafe class TapDevice : IDevice, IWaitableDevice, IDisposable
 {
     private readonly SafeFileHandle _handle;
     private readonly int _fd;
@@ -133,6 +133,12 @@ public sealed unsafe class TapDevice : IDevice, IDisposable
 
     /// <summary>Frames the kernel refused (interface down, malformed frame); they were freed and count as sent.</summary>
     public long TxErrors => Volatile.Read(ref _txErrors);
+
+    /// <summary>The TAP file: readable when the kernel queued a frame for Skiff.</summary>
+    int IWaitableDevice.ReceiveWaitDescriptor => _disposed ? -1 : _fd;
+
+    /// <summary>Always false: frames stay in the kernel until read(2).</summary>
+    bool IWaitableDevice.HasBufferedReceive => false;
 
     /// <summary>
     /// Reads up to <c>buffers.Length</c> frames, each into a frame of <see cref="Pool"/> at its default headroom and

@@ -53,13 +53,14 @@ public sealed class SkiffConnection : IAsyncDisposable
     public static ValueTask<SkiffConnection> ConnectAsync(SkiffStack stack, Ipv4Address address, ushort port, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stack);
-        if (stack.Engine.IsStopped || stack.Engine.IsStopRequested)
-        {
-            throw stack.Engine.StoppedException();
-        }
-        ConnectionCore core = new(stack);
+        stack.ThrowIfStopped();
+        // The core it opens on picks a source port whose incoming hash comes back to it.
+        ConnectionCore core = new(stack, stack.NextConnectEngine());
         return new ValueTask<SkiffConnection>(core.StartConnect(address, port, stack.Options.TcpConfig, cancellationToken));
     }
+
+    /// <summary>The core (engine queue index) that owns the connection: the one its flow's RSS hash picks. Always 0 with one core.</summary>
+    public int Core => _core.Core;
 
     /// <summary>The application's ends: read <see cref="IDuplexPipe.Input"/>, write <see cref="IDuplexPipe.Output"/>.</summary>
     public IDuplexPipe Transport => _core.Transport;

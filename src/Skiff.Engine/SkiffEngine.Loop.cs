@@ -15,6 +15,11 @@ public sealed partial class SkiffEngine
         {
             Pin(cpu);
         }
+        if (_waitable is not null && OperatingSystem.IsLinux())
+        {
+            // Without an eventfd the loop parks on a timer instead (SleepMicros); nothing else changes.
+            Volatile.Write(ref _eventFd, Interop.PollWait.CreateEventFd(out _));
+        }
         try
         {
             int idle = 0;
@@ -24,6 +29,10 @@ public sealed partial class SkiffEngine
                 Instant now = Now;
                 work |= Interface.Poll(now, _device);
                 Metrics.Publish(now);
+                if (_signals is not null)
+                {
+                    work |= _signals.TakeActivity();
+                }
                 work |= RunParticipants();
                 _iterations++;
                 if (work)
@@ -43,6 +52,22 @@ public sealed partial class SkiffEngine
         {
             Shutdown();
         }
+        CloseEventFd();
+    }
+
+    private void CloseEventFd()
+    {
+        int fd = Interlocked.Exchange(ref _eventFd, -1);
+        if (fd < 0)
+        {
+            return;
+        }
+        SpinWait spin = default;
+        while (Volatile.Read(ref _signalers) != 0)
+        {
+            spin.SpinOnce();
+        }
+        Interop.PollWait.CloseFd(fd);
     }
 
     private void Pin(int cpu)
@@ -104,21 +129,46 @@ public sealed partial class SkiffEngine
             Thread.Yield();
             return;
         }
+        int deviceFd = _eventFd >= 0 ? _waitable!.ReceiveWaitDescriptor : -1;
+        if (deviceFd >= 0)
+        {
+            BlockOnDevice(deviceFd, Math.Min(policy.BlockMicros, (Interface.PollAt(now) - now).TotalMicros));
+            return;
+        }
         long micros = Math.Min(policy.SleepMicros, (Interface.PollAt(now) - now).TotalMicros);
         if (micros < 1000)
         {
             Thread.Yield(); // the wait below has millisecond granularity
             return;
         }
-        // Full fence; pairs with the one in Schedule's Enqueue (see there).
+        // Full fence; pairs with the one in Schedule's Enqueue (see there), and with the fence a core makes
+        // after queueing frames for this one (SoftwareRss) before it calls Wake.
         Interlocked.Exchange(ref _parked, 1);
-        if (_queue.IsEmpty && !_stopRequested)
+        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()))
         {
             _parks++;
             _wake.Wait((int)(micros / 1000));
         }
         Volatile.Write(ref _parked, 0);
         _wake.Reset();
+    }
+
+    /// <summary>Blocks in poll(2) until the device has frames, another thread wakes the loop, or <paramref name="micros"/> pass.</summary>
+    private void BlockOnDevice(int deviceFd, long micros)
+    {
+        if (micros < 1000)
+        {
+            Thread.Yield(); // poll(2) has millisecond granularity
+            return;
+        }
+        // Full fence, as in the timer park below: wakers that queued work before it see _parked == 1 and signal.
+        Interlocked.Exchange(ref _parked, 1);
+        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()) && !_waitable!.HasBufferedReceive)
+        {
+            _parks++;
+            Interop.PollWait.Wait(deviceFd, _eventFd, (int)Math.Min(micros / 1000, int.MaxValue));
+        }
+        Volatile.Write(ref _parked, 0);
     }
 
     /// <summary>Aborts and frees everything; runs once, on the loop thread (or the stopping thread if never started), under the drain lock.</summary>

@@ -24,6 +24,10 @@ public sealed partial class SkiffEngine : IDisposable
     private static readonly double s_microsPerTick = 1_000_000.0 / Stopwatch.Frequency;
 
     private readonly IDevice _device;
+    private readonly IEngineDeviceSignals? _signals;
+    private readonly IWaitableDevice? _waitable;
+    private int _eventFd = -1;      // the loop blocks in poll(2) on the device and this; -1 without a waitable device
+    private int _signalers;         // threads inside WakeParked's write, so the eventfd is not closed under them
     private readonly MpscWorkQueue _queue = new();
     private readonly ManualResetEventSlim _wake = new(false, 0);
     private readonly List<EngineParticipant> _participants = [];
@@ -49,6 +53,8 @@ public sealed partial class SkiffEngine : IDisposable
         Options.Validate();
         Interface = iface;
         _device = device;
+        _signals = device as IEngineDeviceSignals;
+        _waitable = device as IWaitableDevice;
         Metrics = new SkiffMetricsPublisher(iface, Options.Queue);
     }
 
@@ -119,7 +125,7 @@ public sealed partial class SkiffEngine : IDisposable
             _stopRequested = true;
             thread = _thread;
         }
-        _wake.Set();
+        WakeParked();
         if (thread is null)
         {
             lock (_drainLock)
@@ -172,12 +178,37 @@ public sealed partial class SkiffEngine : IDisposable
         _queue.Enqueue(item);
         if (Volatile.Read(ref _parked) == 1)
         {
-            _wake.Set();
+            WakeParked();
         }
         if (_stopped)
         {
             DrainStopped();
         }
+    }
+
+    /// <summary>Wakes the loop if it is parked: another core queued frames for it. Any thread; the caller fences after publishing them.</summary>
+    internal void Wake()
+    {
+        if (Volatile.Read(ref _parked) == 1)
+        {
+            WakeParked();
+        }
+    }
+
+    /// <summary>Ends a park: signals the eventfd the loop may block on in poll(2), and the event it may wait on.</summary>
+    private void WakeParked()
+    {
+        if (Volatile.Read(ref _eventFd) >= 0)
+        {
+            Interlocked.Increment(ref _signalers);
+            int fd = Volatile.Read(ref _eventFd); // CloseEventFd sets it to -1 before waiting for signalers
+            if (fd >= 0)
+            {
+                Interop.PollWait.Signal(fd);
+            }
+            Interlocked.Decrement(ref _signalers);
+        }
+        _wake.Set();
     }
 
     /// <summary>Adds a participant visited after every poll. Loop only.</summary>

@@ -9,7 +9,7 @@ public sealed record SkiffEngineOptions
     /// <summary>The CPU to pin the loop thread to (sched_setaffinity, Linux only). Default null: not pinned.</summary>
     public int? PinToCpu { get; init; }
 
-    /// <summary>The device queue, and core index, this loop serves; tags its metrics. Default 0.</summary>
+    /// <summary>The device queue, and core index, this loop serves; tags its metrics. Default 0. <see cref="SkiffStack"/> sets it per core.</summary>
     public int Queue { get; init; }
 
     /// <summary>Name of the loop thread. Default "skiff-engine".</summary>

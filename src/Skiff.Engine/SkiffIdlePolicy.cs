@@ -16,8 +16,15 @@ public sealed record SkiffIdlePolicy
     /// <summary>Idle iterations that call <see cref="Thread.Yield"/> before parking. Default 64.</summary>
     public int YieldIterations { get; init; } = 64;
 
-    /// <summary>Longest park once spinning and yielding found nothing, in microseconds; shortened to the stack's next timer. Default 1000 (1 ms).</summary>
+    /// <summary>Longest park once spinning and yielding found nothing, in microseconds, on a device the loop cannot block on (in-memory); shortened to the stack's next timer. Default 1000 (1 ms).</summary>
     public int SleepMicros { get; init; } = 1000;
+
+    /// <summary>
+    /// Longest block in poll(2) on a device that wakes the loop when frames arrive (<see cref="IWaitableDevice"/>: TAP,
+    /// AF_PACKET, AF_XDP), in microseconds; shortened to the stack's next timer. An idle Skiff then burns no core.
+    /// Default 100000 (100 ms).
+    /// </summary>
+    public int BlockMicros { get; init; } = 100_000;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad setting.</summary>
     public void Validate()
@@ -29,6 +36,10 @@ public sealed record SkiffIdlePolicy
         if (SleepMicros < 1)
         {
             throw new ArgumentException($"SleepMicros {SleepMicros} must be at least 1.");
+        }
+        if (BlockMicros < 1)
+        {
+            throw new ArgumentException($"BlockMicros {BlockMicros} must be at least 1.");
         }
     }
 }

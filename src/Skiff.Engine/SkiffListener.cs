@@ -3,9 +3,9 @@ using Skiff.Engine.Internal;
 namespace Skiff.Engine;
 
 /// <summary>
-/// A TCP listener of a <see cref="SkiffStack"/> (<see cref="SkiffStack.Listen"/>). Connections whose
-/// handshake completed wait in the stack's accept queue (bounded by the backlog) until
-/// <see cref="AcceptAsync"/> takes them.
+/// A TCP listener of a <see cref="SkiffStack"/> (<see cref="SkiffStack.Listen"/>), listening on every core.
+/// Connections whose handshake completed wait in their core's accept queue (bounded by the backlog) until
+/// <see cref="AcceptAsync"/> takes them; the connection then stays on that core.
 /// </summary>
 /// <remarks>
 /// Thread-safety: one <see cref="AcceptAsync"/> may be outstanding at a time (a second throws
@@ -15,11 +15,11 @@ namespace Skiff.Engine;
 /// </remarks>
 public sealed class SkiffListener : IAsyncDisposable
 {
-    private readonly ListenerCore _core;
+    private readonly ListenerShared _shared;
 
-    internal SkiffListener(ListenerCore core, ushort port)
+    internal SkiffListener(ListenerShared shared, ushort port)
     {
-        _core = core;
+        _shared = shared;
         Port = port;
     }
 
@@ -33,18 +33,32 @@ public sealed class SkiffListener : IAsyncDisposable
     /// </summary>
     public ValueTask<SkiffConnection> AcceptAsync(CancellationToken cancellationToken = default)
     {
-        if (_core.IsCloseRequested)
+        if (_shared.IsCloseRequested)
         {
             throw new ObjectDisposedException(nameof(SkiffListener), "The listener was disposed; create a new one with SkiffStack.Listen.");
         }
-        return _core.Accept.Start(cancellationToken);
+        LoopOperation<SkiffConnection> accept = _shared.Accept;
+        accept.Reserve();
+        if (_shared.TryTakeReady(out SkiffConnection ready))
+        {
+            // A core accepted it while another core completed the previous accept.
+            accept.Release();
+            return new ValueTask<SkiffConnection>(ready);
+        }
+        ValueTask<SkiffConnection> pending = accept.StartReserved(cancellationToken);
+        // One may have become ready between the look above and the start; hand it over now if no core did.
+        if (_shared.TryTakeReady(out ready) && !accept.TryComplete(ready))
+        {
+            _shared.ReturnReady(ready);
+        }
+        return pending;
     }
 
     /// <summary>Stops listening: connections not yet accepted are reset, an outstanding accept fails with <see cref="ObjectDisposedException"/>. Idempotent.</summary>
     public ValueTask DisposeAsync()
     {
-        _core.RequestClose();
-        return new ValueTask(_core.Closed);
+        _shared.RequestClose();
+        return new ValueTask(_shared.Closed);
     }
 
     public override string ToString() => $"Skiff TCP listener :{Port}";

@@ -1,16 +1,23 @@
 using System.Net;
+using System.Security.Cryptography;
 using Skiff.Engine.Internal;
+using Skiff.Engine.Rss;
 using Skiff.Stack;
+using Skiff.Stack.Tcp;
 using Skiff.Stack.Udp;
 
 namespace Skiff.Engine;
 
 /// <summary>
-/// A running Skiff TCP/IP stack: one <see cref="Skiff.Stack.Interface"/> over one device, driven by a
+/// A running Skiff TCP/IP stack: one <see cref="Skiff.Stack.Interface"/> per core, each driven by its own
 /// <see cref="SkiffEngine"/> loop thread, with .NET async listeners, connections and UDP sockets.
 /// Create it with <see cref="CreateBuilder"/>.
 /// </summary>
 /// <remarks>
+/// <para>Cores share nothing: each owns its interface (ARP cache, connections, timers). A flow stays on the
+/// core its RSS hash picks (<see cref="Steering"/>): a listener listens on every core and accepts from all of
+/// them, a connection this stack opens gets a source port whose hash comes back to the core that opened it,
+/// and a UDP socket is bound on every core.</para>
 /// Thread-safety: every member is safe from any thread except the engine's own loop thread, where the
 /// blocking control calls (<see cref="Listen"/>, <see cref="BindUdp"/>, <see cref="Dispose"/>) must not be made.
 /// Disposing stops the engine (connections are reset, outstanding operations fail with
@@ -19,7 +26,9 @@ namespace Skiff.Engine;
 public sealed class SkiffStack : IDisposable, IAsyncDisposable
 {
     private readonly bool _ownsDevice;
+    private readonly SkiffEngine[] _engines;
     private int _disposed;
+    private int _nextConnectCore;
 
     internal SkiffStack(SkiffStackOptions options, IDevice device, PacketPool pool, bool ownsDevice)
     {
@@ -27,9 +36,29 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
         Device = device;
         Pool = pool;
         _ownsDevice = ownsDevice;
-        Interface iface = new(options.ToInterfaceOptions(), pool);
-        Engine = new SkiffEngine(iface, device, options.Engine);
-        Engine.Start();
+        int cores = options.Cores;
+        Steering = new FlowSteering(cores);
+        if (cores > 1)
+        {
+            Rss = new SoftwareRss(device, Steering);
+        }
+        // One secret for every core: ISNs and SYN cookies are a property of the host, not of a core.
+        UInt128 secret = options.SecretKey ?? RandomSecret();
+        _engines = new SkiffEngine[cores];
+        for (int i = 0; i < cores; i++)
+        {
+            InterfaceOptions io = options.ToInterfaceOptions() with { SecretKey = secret, Tcp = TcpOptionsOf(options.Tcp, i) };
+            SkiffEngineOptions eo = cores == 1
+                ? options.Engine with { PinToCpu = options.PinToCpus?[0] ?? options.Engine.PinToCpu }
+                : options.Engine with { Queue = i, ThreadName = $"{options.Engine.ThreadName}-{i}", PinToCpu = options.PinToCpus?[i] };
+            _engines[i] = new SkiffEngine(new Interface(io, pool), Rss?.Queue(i) ?? device, eo);
+            Rss?.SetWaker(i, _engines[i].Wake);
+        }
+        Engines = _engines;
+        foreach (SkiffEngine engine in _engines)
+        {
+            engine.Start();
+        }
     }
 
     /// <summary>A builder starting from <paramref name="options"/>.</summary>
@@ -38,8 +67,17 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
     /// <summary>The options the stack was built with.</summary>
     public SkiffStackOptions Options { get; }
 
-    /// <summary>The engine driving the stack.</summary>
-    public SkiffEngine Engine { get; }
+    /// <summary>The engine of core 0 (the only one with <see cref="SkiffStackOptions.Cores"/> 1).</summary>
+    public SkiffEngine Engine => _engines[0];
+
+    /// <summary>Every core's engine, by queue index.</summary>
+    public IReadOnlyList<SkiffEngine> Engines { get; }
+
+    /// <summary>How flows are assigned to cores.</summary>
+    public FlowSteering Steering { get; }
+
+    /// <summary>The software RSS splitting the device between cores, or null with one core.</summary>
+    public SoftwareRss? Rss { get; }
 
     /// <summary>The device the stack sends and receives through.</summary>
     public IDevice Device { get; }
@@ -55,41 +93,72 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
     public SkiffListener Listen(ushort port, int? backlog = null)
     {
         ThrowIfStopped();
-        ListenerCore core = new(this);
-        Engine.Invoke(iface =>
+        ListenerShared shared = new(this, _engines.Length);
+        for (int i = 0; i < _engines.Length; i++)
         {
-            core.Open(iface.Tcp.Listen(port, backlog: backlog, config: Options.TcpConfig));
-            return true;
-        });
-        return new SkiffListener(core, port);
+            ListenerCore core = shared.Cores[i];
+            try
+            {
+                _engines[i].Invoke(iface =>
+                {
+                    core.Open(iface.Tcp.Listen(port, backlog: backlog, config: Options.TcpConfig));
+                    return true;
+                });
+            }
+            catch
+            {
+                shared.RequestClose(); // closes the cores that opened
+                throw;
+            }
+        }
+        return new SkiffListener(shared, port);
     }
 
-    /// <summary>Binds UDP <paramref name="port"/> (0: an ephemeral port) on every address. Blocks until the loop ran it.</summary>
+    /// <summary>Binds UDP <paramref name="port"/> (0: an ephemeral port) on every address, on every core. Blocks until the loops ran it.</summary>
     public SkiffUdpSocket BindUdp(ushort port = 0)
     {
         ThrowIfStopped();
-        UdpCore core = new(Engine);
-        UdpEndpoint local = Engine.Invoke(iface =>
+        UdpShared shared = new(this, _engines.Length);
+        UdpEndpoint local = default;
+        for (int i = 0; i < _engines.Length; i++)
         {
-            UdpSocket socket = iface.Udp.Bind(port);
-            core.Open(socket);
-            return socket.LocalEndpoint;
-        });
-        return new SkiffUdpSocket(core, local);
+            UdpCore core = shared.Cores[i];
+            ushort bindPort = i == 0 ? port : local.Port; // core 0 picks an ephemeral port, the others bind the same
+            try
+            {
+                local = _engines[i].Invoke(iface =>
+                {
+                    UdpSocket socket = iface.Udp.Bind(bindPort);
+                    core.Open(socket);
+                    return socket.LocalEndpoint;
+                });
+            }
+            catch
+            {
+                shared.RequestClose();
+                throw;
+            }
+        }
+        return new SkiffUdpSocket(shared, local);
     }
 
     /// <summary>Same as <see cref="SkiffConnection.ConnectAsync(SkiffStack, IPEndPoint, CancellationToken)"/>.</summary>
     public ValueTask<SkiffConnection> ConnectAsync(IPEndPoint remote, CancellationToken cancellationToken = default) =>
         SkiffConnection.ConnectAsync(this, remote, cancellationToken);
 
-    /// <summary>Stops the engine and returns every buffer (see <see cref="SkiffEngine.Stop"/>); disposes the device and pool when the builder created them. Idempotent.</summary>
+    /// <summary>Stops every engine and returns every buffer (see <see cref="SkiffEngine.Stop"/>); disposes the device and pool when the builder created them. Idempotent.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
-        Engine.Stop();
+        // Core 0 last: it carries the other cores' final frames (their RSTs) to the device.
+        for (int i = _engines.Length - 1; i >= 0; i--)
+        {
+            _engines[i].Stop();
+        }
+        Rss?.DrainAll();
         if (_ownsDevice)
         {
             (Device as IDisposable)?.Dispose();
@@ -100,12 +169,42 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
     /// <summary>Same as <see cref="Dispose"/>, off the calling thread.</summary>
     public ValueTask DisposeAsync() => new(Task.Run(Dispose));
 
-    private void ThrowIfStopped()
+    /// <summary>The engine a new outgoing connection opens on: the cores in turn.</summary>
+    internal SkiffEngine NextConnectEngine() =>
+        _engines.Length == 1 ? _engines[0] : _engines[(int)((uint)Interlocked.Increment(ref _nextConnectCore) % (uint)_engines.Length)];
+
+    internal void ThrowIfStopped()
     {
-        if (Engine.IsStopped || Engine.IsStopRequested)
+        foreach (SkiffEngine engine in _engines)
         {
-            throw Engine.StoppedException();
+            if (engine.IsStopped || engine.IsStopRequested)
+            {
+                throw engine.StoppedException();
+            }
         }
+    }
+
+    /// <summary>Core <paramref name="core"/>'s TCP options: with several cores, ephemeral ports whose incoming hash lands on it.</summary>
+    private TcpLayerOptions TcpOptionsOf(TcpLayerOptions tcp, int core)
+    {
+        if (Options.Cores == 1)
+        {
+            return tcp;
+        }
+        Func<TcpTuple, bool>? user = tcp.EphemeralPortFilter;
+        FlowSteering steering = Steering;
+        return tcp with
+        {
+            EphemeralPortFilter = t =>
+                steering.QueueOfIncoming(t.LocalAddress, t.LocalPort, t.RemoteAddress, t.RemotePort) == core && (user is null || user(t)),
+        };
+    }
+
+    private static UInt128 RandomSecret()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(bytes);
     }
 
     public override string ToString() => $"Skiff stack {string.Join(", ", Options.Addresses)}";

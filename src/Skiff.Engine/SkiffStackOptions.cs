@@ -40,8 +40,18 @@ public sealed record SkiffStackOptions
     /// <summary>Secret for ISNs and SYN cookies. Default null: a random one.</summary>
     public UInt128? SecretKey { get; init; }
 
-    /// <summary>The loop thread's settings. Default <see cref="SkiffEngineOptions"/>'s defaults.</summary>
+    /// <summary>The loop thread's settings (every core's). Default <see cref="SkiffEngineOptions"/>'s defaults.</summary>
     public SkiffEngineOptions Engine { get; init; } = new();
+
+    /// <summary>
+    /// Poll loops, one per core, each with its own stack instance (ARP cache, connections, timers): shared
+    /// nothing. With more than one over a single-queue device, queue 0's core spreads received frames to the
+    /// others by flow hash (software RSS, <see cref="Rss.SoftwareRss"/>). Default 1.
+    /// </summary>
+    public int Cores { get; init; } = 1;
+
+    /// <summary>The CPU each core's loop is pinned to (one entry per core); null: <see cref="SkiffEngineOptions.PinToCpu"/> with one core, else not pinned. Default null.</summary>
+    public IReadOnlyList<int>? PinToCpus { get; init; }
 
     /// <summary>The interface options these settings describe.</summary>
     public InterfaceOptions ToInterfaceOptions() => new()
@@ -68,6 +78,18 @@ public sealed record SkiffStackOptions
         if (InputPauseThresholdBytes < 4096 || OutputPauseThresholdBytes < 4096)
         {
             throw new ArgumentException("InputPauseThresholdBytes and OutputPauseThresholdBytes must be at least 4096.");
+        }
+        if (Cores is < 1 or > 64)
+        {
+            throw new ArgumentException($"Cores {Cores} is out of range; give 1 to 64 (one poll loop per core).");
+        }
+        if (PinToCpus is not null && PinToCpus.Count != Cores)
+        {
+            throw new ArgumentException($"PinToCpus has {PinToCpus.Count} entries for {Cores} cores; give one CPU per core.");
+        }
+        if (Cores > 1 && Engine?.PinToCpu is not null)
+        {
+            throw new ArgumentException("Engine.PinToCpu pins one loop; with several cores set PinToCpus, one CPU per core.");
         }
         ArgumentNullException.ThrowIfNull(Tcp);
         ArgumentNullException.ThrowIfNull(TcpConfig);

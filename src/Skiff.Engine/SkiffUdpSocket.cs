@@ -4,8 +4,9 @@ using Skiff.Stack.Udp;
 namespace Skiff.Engine;
 
 /// <summary>
-/// A bound UDP port of a <see cref="SkiffStack"/> (<see cref="SkiffStack.BindUdp"/>), with
-/// <see cref="ValueTask"/> send and receive completed by the engine's loop.
+/// A bound UDP port of a <see cref="SkiffStack"/> (<see cref="SkiffStack.BindUdp"/>), bound on every core,
+/// with <see cref="ValueTask"/> send and receive completed by the engines' loops. A receive takes the next
+/// datagram of whichever core holds one; a send leaves from the core the destination's flow hashes to.
 /// </summary>
 /// <remarks>
 /// Thread-safety: one <see cref="ReceiveFromAsync"/> and one <see cref="SendToAsync"/> may be outstanding
@@ -15,9 +16,9 @@ namespace Skiff.Engine;
 /// </remarks>
 public sealed class SkiffUdpSocket : IAsyncDisposable
 {
-    private readonly UdpCore _core;
+    private readonly UdpShared _core;
 
-    internal SkiffUdpSocket(UdpCore core, UdpEndpoint local)
+    internal SkiffUdpSocket(UdpShared core, UdpEndpoint local)
     {
         _core = core;
         LocalEndPoint = local;
@@ -45,8 +46,7 @@ public sealed class SkiffUdpSocket : IAsyncDisposable
         }
         ThrowIfDisposed();
         _core.Send.Reserve();
-        _core.SendData = data;
-        _core.SendDestination = destination;
+        _core.SetSend(data, destination, LocalEndPoint.Port);
         return _core.Send.StartReserved(cancellationToken);
     }
 

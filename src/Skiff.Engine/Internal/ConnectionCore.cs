@@ -60,9 +60,10 @@ internal sealed class ConnectionCore : EngineParticipant
     private ValueTask<ReadResult> _pendingRead;
     private bool _aborted;
 
-    public ConnectionCore(SkiffStack stack)
+    /// <summary>A connection living on <paramref name="engine"/>'s core (the one its flow hashes to).</summary>
+    public ConnectionCore(SkiffStack stack, SkiffEngine engine)
     {
-        _engine = stack.Engine;
+        _engine = engine;
         _maxReceivePerIteration = _engine.Options.MaxReceiveBytesPerIteration;
         SkiffStackOptions o = stack.Options;
         // Input: the application's read continuations go to the thread pool (never inline on the loop); the
@@ -85,6 +86,9 @@ internal sealed class ConnectionCore : EngineParticipant
     }
 
     public SkiffConnection Connection { get; }
+
+    /// <summary>The core (queue index) whose loop owns the connection.</summary>
+    public int Core => _engine.Options.Queue;
 
     public IDuplexPipe Transport { get; }
 

@@ -1,21 +1,31 @@
+using System.Collections.Concurrent;
 using Skiff.Stack.Tcp;
 
 namespace Skiff.Engine.Internal;
 
-/// <summary>The loop's side of a <see cref="SkiffListener"/>: completes the outstanding accept from the listener's accept queue.</summary>
-internal sealed class ListenerCore : EngineParticipant
+/// <summary>
+/// What the cores of one <see cref="SkiffListener"/> share: the outstanding accept, which any core may
+/// complete, and the connections a core took from its stack while another core won the accept.
+/// </summary>
+internal sealed class ListenerShared
 {
-    private readonly SkiffStack _stack;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private TcpListener? _listener;
+    private readonly ConcurrentQueue<SkiffConnection> _ready = new();
     private int _closeRequested;
-    private bool _isClosed;
+    private int _openCores;
 
-    public ListenerCore(SkiffStack stack)
+    public ListenerShared(SkiffStack stack, int cores)
     {
-        _stack = stack;
-        Accept = new LoopOperation<SkiffConnection>(() => stack.Engine.Schedule(this), "AcceptAsync");
+        Cores = new ListenerCore[cores];
+        for (int i = 0; i < cores; i++)
+        {
+            Cores[i] = new ListenerCore(this, stack, stack.Engines[i]);
+        }
+        _openCores = cores;
+        Accept = new LoopOperation<SkiffConnection>(ScheduleAll, "AcceptAsync");
     }
+
+    public ListenerCore[] Cores { get; }
 
     public LoopOperation<SkiffConnection> Accept { get; }
 
@@ -23,25 +33,81 @@ internal sealed class ListenerCore : EngineParticipant
 
     public bool IsCloseRequested => Volatile.Read(ref _closeRequested) == 1;
 
-    /// <summary>Loop side: starts listening.</summary>
-    public void Open(TcpListener listener)
+    /// <summary>Application side: a connection a core accepted while another completed the accept, if any.</summary>
+    public bool TryTakeReady(out SkiffConnection connection) => _ready.TryDequeue(out connection!);
+
+    /// <summary>Application side: puts back a connection taken by <see cref="TryTakeReady"/> that found no accept to complete.</summary>
+    public void ReturnReady(SkiffConnection connection) => _ready.Enqueue(connection);
+
+    /// <summary>A core's accepted connection: completes the accept, or waits for the next one.</summary>
+    public void Deliver(SkiffConnection connection)
     {
-        _listener = listener;
-        _stack.Engine.Register(this);
+        if (!Accept.TryComplete(connection))
+        {
+            _ready.Enqueue(connection);
+        }
     }
 
     public void RequestClose()
     {
         Volatile.Write(ref _closeRequested, 1);
-        _stack.Engine.Schedule(this);
+        ScheduleAll();
+    }
+
+    /// <summary>A core closed (disposed or its engine stopped): the last one resets what was never accepted.</summary>
+    public void OnCoreClosed()
+    {
+        if (Interlocked.Decrement(ref _openCores) != 0)
+        {
+            return;
+        }
+        while (_ready.TryDequeue(out SkiffConnection? connection))
+        {
+            connection.Abort();
+        }
+        _closed.TrySetResult();
+    }
+
+    private void ScheduleAll()
+    {
+        foreach (ListenerCore core in Cores)
+        {
+            core.Engine.Schedule(core);
+        }
+    }
+}
+
+/// <summary>One core's side of a <see cref="SkiffListener"/>: takes established connections from that core's stack while an accept is outstanding.</summary>
+internal sealed class ListenerCore : EngineParticipant
+{
+    private readonly ListenerShared _shared;
+    private readonly SkiffStack _stack;
+    private TcpListener? _listener;
+    private bool _isClosed;
+    private bool _counted;
+
+    public ListenerCore(ListenerShared shared, SkiffStack stack, SkiffEngine engine)
+    {
+        _shared = shared;
+        _stack = stack;
+        Engine = engine;
+    }
+
+    public SkiffEngine Engine { get; }
+
+    /// <summary>Loop side: starts listening.</summary>
+    public void Open(TcpListener listener)
+    {
+        _listener = listener;
+        Engine.Register(this);
     }
 
     internal override void Execute()
     {
-        if (_stack.Engine.IsStopped)
+        if (Engine.IsStopped)
         {
-            Accept.Fail(_stack.Engine.StoppedException());
-            _closed.TrySetResult();
+            _shared.Accept.Fail(Engine.StoppedException());
+            CountClosed();
             return;
         }
         Step();
@@ -51,50 +117,62 @@ internal sealed class ListenerCore : EngineParticipant
 
     private bool Step()
     {
-        if (_isClosed || _listener is null)
+        if (_isClosed)
         {
             return false;
         }
-        if (IsCloseRequested)
+        if (_shared.IsCloseRequested)
         {
             Close(new ObjectDisposedException(nameof(SkiffListener), "The listener was disposed; create a new one with SkiffStack.Listen."));
             return true;
         }
-        if (!Accept.IsActive)
+        LoopOperation<SkiffConnection> accept = _shared.Accept;
+        if (_listener is null || !accept.IsActive)
         {
             return false;
         }
-        if (Accept.IsCancellationRequested)
+        if (accept.IsCancellationRequested)
         {
-            Accept.Cancel();
+            accept.Cancel();
             return true;
         }
-        TcpLayer tcp = _stack.Engine.Interface.Tcp;
+        TcpLayer tcp = Engine.Interface.Tcp;
         if (!tcp.TryAccept(_listener, out Skiff.Stack.SocketHandle handle))
         {
             return false;
         }
-        ConnectionCore connection = new(_stack);
+        ConnectionCore connection = new(_stack, Engine);
         connection.Adopt(handle, tcp.Get(handle));
-        Accept.Complete(connection.Connection);
+        _shared.Deliver(connection.Connection);
         return true;
     }
 
     private void Close(Exception error)
     {
         _isClosed = true;
-        _stack.Engine.Interface.Tcp.CloseListener(_listener!);
-        _stack.Engine.Unregister(this);
-        Accept.Fail(error);
-        _closed.TrySetResult();
+        if (_listener is not null)
+        {
+            Engine.Interface.Tcp.CloseListener(_listener);
+            Engine.Unregister(this);
+        }
+        _shared.Accept.Fail(error);
+        CountClosed();
+    }
+
+    private void CountClosed()
+    {
+        if (!_counted)
+        {
+            _counted = true;
+            _shared.OnCoreClosed();
+        }
     }
 
     internal override void OnEngineStopping()
     {
-        if (!_isClosed && _listener is not null)
+        if (!_isClosed)
         {
-            Close(_stack.Engine.StoppedException());
+            Close(Engine.StoppedException());
         }
-        _closed.TrySetResult();
     }
 }

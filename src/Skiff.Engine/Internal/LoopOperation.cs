@@ -8,9 +8,11 @@ namespace Skiff.Engine.Internal;
 /// <see cref="ManualResetValueTaskSourceCore{TResult}"/>, so a steady stream of operations allocates nothing.
 /// </summary>
 /// <remarks>
-/// Only the loop completes the operation, cancellation included: the token's callback just flags the
-/// request and schedules the owner, so completion never races. Continuations run asynchronously, never
-/// inline on the loop. At most one operation is outstanding; a second <see cref="Start"/> throws.
+/// Loops complete the operation, cancellation included: the token's callback just flags the request and
+/// schedules the owner. When several loops (cores) may complete one operation, completion is claimed
+/// atomically: exactly one <see cref="Complete"/>, <see cref="TryComplete"/>, <see cref="Fail"/> or
+/// <see cref="TryClaim"/> wins, the others see false. Continuations run asynchronously, never inline on a
+/// loop. At most one operation is outstanding; a second <see cref="Start"/> throws.
 /// </remarks>
 internal sealed class LoopOperation<T> : IValueTaskSource<T>
 {
@@ -28,6 +30,7 @@ internal sealed class LoopOperation<T> : IValueTaskSource<T>
     private int _active;         // 1 from Start until the loop completes it
     private int _cancelRequested;
     private CancellationToken _token;
+    private CancellationToken _claimedToken;
     private CancellationTokenRegistration _registration;
 
     public LoopOperation(Action schedule, string what)
@@ -58,6 +61,9 @@ internal sealed class LoopOperation<T> : IValueTaskSource<T>
         }
     }
 
+    /// <summary>Application side: gives back a reservation that was not started (the result was at hand).</summary>
+    public void Release() => Volatile.Write(ref _busy, 0);
+
     /// <summary>Application side: arms a reserved operation and schedules the owner.</summary>
     public ValueTask<T> StartReserved(CancellationToken cancellationToken)
     {
@@ -76,13 +82,37 @@ internal sealed class LoopOperation<T> : IValueTaskSource<T>
     }
 
     /// <summary>Loop side: completes with a result.</summary>
-    public void Complete(T result)
+    public void Complete(T result) => TryComplete(result);
+
+    /// <summary>Completes with a result if the operation is still outstanding; false if another completion won.</summary>
+    public bool TryComplete(T result)
     {
         if (!Finish())
         {
-            return;
+            return false;
         }
         _core.SetResult(result);
+        return true;
+    }
+
+    /// <summary>
+    /// Claims the outstanding operation for the caller, who must then call <see cref="CompleteClaimed"/>: for a
+    /// result that consumes something (a datagram) only once the operation is certainly the caller's.
+    /// </summary>
+    public bool TryClaim() => Finish();
+
+    /// <summary>Completes an operation this thread claimed with <see cref="TryClaim"/>.</summary>
+    public void CompleteClaimed(T result) => _core.SetResult(result);
+
+    /// <summary>Fails an operation this thread claimed with <see cref="TryClaim"/>.</summary>
+    public void FailClaimed(Exception error) => _core.SetException(error);
+
+    /// <summary>Completes an operation this thread claimed with <see cref="TryClaim"/> as cancelled.</summary>
+    public void CancelClaimed()
+    {
+        CancellationToken token = _claimedToken;
+        _claimedToken = default;
+        _core.SetException(new OperationCanceledException($"The {_what} was cancelled.", token));
     }
 
     /// <summary>Loop side: completes with an exception.</summary>
@@ -107,6 +137,7 @@ internal sealed class LoopOperation<T> : IValueTaskSource<T>
         // Unregister, not Dispose: Dispose would wait for a callback running on another thread, and the loop never blocks.
         _registration.Unregister();
         _registration = default;
+        _claimedToken = _token; // for CancelClaimed
         _token = default;
         return true;
     }

@@ -2,21 +2,31 @@ using Skiff.Stack.Udp;
 
 namespace Skiff.Engine.Internal;
 
-/// <summary>The loop's side of a <see cref="SkiffUdpSocket"/>: completes the outstanding receive and send.</summary>
-internal sealed class UdpCore : EngineParticipant
+/// <summary>
+/// What the cores of one <see cref="SkiffUdpSocket"/> share: the outstanding receive, which the first core
+/// holding a datagram claims, and the outstanding send, which the core the destination's flow hashes to sends.
+/// </summary>
+internal sealed class UdpShared
 {
-    private readonly SkiffEngine _engine;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private UdpSocket? _socket;
+    private readonly SkiffStack _stack;
     private int _closeRequested;
-    private bool _isClosed;
+    private int _openCores;
 
-    public UdpCore(SkiffEngine engine)
+    public UdpShared(SkiffStack stack, int cores)
     {
-        _engine = engine;
-        Receive = new LoopOperation<SkiffUdpReceiveResult>(() => engine.Schedule(this), "ReceiveFromAsync");
-        Send = new LoopOperation<int>(() => engine.Schedule(this), "SendToAsync");
+        _stack = stack;
+        Cores = new UdpCore[cores];
+        for (int i = 0; i < cores; i++)
+        {
+            Cores[i] = new UdpCore(this, stack.Engines[i]);
+        }
+        _openCores = cores;
+        Receive = new LoopOperation<SkiffUdpReceiveResult>(ScheduleAll, "ReceiveFromAsync");
+        Send = new LoopOperation<int>(() => Cores[SendCore].Engine.Schedule(Cores[SendCore]), "SendToAsync");
     }
+
+    public UdpCore[] Cores { get; }
 
     public LoopOperation<SkiffUdpReceiveResult> Receive { get; }
 
@@ -30,28 +40,89 @@ internal sealed class UdpCore : EngineParticipant
 
     public UdpEndpoint SendDestination;
 
+    /// <summary>The core that sends the outstanding send: the one the destination's replies hash to.</summary>
+    public int SendCore;
+
     public Task Closed => _closed.Task;
 
     public bool IsCloseRequested => Volatile.Read(ref _closeRequested) == 1;
 
-    public void Open(UdpSocket socket)
+    /// <summary>Application side: arguments of a send, and the core that will send it.</summary>
+    public void SetSend(ReadOnlyMemory<byte> data, UdpEndpoint destination, ushort localPort)
     {
-        _socket = socket;
-        _engine.Register(this);
+        SendData = data;
+        SendDestination = destination;
+        SendCore = Cores.Length == 1 ? 0
+            : _stack.Steering.QueueOfIncoming(_stack.Options.Addresses[0].Address, localPort, destination.Address, destination.Port);
     }
 
     public void RequestClose()
     {
         Volatile.Write(ref _closeRequested, 1);
-        _engine.Schedule(this);
+        ScheduleAll();
+    }
+
+    /// <summary>A core closed; the last one completes <see cref="Closed"/>.</summary>
+    public void OnCoreClosed()
+    {
+        if (Interlocked.Decrement(ref _openCores) == 0)
+        {
+            _closed.TrySetResult();
+        }
+    }
+
+    /// <summary>Fails the outstanding receive, and the send if <paramref name="core"/> is the one sending it (only that core reads its arguments).</summary>
+    public void FailAll(Exception error, int core)
+    {
+        if (Receive.TryClaim())
+        {
+            ReceiveBuffer = default;
+            Receive.FailClaimed(error);
+        }
+        if (core == SendCore && Send.TryClaim())
+        {
+            SendData = default;
+            Send.FailClaimed(error);
+        }
+    }
+
+    private void ScheduleAll()
+    {
+        foreach (UdpCore core in Cores)
+        {
+            core.Engine.Schedule(core);
+        }
+    }
+}
+
+/// <summary>One core's side of a <see cref="SkiffUdpSocket"/>: its bound socket in that core's stack.</summary>
+internal sealed class UdpCore : EngineParticipant
+{
+    private readonly UdpShared _shared;
+    private UdpSocket? _socket;
+    private bool _isClosed;
+    private bool _counted;
+
+    public UdpCore(UdpShared shared, SkiffEngine engine)
+    {
+        _shared = shared;
+        Engine = engine;
+    }
+
+    public SkiffEngine Engine { get; }
+
+    public void Open(UdpSocket socket)
+    {
+        _socket = socket;
+        Engine.Register(this);
     }
 
     internal override void Execute()
     {
-        if (_engine.IsStopped)
+        if (Engine.IsStopped)
         {
-            FailAll(_engine.StoppedException());
-            _closed.TrySetResult();
+            _shared.FailAll(Engine.StoppedException(), Engine.Options.Queue);
+            CountClosed();
             return;
         }
         Step();
@@ -61,49 +132,61 @@ internal sealed class UdpCore : EngineParticipant
 
     private bool Step()
     {
-        if (_isClosed || _socket is null)
+        if (_isClosed)
         {
             return false;
         }
-        if (IsCloseRequested)
+        if (_shared.IsCloseRequested)
         {
             Close(new ObjectDisposedException(nameof(SkiffUdpSocket), "The UDP socket was disposed; bind a new one with SkiffStack.BindUdp."));
             return true;
         }
-        bool work = false;
-        if (Receive.IsActive)
+        if (_socket is null)
         {
-            if (Receive.IsCancellationRequested)
+            return false;
+        }
+        bool work = false;
+        LoopOperation<SkiffUdpReceiveResult> receive = _shared.Receive;
+        if (receive.IsActive)
+        {
+            if (receive.IsCancellationRequested)
             {
-                ReceiveBuffer = default;
-                Receive.Cancel();
+                if (receive.TryClaim())
+                {
+                    _shared.ReceiveBuffer = default;
+                    receive.CancelClaimed();
+                }
                 work = true;
             }
-            else if (_socket.TryReceive(out PacketBuffer? datagram, out UdpEndpoint source))
+            else if (_socket.CanReceive && receive.TryClaim())
             {
-                int length = datagram.Length;
-                int copied = Math.Min(length, ReceiveBuffer.Length);
-                datagram.Data[..copied].CopyTo(ReceiveBuffer.Span);
+                // Claimed: this core alone writes the caller's buffer. The datagram is certainly there (this thread owns the socket).
+                _socket.TryReceive(out PacketBuffer? datagram, out UdpEndpoint source);
+                Memory<byte> buffer = _shared.ReceiveBuffer;
+                _shared.ReceiveBuffer = default;
+                int length = datagram!.Length;
+                int copied = Math.Min(length, buffer.Length);
+                datagram.Data[..copied].CopyTo(buffer.Span);
                 datagram.Free();
-                ReceiveBuffer = default;
-                Receive.Complete(new SkiffUdpReceiveResult(copied, length, source));
+                receive.CompleteClaimed(new SkiffUdpReceiveResult(copied, length, source));
                 work = true;
             }
         }
-        if (Send.IsActive)
+        LoopOperation<int> send = _shared.Send;
+        if (send.IsActive && _shared.SendCore == Engine.Options.Queue)
         {
-            if (Send.IsCancellationRequested)
+            if (send.IsCancellationRequested)
             {
-                SendData = default;
-                Send.Cancel();
+                _shared.SendData = default;
+                send.Cancel();
                 work = true;
             }
-            else if (_socket.TrySend(SendData.Span, SendDestination))
+            else if (_socket.TrySend(_shared.SendData.Span, _shared.SendDestination))
             {
-                _engine.NotePeer(SendDestination.Address);
-                int length = SendData.Length;
-                SendData = default;
-                Send.Complete(length);
+                Engine.NotePeer(_shared.SendDestination.Address);
+                int length = _shared.SendData.Length;
+                _shared.SendData = default;
+                send.Complete(length);
                 work = true;
             }
         }
@@ -113,26 +196,29 @@ internal sealed class UdpCore : EngineParticipant
     private void Close(Exception error)
     {
         _isClosed = true;
-        _socket!.Close();
-        _engine.Unregister(this);
-        FailAll(error);
-        _closed.TrySetResult();
+        if (_socket is not null)
+        {
+            _socket.Close();
+            Engine.Unregister(this);
+        }
+        _shared.FailAll(error, Engine.Options.Queue);
+        CountClosed();
     }
 
-    private void FailAll(Exception error)
+    private void CountClosed()
     {
-        ReceiveBuffer = default;
-        SendData = default;
-        Receive.Fail(error);
-        Send.Fail(error);
+        if (!_counted)
+        {
+            _counted = true;
+            _shared.OnCoreClosed();
+        }
     }
 
     internal override void OnEngineStopping()
     {
-        if (!_isClosed && _socket is not null)
+        if (!_isClosed)
         {
-            Close(_engine.StoppedException());
+            Close(Engine.StoppedException());
         }
-        _closed.TrySetResult();
     }
 }

@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+
+namespace Skiff.Engine.Interop;
+
+/// <summary>
+/// What an idle loop blocks in: poll(2) on the device's descriptor and an eventfd(2) that application threads
+/// and other cores write to wake it. Linux only.
+/// </summary>
+internal static unsafe partial class PollWait
+{
+    private const short POLLIN = 0x001;
+    private const int EFD_CLOEXEC = 0x80000;
+    private const int EFD_NONBLOCK = 0x800;
+    private const int EINTR = 4;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static partial int Poll(PollFd* fds, nuint count, int timeoutMillis);
+
+    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
+    private static partial int EventFd(uint initial, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static partial nint Read(int fd, void* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static partial nint Write(int fd, void* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+
+    /// <summary>A non-blocking eventfd, or -1 with the errno in <paramref name="error"/>.</summary>
+    public static int CreateEventFd(out int error)
+    {
+        int fd = EventFd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        error = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
+        return fd;
+    }
+
+    /// <summary>Adds one to the eventfd, making it readable. Safe from any thread.</summary>
+    public static void Signal(int eventFd)
+    {
+        ulong one = 1;
+        Write(eventFd, &one, sizeof(ulong)); // EAGAIN only at 2^64-2 pending signals: it is readable anyway
+    }
+
+    /// <summary>
+    /// Blocks until <paramref name="deviceFd"/> or <paramref name="eventFd"/> is readable or the timeout passes,
+    /// then clears the eventfd. Returns 0 or the errno of a failed poll (EINTR counts as woken).
+    /// </summary>
+    public static int Wait(int deviceFd, int eventFd, int timeoutMillis)
+    {
+        PollFd* fds = stackalloc PollFd[2];
+        fds[0] = new PollFd { Fd = deviceFd, Events = POLLIN };
+        fds[1] = new PollFd { Fd = eventFd, Events = POLLIN };
+        int n = Poll(fds, 2, timeoutMillis);
+        int error = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+        if (n > 0 && (fds[1].Revents & POLLIN) != 0)
+        {
+            ulong value;
+            Read(eventFd, &value, sizeof(ulong));
+        }
+        return error == EINTR ? 0 : error;
+    }
+
+    public static void CloseFd(int fd) => Close(fd);
+}
