@@ -55,7 +55,7 @@ public sealed partial class SkiffEngine : IDisposable
         _device = device;
         _signals = device as IEngineDeviceSignals;
         _waitable = device as IWaitableDevice;
-        Metrics = new SkiffMetricsPublisher(iface, Options.Queue);
+        Metrics = new SkiffMetricsPublisher(iface, Options.Queue, wake: Wake);
     }
 
     /// <summary>The engine's settings.</summary>

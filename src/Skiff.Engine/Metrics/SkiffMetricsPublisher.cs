@@ -26,10 +26,14 @@ public sealed class SkiffMetricsPublisher
     private long _sequence;
     private long _requested; // tickets handed out by Refresh
     private long _served;    // the highest ticket a publish has covered
+    private readonly Action? _wake;
 
-    /// <summary>A publisher of <paramref name="iface"/>'s counters, tagged with <paramref name="queue"/>.</summary>
+    /// <summary>
+    /// A publisher of <paramref name="iface"/>'s counters, tagged with <paramref name="queue"/>. <paramref name="wake"/>, if
+    /// given, is called by <see cref="Refresh"/> after asking, to wake a loop that blocks while idle (any thread).
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="queue"/> is negative or <paramref name="interval"/> is not positive.</exception>
-    public SkiffMetricsPublisher(Interface iface, int queue, Duration? interval = null)
+    public SkiffMetricsPublisher(Interface iface, int queue, Duration? interval = null, Action? wake = null)
     {
         ArgumentNullException.ThrowIfNull(iface);
         ArgumentOutOfRangeException.ThrowIfNegative(queue);
@@ -39,6 +43,7 @@ public sealed class SkiffMetricsPublisher
             throw new ArgumentOutOfRangeException(nameof(interval), "The publish interval must be positive.");
         }
         _iface = iface;
+        _wake = wake;
         Queue = queue;
         Address = iface.Addresses.Count > 0 ? iface.PrimaryAddress.ToString() : "";
         _published.Queue = queue;
@@ -115,6 +120,9 @@ public sealed class SkiffMetricsPublisher
     public bool Refresh(TimeSpan timeout)
     {
         long ticket = Interlocked.Increment(ref _requested);
+        // A loop parked now is woken; one that parks just after this (it does not look at requests before parking)
+        // publishes when its park ends, within SkiffIdlePolicy.BlockMicros; callers' timeouts allow for that.
+        _wake?.Invoke();
         long start = Stopwatch.GetTimestamp();
         SpinWait spin = default;
         while (Volatile.Read(ref _served) < ticket)
