@@ -73,6 +73,13 @@ public sealed unsafe class PacketBuffer
         get => new(_frame + _dataOffset, _length);
     }
 
+    /// <summary>
+    /// The data bytes as <see cref="Memory{T}"/> over the pool's pinned slab, for zero-copy hand-off to APIs that take
+    /// memory (a <see cref="System.Buffers.ReadOnlySequence{T}"/>, a pipe). Never allocates after the pool's first call.
+    /// Valid, like <see cref="Data"/>, while the caller owns the buffer and its window does not move.
+    /// </summary>
+    public Memory<byte> DataMemory => Pool.MemoryOf(this, _dataOffset, _length);
+
     /// <summary>The whole frame slot, headroom and tailroom included.</summary>
     public Span<byte> Frame => new(_frame, Pool.FrameBytes);
 

@@ -26,6 +26,8 @@ public sealed unsafe class PacketPool : IDisposable
     // The global free list. Frames stay rooted by _buffers, so dequeued slots need not be cleared.
     private readonly MpmcRing<PacketBuffer> _free;
     private byte* _slab;
+    private NativeMemoryManager? _slabMemory;
+    private NativeMemoryManager?[]? _frameMemory;
     private long _allocationFailures;
 
     public PacketPool(int frameCount, int frameBytes = 2048, int headroomBytes = 256)
@@ -222,6 +224,35 @@ public sealed unsafe class PacketPool : IDisposable
 
     /// <summary>Counts one refused allocation request (rare path, so a shared atomic is fine).</summary>
     internal void CountAllocationFailure() => Interlocked.Increment(ref _allocationFailures);
+
+    /// <summary>Memory over part of <paramref name="buffer"/>'s frame: a slice of one manager over the slab when the slab fits in an int, else of the frame's own (made on first use).</summary>
+    internal Memory<byte> MemoryOf(PacketBuffer buffer, int offset, int length)
+    {
+        if (SlabBytes <= int.MaxValue)
+        {
+            NativeMemoryManager? slab = Volatile.Read(ref _slabMemory);
+            if (slab is null)
+            {
+                // Threads racing here build equivalent managers; one is kept.
+                NativeMemoryManager made = new(_slab, (int)SlabBytes);
+                slab = Interlocked.CompareExchange(ref _slabMemory, made, null) ?? made;
+            }
+            return slab.Memory.Slice((int)((long)buffer.Index * FrameBytes) + offset, length);
+        }
+        NativeMemoryManager?[]? frames = Volatile.Read(ref _frameMemory);
+        if (frames is null)
+        {
+            NativeMemoryManager?[] made = new NativeMemoryManager?[FrameCount];
+            frames = Interlocked.CompareExchange(ref _frameMemory, made, null) ?? made;
+        }
+        NativeMemoryManager? frame = Volatile.Read(ref frames[buffer.Index]);
+        if (frame is null)
+        {
+            NativeMemoryManager made = new(_slab + ((long)buffer.Index * FrameBytes), FrameBytes);
+            frame = Interlocked.CompareExchange(ref frames[buffer.Index], made, null) ?? made;
+        }
+        return frame.Memory.Slice(offset, length);
+    }
 
     /// <summary>True if frame <paramref name="buffer"/> is currently owned outside the pool.</summary>
     public bool IsInUse(PacketBuffer buffer) => Volatile.Read(ref buffer._state) == 1;

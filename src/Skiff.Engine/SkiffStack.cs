@@ -31,16 +31,31 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
     private int _nextConnectCore;
 
     internal SkiffStack(SkiffStackOptions options, IDevice device, PacketPool pool, bool ownsDevice)
+        : this(options, [device], pool, ownsDevice)
+    {
+    }
+
+    /// <summary>A stack over one device (cores spread by software RSS) or one device per core (a <see cref="QueueMesh"/>).</summary>
+    internal SkiffStack(SkiffStackOptions options, IReadOnlyList<IDevice> devices, PacketPool pool, bool ownsDevice)
     {
         Options = options;
-        Device = device;
+        Device = devices[0];
+        Devices = devices;
         Pool = pool;
         _ownsDevice = ownsDevice;
         int cores = options.Cores;
         Steering = new FlowSteering(cores);
-        if (cores > 1)
+        if (devices.Count > 1)
         {
-            Rss = new SoftwareRss(device, Steering);
+            if (devices.Count != cores)
+            {
+                throw new ArgumentException($"{devices.Count} queue devices for {cores} cores: give one device per core (SkiffStackOptions.Cores).");
+            }
+            Mesh = new QueueMesh(devices, options.Tcp.EphemeralPortFirst, options.Tcp.EphemeralPortLast);
+        }
+        else if (cores > 1)
+        {
+            Rss = new SoftwareRss(devices[0], Steering);
         }
         // One secret for every core: ISNs and SYN cookies are a property of the host, not of a core.
         UInt128 secret = options.SecretKey ?? RandomSecret();
@@ -51,8 +66,10 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
             SkiffEngineOptions eo = cores == 1
                 ? options.Engine with { PinToCpu = options.PinToCpus?[0] ?? options.Engine.PinToCpu }
                 : options.Engine with { Queue = i, ThreadName = $"{options.Engine.ThreadName}-{i}", PinToCpu = options.PinToCpus?[i] };
-            _engines[i] = new SkiffEngine(new Interface(io, pool), Rss?.Queue(i) ?? device, eo);
+            IDevice queue = Mesh?.Queue(i) ?? Rss?.Queue(i) ?? devices[0];
+            _engines[i] = new SkiffEngine(new Interface(io, queue.Pool), queue, eo);
             Rss?.SetWaker(i, _engines[i].Wake);
+            Mesh?.SetWaker(i, _engines[i].Wake);
         }
         Engines = _engines;
         foreach (SkiffEngine engine in _engines)
@@ -76,10 +93,16 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
     /// <summary>How flows are assigned to cores.</summary>
     public FlowSteering Steering { get; }
 
-    /// <summary>The software RSS splitting the device between cores, or null with one core.</summary>
+    /// <summary>The software RSS splitting the device between cores, or null (one core, or one device per core).</summary>
     public SoftwareRss? Rss { get; }
 
-    /// <summary>The device the stack sends and receives through.</summary>
+    /// <summary>The mesh joining one device per core (hardware queues), or null.</summary>
+    public QueueMesh? Mesh { get; }
+
+    /// <summary>The devices the stack was given: one, or one per core.</summary>
+    public IReadOnlyList<IDevice> Devices { get; }
+
+    /// <summary>The device the stack sends and receives through (the first, with one device per core).</summary>
     public IDevice Device { get; }
 
     /// <summary>The pool the stack's frames come from.</summary>
@@ -159,15 +182,33 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
             _engines[i].Stop();
         }
         Rss?.DrainAll();
+        Mesh?.DrainAll();
         if (_ownsDevice)
         {
-            (Device as IDisposable)?.Dispose();
+            foreach (IDevice device in Devices)
+            {
+                (device as IDisposable)?.Dispose();
+            }
             Pool.Dispose();
         }
     }
 
     /// <summary>Same as <see cref="Dispose"/>, off the calling thread.</summary>
     public ValueTask DisposeAsync() => new(Task.Run(Dispose));
+
+    /// <summary>The core whose stack sends a UDP datagram from <paramref name="localPort"/> to <paramref name="destination"/>: the one its replies reach.</summary>
+    internal int SendCoreFor(ushort localPort, UdpEndpoint destination)
+    {
+        if (_engines.Length == 1)
+        {
+            return 0;
+        }
+        if (Mesh is QueueMesh mesh)
+        {
+            return Math.Max(0, mesh.OwnerOfPort(localPort));
+        }
+        return Steering.QueueOfIncoming(Options.Addresses[0].Address, localPort, destination.Address, destination.Port);
+    }
 
     /// <summary>The engine a new outgoing connection opens on: the cores in turn.</summary>
     internal SkiffEngine NextConnectEngine() =>
@@ -192,6 +233,11 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
             return tcp;
         }
         Func<TcpTuple, bool>? user = tcp.EphemeralPortFilter;
+        if (Mesh is QueueMesh mesh)
+        {
+            // The device's hash is unknown: ports are partitioned, and the mesh passes each port's segments to its core.
+            return tcp with { EphemeralPortFilter = t => mesh.OwnerOfPort(t.LocalPort) == core && (user is null || user(t)) };
+        }
         FlowSteering steering = Steering;
         return tcp with
         {

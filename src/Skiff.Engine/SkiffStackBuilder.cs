@@ -8,6 +8,7 @@ public sealed class SkiffStackBuilder
 {
     private SkiffStackOptions _options;
     private IDevice? _device;
+    private IReadOnlyList<IDevice>? _devices;
     private Func<PacketPool, IDevice>? _deviceFactory;
 
     internal SkiffStackBuilder(SkiffStackOptions options)
@@ -29,6 +30,25 @@ public sealed class SkiffStackBuilder
     {
         ArgumentNullException.ThrowIfNull(device);
         _device = device;
+        _devices = null;
+        _deviceFactory = null;
+        return this;
+    }
+
+    /// <summary>
+    /// Uses one device per core, each a hardware queue of one interface (AF_XDP queue ids, an AF_PACKET fanout
+    /// group, TAP multi-queue); core <c>i</c> polls <c>devices[i]</c> with that device's pool. Their count must equal
+    /// <see cref="SkiffStackOptions.Cores"/>. The stack owns none of them. See <see cref="Rss.QueueMesh"/>.
+    /// </summary>
+    public SkiffStackBuilder UseDevices(IReadOnlyList<IDevice> devices)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        if (devices.Count == 0 || devices.Any(d => d is null))
+        {
+            throw new ArgumentException("Give one device per core, none null.", nameof(devices));
+        }
+        _devices = [.. devices];
+        _device = null;
         _deviceFactory = null;
         return this;
     }
@@ -39,6 +59,7 @@ public sealed class SkiffStackBuilder
         ArgumentNullException.ThrowIfNull(factory);
         _deviceFactory = factory;
         _device = null;
+        _devices = null;
         return this;
     }
 
@@ -49,6 +70,14 @@ public sealed class SkiffStackBuilder
     public SkiffStack Build()
     {
         _options.Validate();
+        if (_devices is not null)
+        {
+            if (_devices.Count != _options.Cores)
+            {
+                throw new ArgumentException($"{_devices.Count} devices for {_options.Cores} cores: set SkiffStackOptions.Cores to the number of queue devices.");
+            }
+            return new SkiffStack(_options, _devices, _devices[0].Pool, ownsDevice: false);
+        }
         if (_device is not null)
         {
             return new SkiffStack(_options, _device, _device.Pool, ownsDevice: false);

@@ -8,15 +8,15 @@ namespace Skiff.Engine.Internal;
 
 /// <summary>
 /// The loop's side of one <see cref="SkiffConnection"/>: owns the socket handle and moves bytes between
-/// the socket and two pipes. Input: the loop copies from the socket's receive queue into the input pipe
-/// while the pipe's pause threshold allows (a pending flush parks it; the reader's progress reschedules
-/// it). Output: the loop reads the output pipe and queues bytes with <see cref="TcpSocket.Send"/> as the
-/// send buffer frees, leaving the rest in the pipe.
+/// the socket and the application's pipes. Input, zero-copy: the loop takes whole packet buffers off the
+/// socket's receive queue and hands them to a <see cref="ReceivePipeReader"/>, whose reads are sequences over
+/// those buffers, while its pause threshold allows (the reader's progress reschedules it). Output: the loop
+/// reads the output pipe and queues bytes with <see cref="TcpSocket.Send"/> as the send buffer frees,
+/// leaving the rest in the pipe.
 /// </summary>
 /// <remarks>
 /// Every field below is touched by the loop only, except the request flags (Interlocked) and the pipes
-/// (thread-safe). Receive copies from packet buffers into pipe memory; a ReadOnlySequence over the packet
-/// buffers themselves (zero-copy receive) is the next step.
+/// (thread-safe).
 /// </remarks>
 internal sealed class ConnectionCore : EngineParticipant
 {
@@ -30,7 +30,7 @@ internal sealed class ConnectionCore : EngineParticipant
 
     private readonly SkiffEngine _engine;
     private readonly int _maxReceivePerIteration;
-    private readonly Pipe _input;  // loop writes, application reads
+    private readonly ReceivePipeReader _input; // loop pushes packet buffers, application reads them in place
     private readonly Pipe _output; // application writes, loop reads
     private readonly Action _schedule;
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -53,8 +53,6 @@ internal sealed class ConnectionCore : EngineParticipant
 
     // Loop state of the pipes.
     private bool _inputDone;
-    private bool _inputPaused;
-    private ValueTask<FlushResult> _pendingFlush;
     private bool _outputDone;
     private bool _outputWaiting;
     private ValueTask<ReadResult> _pendingRead;
@@ -66,22 +64,17 @@ internal sealed class ConnectionCore : EngineParticipant
         _engine = engine;
         _maxReceivePerIteration = _engine.Options.MaxReceiveBytesPerIteration;
         SkiffStackOptions o = stack.Options;
-        // Input: the application's read continuations go to the thread pool (never inline on the loop); the
-        // loop's own flush continuation only reschedules this item, so it may run inline on the reader's thread.
-        _input = new Pipe(new PipeOptions(
-            readerScheduler: PipeScheduler.ThreadPool,
-            writerScheduler: PipeScheduler.Inline,
-            pauseWriterThreshold: o.InputPauseThresholdBytes,
-            resumeWriterThreshold: o.InputPauseThresholdBytes / 2,
-            useSynchronizationContext: false));
+        _schedule = () => _engine.Schedule(this);
+        // Input: read continuations go to the thread pool (never inline on the loop); the reader's progress only
+        // reschedules this item, so that callback may run inline on the reader's thread.
+        _input = new ReceivePipeReader(o.InputPauseThresholdBytes, _schedule);
         _output = new Pipe(new PipeOptions(
             readerScheduler: PipeScheduler.Inline,
             writerScheduler: PipeScheduler.ThreadPool,
             pauseWriterThreshold: o.OutputPauseThresholdBytes,
             resumeWriterThreshold: o.OutputPauseThresholdBytes / 2,
             useSynchronizationContext: false));
-        _schedule = () => _engine.Schedule(this);
-        Transport = new DuplexPipe(_input.Reader, _output.Writer);
+        Transport = new DuplexPipe(_input, _output.Writer);
         Connection = new SkiffConnection(this);
     }
 
@@ -275,55 +268,44 @@ internal sealed class ConnectionCore : EngineParticipant
             // Nobody reads any more: drop what arrives, so the window stays open and the close stays graceful.
             return DiscardReceived(socket);
         }
-        PipeWriter writer = _input.Writer;
-        if (_inputPaused)
+        if (_input.IsReaderCompleted)
         {
-            if (!_pendingFlush.IsCompleted)
-            {
-                return false;
-            }
-            _inputPaused = false;
-            FlushResult paused = _pendingFlush.GetAwaiter().GetResult();
-            _pendingFlush = default;
-            if (paused.IsCompleted)
-            {
-                _inputDone = true;
-                return DiscardReceived(socket);
-            }
+            _inputDone = true;
+            return DiscardReceived(socket);
+        }
+        if (_input.IsWriterPaused)
+        {
+            // Past the pause threshold: data stays in the socket (the TCP window closes) until the reader catches up.
+            return false;
         }
         int moved = 0;
-        while (moved < _maxReceivePerIteration && socket.TryPeek(out ReadOnlySpan<byte> data))
+        bool full = false;
+        while (!full && moved < _maxReceivePerIteration && socket.TryTakeReceived(out PacketBuffer? buffer))
         {
-            Span<byte> destination = writer.GetSpan(Math.Min(data.Length, 4096));
-            int n = Math.Min(data.Length, destination.Length);
-            data[..n].CopyTo(destination);
-            writer.Advance(n);
-            socket.Consume(n);
+            int n = buffer.Length;
+            // Low on frames: copy the payload out and give the frame back, so unread data cannot starve the device.
+            bool copy = buffer.Pool.Available < buffer.Pool.FrameCount / 4;
+            if (!_input.TryPush(buffer, copy, out full))
+            {
+                buffer.Free();
+                _inputDone = true;
+                DiscardReceived(socket);
+                return true;
+            }
+            if (copy)
+            {
+                buffer.Free();
+            }
             moved += n;
         }
         if (moved > 0)
         {
-            ValueTask<FlushResult> flush = writer.FlushAsync();
-            if (flush.IsCompleted)
-            {
-                if (flush.GetAwaiter().GetResult().IsCompleted)
-                {
-                    _inputDone = true;
-                }
-            }
-            else
-            {
-                // Past the pause threshold: stop moving data (the TCP window closes) until the reader catches up.
-                _inputPaused = true;
-                _pendingFlush = flush;
-                flush.GetAwaiter().UnsafeOnCompleted(_schedule);
-                return true;
-            }
+            _input.Publish();
         }
         if (!_inputDone && socket.IsReceiveFinished)
         {
             _inputDone = true;
-            writer.Complete(socket.Error == TcpError.None ? null : SkiffSocketException.For(socket.Error, _remoteText));
+            _input.CompleteWriter(socket.Error == TcpError.None ? null : SkiffSocketException.For(socket.Error, _remoteText));
         }
         return moved > 0;
     }
@@ -432,7 +414,14 @@ internal sealed class ConnectionCore : EngineParticipant
         if (!_inputDone)
         {
             _inputDone = true;
-            _input.Writer.Complete(error);
+            if (error is null)
+            {
+                _input.CompleteWriter(null);
+            }
+            else
+            {
+                _input.Reclaim(error); // nobody reads the data after an error: frames go back now, or at the reader's AdvanceTo
+            }
         }
         if (!_outputDone)
         {
@@ -445,7 +434,7 @@ internal sealed class ConnectionCore : EngineParticipant
     private void CompleteApplicationEnds(Exception error)
     {
         CompleteLoopEnds(error);
-        _input.Reader.Complete();
+        _input.Complete();
         _output.Writer.Complete();
     }
 
@@ -486,6 +475,7 @@ internal sealed class ConnectionCore : EngineParticipant
                     DiscardReceived(_socket);
                 }
                 CompleteLoopEnds(stopped);
+                _input.Reclaim(stopped); // also data after a clean end of stream: a stopped engine returns every frame
                 Release();
                 break;
             default:

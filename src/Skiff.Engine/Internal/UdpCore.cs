@@ -52,8 +52,7 @@ internal sealed class UdpShared
     {
         SendData = data;
         SendDestination = destination;
-        SendCore = Cores.Length == 1 ? 0
-            : _stack.Steering.QueueOfIncoming(_stack.Options.Addresses[0].Address, localPort, destination.Address, destination.Port);
+        SendCore = _stack.SendCoreFor(localPort, destination);
     }
 
     public void RequestClose()

@@ -253,6 +253,21 @@ public sealed partial class TcpSocket
         }
     }
 
+    /// <summary>
+    /// Zero-copy hand-off: takes the first received buffer out of the receive queue, its data window exactly the
+    /// unread payload, and counts those bytes as read (the window reopens). The caller owns and frees the buffer.
+    /// </summary>
+    public bool TryTakeReceived([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PacketBuffer? buffer)
+    {
+        if (_rx is null || !_rx.TryDequeue(out buffer))
+        {
+            buffer = null;
+            return false;
+        }
+        OnApplicationRead();
+        return true;
+    }
+
     /// <summary>Number of buffers in the in-order receive queue (for zero-copy readers that walk them).</summary>
     public int ReceiveSegments => _rx?.Segments ?? 0;
 

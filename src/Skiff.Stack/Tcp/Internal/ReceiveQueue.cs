@@ -99,6 +99,22 @@ internal sealed class ReceiveQueue
         }
     }
 
+    /// <summary>Takes the first buffer out whole (its unread bytes count as consumed); ownership moves to the caller.</summary>
+    public bool TryDequeue([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PacketBuffer? buffer)
+    {
+        if (_count == 0)
+        {
+            buffer = null;
+            return false;
+        }
+        buffer = _ring[_head]!;
+        _ring[_head] = null;
+        _head = (_head + 1) & _mask;
+        _count--;
+        Bytes -= buffer.Length;
+        return true;
+    }
+
     /// <summary>Copies up to <c>destination.Length</c> bytes out and consumes them; returns the count.</summary>
     public int Read(Span<byte> destination)
     {

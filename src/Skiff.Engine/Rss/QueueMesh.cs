@@ -1,0 +1,260 @@
+using System.Buffers.Binary;
+using Skiff.Engine.Internal;
+using Skiff.Rings;
+using Skiff.Wire;
+
+namespace Skiff.Engine.Rss;
+
+/// <summary>
+/// Cores over a device with several hardware queues (AF_XDP per queue, AF_PACKET fanout, TAP multi-queue), one
+/// queue per core, where the NIC or the kernel picks the queue with a hash Skiff cannot compute (a secret key,
+/// jhash). Flows a peer opens stay where that hash puts them. For flows Skiff opens, ephemeral ports are
+/// partitioned between cores (core <c>k</c> uses ports with <c>port % cores == k</c>, as mTCP does) and a core
+/// that receives a segment for another core's ephemeral port passes it on through a single-producer ring.
+/// </summary>
+/// <remarks>
+/// <para>ARP replies are copied to every core (each keeps its own ARP cache). IPv4 fragments stay on the core
+/// they arrive at: only the first carries the ports.</para>
+/// <para>Threading: queue <c>k</c>'s device is used by core <c>k</c>'s thread alone; ring <c>j→k</c> has one
+/// producer (core j) and one consumer (core k). A core that queues frames for another wakes it if it parks.</para>
+/// </remarks>
+public sealed class QueueMesh
+{
+    private const int RingCapacity = 1024;
+
+    private readonly IDevice[] _devices;
+    private readonly SpscRing<PacketBuffer>?[] _rings; // [from * n + to]
+    private readonly Action?[] _wakers;
+    private readonly MeshDevice[] _views;
+    private readonly ushort _ephemeralFirst;
+    private readonly ushort _ephemeralLast;
+    private long _redirected;
+    private long _broadcastCopies;
+    private long _drops;
+
+    /// <summary>A mesh over <paramref name="devices"/>, one per core; ports <paramref name="ephemeralFirst"/>..<paramref name="ephemeralLast"/> are partitioned.</summary>
+    public QueueMesh(IReadOnlyList<IDevice> devices, ushort ephemeralFirst, ushort ephemeralLast)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        if (devices.Count is < 1 or > 64)
+        {
+            throw new ArgumentException($"{devices.Count} queue devices: give one per core, 1 to 64.", nameof(devices));
+        }
+        int n = devices.Count;
+        _devices = [.. devices];
+        _rings = new SpscRing<PacketBuffer>?[n * n];
+        _wakers = new Action?[n];
+        _views = new MeshDevice[n];
+        _ephemeralFirst = ephemeralFirst;
+        _ephemeralLast = ephemeralLast;
+        for (int from = 0; from < n; from++)
+        {
+            for (int to = 0; to < n; to++)
+            {
+                if (from != to)
+                {
+                    _rings[(from * n) + to] = new SpscRing<PacketBuffer>(RingCapacity);
+                }
+            }
+            _views[from] = new MeshDevice(this, from);
+        }
+    }
+
+    /// <summary>Cores (queues) in the mesh.</summary>
+    public int Cores => _devices.Length;
+
+    /// <summary>Frames a core passed to the core owning their destination port.</summary>
+    public long RedirectedFrames => Interlocked.Read(ref _redirected);
+
+    /// <summary>Copies made of ARP replies for the other cores.</summary>
+    public long BroadcastCopies => Interlocked.Read(ref _broadcastCopies);
+
+    /// <summary>Frames dropped because a ring was full or the pool had no frame for a copy.</summary>
+    public long Drops => Interlocked.Read(ref _drops);
+
+    /// <summary>Core <paramref name="core"/>'s device: its own queue, plus the frames other cores pass to it.</summary>
+    public IDevice Queue(int core) => _views[core];
+
+    /// <summary>Registers how to wake core <paramref name="core"/>'s engine when another core queued frames for it.</summary>
+    public void SetWaker(int core, Action wake) => _wakers[core] = wake;
+
+    /// <summary>The core that opens connections from local port <paramref name="port"/>, or -1 for a port outside the partitioned range.</summary>
+    public int OwnerOfPort(ushort port) => port >= _ephemeralFirst && port <= _ephemeralLast ? port % _devices.Length : -1;
+
+    /// <summary>Frees every frame left in the rings. Call only after every core's engine has stopped.</summary>
+    public void DrainAll()
+    {
+        foreach (SpscRing<PacketBuffer>? ring in _rings)
+        {
+            while (ring is not null && ring.TryDequeue(out PacketBuffer frame))
+            {
+                frame.Free();
+            }
+        }
+    }
+
+    private SpscRing<PacketBuffer> Ring(int from, int to) => _rings[(from * _devices.Length) + to]!;
+
+    /// <summary>Where a frame received on some core belongs: a core, or <see cref="FlowSteering.AllQueues"/> (ARP reply), or -1 (stay).</summary>
+    private int Destination(ReadOnlySpan<byte> frame)
+    {
+        if (frame.Length < 14)
+        {
+            return -1;
+        }
+        ushort etherType = BinaryPrimitives.ReadUInt16BigEndian(frame[12..]);
+        if (etherType == (ushort)EtherType.Arp)
+        {
+            return frame.Length >= 22 && BinaryPrimitives.ReadUInt16BigEndian(frame[20..]) == 2 ? FlowSteering.AllQueues : -1;
+        }
+        if (etherType != (ushort)EtherType.Ipv4 || frame.Length < 34)
+        {
+            return -1;
+        }
+        ReadOnlySpan<byte> ip = frame[14..];
+        int headerLength = (ip[0] & 0x0F) * 4;
+        bool fragment = (BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x3FFF) != 0;
+        if (ip[0] >> 4 != 4 || headerLength < 20 || fragment || ip.Length < headerLength + 4
+            || (ip[9] != (byte)IpProtocol.Tcp && ip[9] != (byte)IpProtocol.Udp))
+        {
+            return -1;
+        }
+        return OwnerOfPort(BinaryPrimitives.ReadUInt16BigEndian(ip[(headerLength + 2)..]));
+    }
+
+    private int Receive(int core, Span<PacketBuffer> buffers, Instant now, ref bool activity)
+    {
+        int n = _devices.Length;
+        int count = 0;
+        // Frames other cores passed here first: they waited longest.
+        for (int from = 0; from < n && count < buffers.Length; from++)
+        {
+            if (from != core)
+            {
+                count += Ring(from, core).DequeueBurst(buffers[count..]);
+            }
+        }
+        if (count == buffers.Length)
+        {
+            return count;
+        }
+        int received = _devices[core].ReceiveBurst(buffers[count..], now);
+        Span<bool> touched = stackalloc bool[n];
+        int kept = count;
+        for (int i = count; i < count + received; i++)
+        {
+            PacketBuffer frame = buffers[i];
+            int to = Destination(frame.Data);
+            if (to == FlowSteering.AllQueues)
+            {
+                CopyToOthers(core, frame, touched);
+                to = core;
+            }
+            if (to < 0 || to == core)
+            {
+                buffers[kept++] = frame;
+                continue;
+            }
+            activity = true;
+            if (Ring(core, to).TryEnqueue(frame))
+            {
+                touched[to] = true;
+                Interlocked.Increment(ref _redirected);
+            }
+            else
+            {
+                frame.Free();
+                Interlocked.Increment(ref _drops);
+            }
+        }
+        for (int i = kept; i < count + received; i++)
+        {
+            buffers[i] = null!;
+        }
+        Wake(touched);
+        return kept;
+    }
+
+    private void CopyToOthers(int core, PacketBuffer frame, Span<bool> touched)
+    {
+        for (int to = 0; to < _devices.Length; to++)
+        {
+            if (to == core)
+            {
+                continue;
+            }
+            if (frame.Pool.TryAllocate(out PacketBuffer? copy))
+            {
+                if (frame.TryCopyTo(copy) && Ring(core, to).TryEnqueue(copy))
+                {
+                    touched[to] = true;
+                    Interlocked.Increment(ref _broadcastCopies);
+                    continue;
+                }
+                copy.Free();
+            }
+            Interlocked.Increment(ref _drops);
+        }
+    }
+
+    private void Wake(ReadOnlySpan<bool> touched)
+    {
+        if (!touched.Contains(true))
+        {
+            return;
+        }
+        // Full fence: the rings' tail stores become visible before we read whether their consumers parked (pairs
+        // with the exchange of the parked flag in SkiffEngine's back-off, made before it checks for pending work).
+        Interlocked.MemoryBarrier();
+        for (int to = 0; to < touched.Length; to++)
+        {
+            if (touched[to])
+            {
+                _wakers[to]?.Invoke();
+            }
+        }
+    }
+
+    private bool HasIncoming(int core)
+    {
+        for (int from = 0; from < _devices.Length; from++)
+        {
+            if (from != core && Ring(from, core).Count > 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>One core's view: its own queue's device, plus what the other cores pass to it.</summary>
+    private sealed class MeshDevice(QueueMesh mesh, int core) : IDevice, IEngineDeviceSignals, IWaitableDevice
+    {
+        private bool _activity;
+
+        public DeviceCapabilities Capabilities => mesh._devices[core].Capabilities;
+
+        public PacketPool Pool => mesh._devices[core].Pool;
+
+        public int ReceiveWaitDescriptor => mesh._devices[core] is IWaitableDevice w ? w.ReceiveWaitDescriptor : -1;
+
+        public bool HasBufferedReceive => mesh.HasIncoming(core) || (mesh._devices[core] is IWaitableDevice w && w.HasBufferedReceive);
+
+        public int ReceiveBurst(Span<PacketBuffer> buffers, Instant now) => mesh.Receive(core, buffers, now, ref _activity);
+
+        public int TransmitBurst(ReadOnlySpan<PacketBuffer> buffers, Instant now) => mesh._devices[core].TransmitBurst(buffers, now);
+
+        // A queue device that is itself fed by other threads (a SoftwareRss queue standing in for a NIC) keeps its signals.
+        public bool HasPendingWork() =>
+            mesh.HasIncoming(core) || (mesh._devices[core] is IEngineDeviceSignals inner && inner.HasPendingWork());
+
+        public bool TakeActivity()
+        {
+            bool was = _activity;
+            _activity = false;
+            return (mesh._devices[core] is IEngineDeviceSignals inner && inner.TakeActivity()) | was;
+        }
+
+        public override string ToString() => $"core {core} of a {mesh.Cores}-queue device ({mesh._devices[core]})";
+    }
+}
