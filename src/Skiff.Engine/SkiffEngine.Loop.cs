@@ -1,4 +1,5 @@
 using Skiff.Engine.Internal;
+using Skiff.Engine.Metrics;
 using Skiff.Wire;
 
 namespace Skiff.Engine;
@@ -27,6 +28,7 @@ public sealed partial class SkiffEngine
                 bool work = RunRequests();
                 Instant now = Now;
                 work |= Interface.Poll(now, _device);
+                Metrics.Publish(now);
                 if (_signals is not null)
                 {
                     work |= _signals.TakeActivity();
@@ -210,6 +212,7 @@ public sealed partial class SkiffEngine
         }
         finally
         {
+            SkiffMetrics.Unregister(Metrics);
             _stopped = true;
             DrainStoppedUnsynchronized();
         }
