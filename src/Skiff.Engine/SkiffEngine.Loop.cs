@@ -144,7 +144,7 @@ public sealed partial class SkiffEngine
         // Full fence; pairs with the one in Schedule's Enqueue (see there), and with the fence a core makes
         // after queueing frames for this one (SoftwareRss) before it calls Wake.
         Interlocked.Exchange(ref _parked, 1);
-        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()))
+        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()) && !Metrics.HasPendingRequest)
         {
             _parks++;
             _wake.Wait((int)(micros / 1000));
@@ -163,7 +163,8 @@ public sealed partial class SkiffEngine
         }
         // Full fence, as in the timer park below: wakers that queued work before it see _parked == 1 and signal.
         Interlocked.Exchange(ref _parked, 1);
-        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()) && !_waitable!.HasBufferedReceive)
+        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()) && !_waitable!.HasBufferedReceive
+            && !Metrics.HasPendingRequest)
         {
             _parks++;
             Interop.PollWait.Wait(deviceFd, _eventFd, (int)Math.Min(micros / 1000, int.MaxValue));

@@ -60,6 +60,9 @@ public sealed class SkiffMetricsPublisher
     /// <summary>The most loop time between two publishes.</summary>
     public Duration Interval { get; }
 
+    /// <summary>True while a <see cref="Refresh"/> waits for a publish: the loop must not park. The loop thread.</summary>
+    internal bool HasPendingRequest => Volatile.Read(ref _requested) != _served;
+
     /// <summary>Publishes so far. Any thread.</summary>
     public long Sequence => Volatile.Read(ref _sequence);
 
@@ -120,8 +123,8 @@ public sealed class SkiffMetricsPublisher
     public bool Refresh(TimeSpan timeout)
     {
         long ticket = Interlocked.Increment(ref _requested);
-        // A loop parked now is woken; one that parks just after this (it does not look at requests before parking)
-        // publishes when its park ends, within SkiffIdlePolicy.BlockMicros; callers' timeouts allow for that.
+        // The increment above is a full fence; the loop sets its parked flag (also a full fence) before it looks at
+        // HasPendingRequest, so either it sees this request and does not park, or the wake below finds it parked.
         _wake?.Invoke();
         long start = Stopwatch.GetTimestamp();
         SpinWait spin = default;
