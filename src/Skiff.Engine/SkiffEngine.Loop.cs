@@ -1,4 +1,5 @@
 using Skiff.Engine.Internal;
+using Skiff.Engine.Metrics;
 using Skiff.Wire;
 
 namespace Skiff.Engine;
@@ -27,6 +28,7 @@ public sealed partial class SkiffEngine
                 bool work = RunRequests();
                 Instant now = Now;
                 work |= Interface.Poll(now, _device);
+                Metrics.Publish(now);
                 if (_signals is not null)
                 {
                     work |= _signals.TakeActivity();
@@ -142,7 +144,7 @@ public sealed partial class SkiffEngine
         // Full fence; pairs with the one in Schedule's Enqueue (see there), and with the fence a core makes
         // after queueing frames for this one (SoftwareRss) before it calls Wake.
         Interlocked.Exchange(ref _parked, 1);
-        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()))
+        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()) && !Metrics.HasPendingRequest)
         {
             _parks++;
             _wake.Wait((int)(micros / 1000));
@@ -161,7 +163,8 @@ public sealed partial class SkiffEngine
         }
         // Full fence, as in the timer park below: wakers that queued work before it see _parked == 1 and signal.
         Interlocked.Exchange(ref _parked, 1);
-        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()) && !_waitable!.HasBufferedReceive)
+        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()) && !_waitable!.HasBufferedReceive
+            && !Metrics.HasPendingRequest)
         {
             _parks++;
             Interop.PollWait.Wait(deviceFd, _eventFd, (int)Math.Min(micros / 1000, int.MaxValue));
@@ -210,6 +213,7 @@ public sealed partial class SkiffEngine
         }
         finally
         {
+            SkiffMetrics.Unregister(Metrics);
             _stopped = true;
             DrainStoppedUnsynchronized();
         }

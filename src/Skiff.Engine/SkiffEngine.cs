@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Skiff.Engine.Internal;
+using Skiff.Engine.Metrics;
 using Skiff.Stack;
 using Skiff.Wire;
 
@@ -54,10 +55,14 @@ public sealed partial class SkiffEngine : IDisposable
         _device = device;
         _signals = device as IEngineDeviceSignals;
         _waitable = device as IWaitableDevice;
+        Metrics = new SkiffMetricsPublisher(iface, Options.Queue, wake: Wake);
     }
 
     /// <summary>The engine's settings.</summary>
     public SkiffEngineOptions Options { get; }
+
+    /// <summary>The loop's counters for other threads; registered with the <c>Skiff</c> meter (<see cref="SkiffMetrics"/>) while the loop runs.</summary>
+    public SkiffMetricsPublisher Metrics { get; }
 
     /// <summary>The interface the loop polls. Touch it only on the loop thread, through <see cref="InvokeAsync{T}"/>.</summary>
     internal Interface Interface { get; }
@@ -98,6 +103,7 @@ public sealed partial class SkiffEngine : IDisposable
                 throw new InvalidOperationException("The engine was already started or stopped; create a new engine instead.");
             }
             _thread = new Thread(Run) { IsBackground = true, Name = Options.ThreadName };
+            SkiffMetrics.Register(Metrics);
             _thread.Start();
         }
     }

@@ -30,6 +30,10 @@ public sealed record SkiffEngineOptions
         {
             throw new ArgumentException($"PinToCpu {cpu} is out of range; give a CPU number from 0 to {Environment.ProcessorCount - 1}.");
         }
+        if (Queue < 0)
+        {
+            throw new ArgumentException($"Queue {Queue} is negative; give the device queue this loop serves, from 0.");
+        }
         if (MaxRequestsPerIteration < 1 || MaxReceiveBytesPerIteration < 1)
         {
             throw new ArgumentException("MaxRequestsPerIteration and MaxReceiveBytesPerIteration must be positive.");

@@ -109,6 +109,40 @@ public sealed class ServePrivilegedTests
         Assert.Contains($"echo {4 << 20} bytes", counters);
     }
 
+    [PrivilegedFact("ip", "curl", "ping", "kill")]
+    public void Skiff_stats_reads_the_counters_of_a_running_serve_over_its_control_socket()
+    {
+        using NetnsPair pair = new(kernelAddressesOnA: false);
+        string socket = Path.Combine(Path.GetTempPath(), $"skiff-test-{Guid.NewGuid():N}.sock");
+        using Process serve = StartServe(pair, "--http", "80", "--stats-socket", socket);
+        const int n = 100_000;
+        for (int i = 0; i < 3; i++)
+        {
+            ExternalTools.Result curl = ExternalTools.Run("ip", NetnsPair.In(pair.NamespaceB, "curl", "-s", "-m", "20", "-o", "/dev/null", $"http://{pair.Ipv4A}/bytes/{n}"));
+            Assert.True(curl.ExitCode == 0, $"curl exited {curl.ExitCode}: {curl.Error}");
+        }
+
+        CliRunner.Result json = CliRunner.Run("stats", "--socket", socket, "--once", "--json");
+        Assert.True(json.ExitCode == 0, json.Error);
+        Skiff.Cli.Stats.StatsReport report = Skiff.Cli.Stats.StatsProtocol.Parse(Assert.Single(json.Lines));
+        Assert.Equal(serve.Id, report.Pid);
+        Skiff.Engine.Metrics.SkiffMetricsSnapshot q = Assert.Single(report.Queues);
+        Assert.Equal(pair.Ipv4A, q.Address);
+        Assert.Equal(3, q.TcpPassiveOpens);
+        Assert.True(q.TxBytes > 3 * n, $"serve sent {q.TxBytes} bytes of frames for three {n}-byte bodies");
+        Assert.True(q.RxPackets > 0);
+
+        CliRunner.Result table = CliRunner.Run("stats", "--socket", socket, "--once");
+        Assert.True(table.ExitCode == 0, table.Error);
+        Assert.Contains($"queue 0 {pair.Ipv4A}", table.Output);
+        string passive = table.Lines.Single(l => l.StartsWith("tcp opens passive", StringComparison.Ordinal));
+        Assert.Equal("3", passive.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3]);
+
+        string output = Interrupt(serve);
+        Assert.Contains($"  counters: skiff stats --socket {socket}", output);
+        Assert.False(File.Exists(socket), "serve left its stats socket behind");
+    }
+
     [Fact]
     public void An_unavailable_driver_is_a_sentence_and_exit_3()
     {

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Skiff.Cli.Drivers;
 using Skiff.Cli.Serve;
+using Skiff.Cli.Stats;
+using Skiff.Engine.Metrics;
 using Skiff.Stack;
 
 namespace Skiff.Cli.Commands;
@@ -8,7 +10,8 @@ namespace Skiff.Cli.Commands;
 /// <summary>
 /// <c>skiff serve</c>: Skiff owns an address on an interface, answers ARP and ping, and serves TCP echo, TCP
 /// discard, UDP echo and HTTP/1.1 as the flags ask (<see cref="ServeApp"/>). Ctrl-C prints the counters and exits 0.
-/// Exit 2 for bad arguments, 3 when the device cannot be opened.
+/// Its metrics are published as the engine's are (the <c>Skiff</c> meter) and served on a stats control socket for
+/// <c>skiff stats</c> (<see cref="StatsServer"/>). Exit 2 for bad arguments, 3 when the device cannot be opened.
 /// </summary>
 public static class ServeCommand
 {
@@ -19,12 +22,17 @@ public static class ServeCommand
         Option<ushort?> tcpDiscard = new("--tcp-discard") { Description = "Serve TCP discard (RFC 863) on this port." };
         Option<ushort?> udpEcho = new("--udp-echo") { Description = "Serve UDP echo on this port." };
         Option<ushort?> http = new("--http") { Description = "Serve HTTP/1.1 on this port: GET / (a page) and GET /bytes/N (N seeded bytes)." };
+        Option<string?> statsSocket = new("--stats-socket")
+        {
+            Description = $"The control socket skiff stats reads. Default: {StatsSocketPaths.FilePrefix}PID{StatsSocketPaths.FileSuffix} in $XDG_RUNTIME_DIR, else in /tmp; '{StatsSocketPaths.Off}' for no socket.",
+        };
         Command command = new("serve", "Own an address on an interface: answer ARP and ping, serve echo, discard and HTTP until Ctrl-C.");
         stack.AddTo(command);
         command.Options.Add(tcpEcho);
         command.Options.Add(tcpDiscard);
         command.Options.Add(udpEcho);
         command.Options.Add(http);
+        command.Options.Add(statsSocket);
         command.SetAction(result =>
         {
             TextWriter output = result.InvocationConfiguration.Output;
@@ -42,13 +50,16 @@ public static class ServeCommand
                 HttpPort = result.GetValue(http),
             };
             using StopSignal stop = new();
-            return Run(settings, options, output, error, stop.Token);
+            return Run(settings, options, result.GetValue(statsSocket), output, error, stop.Token);
         });
         return command;
     }
 
-    /// <summary>Opens the device and serves until <paramref name="stop"/> is cancelled; returns the exit code.</summary>
-    internal static int Run(StackSettings settings, ServeOptions options, TextWriter output, TextWriter error, CancellationToken stop)
+    /// <summary>
+    /// Opens the stats socket (<paramref name="statsSocket"/>: a path, null for the default, <see cref="StatsSocketPaths.Off"/>
+    /// for none) and the device, and serves until <paramref name="stop"/> is cancelled; returns the exit code.
+    /// </summary>
+    internal static int Run(StackSettings settings, ServeOptions options, string? statsSocket, TextWriter output, TextWriter error, CancellationToken stop)
     {
         foreach (ushort? port in new[] { options.TcpEchoPort, options.TcpDiscardPort, options.UdpEchoPort, options.HttpPort })
         {
@@ -64,29 +75,75 @@ public static class ServeCommand
             error.WriteLine("skiff serve: two TCP services were given the same port; give each its own.");
             return 2;
         }
-        using StackHost? host = StackHost.TryOpen(settings, "skiff serve", error);
-        if (host is null)
+        StatsServer? stats = null;
+        if (statsSocket != StatsSocketPaths.Off)
         {
-            return DriverFactory.ExitDeviceUnavailable;
+            try
+            {
+                // The default path carries our pid: a file there was left by a dead process that had it.
+                stats = StatsServer.Start(statsSocket ?? StatsSocketPaths.Default(Environment.ProcessId), replaceStale: statsSocket is null);
+            }
+            catch (StatsException e) when (statsSocket is null)
+            {
+                error.WriteLine($"skiff serve: warning: no stats socket, so skiff stats cannot connect: {e.Message}");
+            }
+            catch (StatsException e)
+            {
+                error.WriteLine($"skiff serve: {e.Message}");
+                return 2;
+            }
         }
-        return Serve(host, options, output, stop);
+        using (stats)
+        {
+            using StackHost? host = StackHost.TryOpen(settings, "skiff serve", error);
+            if (host is null)
+            {
+                return DriverFactory.ExitDeviceUnavailable;
+            }
+            return Serve(host, options, stats, output, stop);
+        }
     }
 
-    /// <summary>Serves on an open host until <paramref name="stop"/> is cancelled, then prints the counters. Exit 0.</summary>
-    internal static int Serve(StackHost host, ServeOptions options, TextWriter output, CancellationToken stop)
+    /// <summary>
+    /// Serves on an open host until <paramref name="stop"/> is cancelled, then prints the counters. Exit 0. The loop
+    /// publishes its metrics snapshot (queue 0) to the <c>Skiff</c> meter and to <paramref name="stats"/>, if given.
+    /// </summary>
+    internal static int Serve(StackHost host, ServeOptions options, StatsServer? stats, TextWriter output, CancellationToken stop)
     {
         Interface iface = host.Interface;
         ServeApp app = new(iface, options);
         app.Start();
-        output.WriteLine($"skiff serve: {iface.Addresses[0]} at {iface.Mac} on {host.DeviceDescription}");
-        output.WriteLine($"  answering ARP and ping{Describe(options)}; Ctrl-C to stop");
-        output.Flush();
-        host.Loop.Run(now => new PollLoop.StepResult(app.Service(now), false), stop);
-        app.Stop();
-        // Let the releases' FINs and RSTs leave before the device closes.
-        host.Loop.RunUntil(() => false, TimeSpan.FromMilliseconds(100), CancellationToken.None);
-        WriteCounters(output, iface, app.Counters);
-        return 0;
+        SkiffMetricsPublisher metrics = new(iface, queue: 0);
+        SkiffMetrics.Register(metrics);
+        try
+        {
+            if (stats is not null)
+            {
+                stats.Publishers = [metrics];
+            }
+            output.WriteLine($"skiff serve: {iface.Addresses[0]} at {iface.Mac} on {host.DeviceDescription}");
+            output.WriteLine($"  answering ARP and ping{Describe(options)}; Ctrl-C to stop");
+            if (stats is not null)
+            {
+                output.WriteLine($"  counters: skiff stats --socket {stats.Path}");
+            }
+            output.Flush();
+            host.Loop.Run(now =>
+            {
+                metrics.Publish(now);
+                return new PollLoop.StepResult(app.Service(now), false);
+            }, stop);
+            app.Stop();
+            // Let the releases' FINs and RSTs leave before the device closes.
+            host.Loop.RunUntil(() => false, TimeSpan.FromMilliseconds(100), CancellationToken.None);
+            metrics.PublishNow(host.Loop.Clock.Now);
+            WriteCounters(output, iface, app.Counters);
+            return 0;
+        }
+        finally
+        {
+            SkiffMetrics.Unregister(metrics);
+        }
     }
 
     private static string Describe(ServeOptions o)

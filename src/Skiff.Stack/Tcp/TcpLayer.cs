@@ -61,7 +61,7 @@ public sealed class TcpLayer
         _activeIndex = new int[options.MaxConnections];
         for (int i = 0; i < _sockets.Length; i++)
         {
-            _sockets[i] = new TcpSocket(i);
+            _sockets[i] = new TcpSocket(i, Counters);
             _freeSlots[i] = _sockets.Length - 1 - i;
             _activeIndex[i] = -1;
         }

@@ -32,4 +32,10 @@ public sealed class TcpLayerCounters
 
     /// <summary>Connections whose resources went back to the pool.</summary>
     public long ConnectionsFreed;
+
+    /// <summary>
+    /// Segments sent again by every connection of the layer, over its lifetime: the sum of
+    /// <see cref="TcpConnectionCounters.Retransmissions"/>, kept when connections are freed and their counters reset.
+    /// </summary>
+    public long Retransmissions;
 }

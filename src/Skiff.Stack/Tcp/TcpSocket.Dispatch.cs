@@ -110,6 +110,7 @@ public sealed partial class TcpSocket
                 _retransmitTs = TsNow(now);
                 _retransmitTsValid = true;
                 Counters.Retransmissions++;
+                _layerCounters.Retransmissions++;
             }
             _sndNxt = _iss + 1;
             _sndMax = SeqNumber.Max(_sndMax, _sndNxt);
@@ -302,6 +303,7 @@ public sealed partial class TcpSocket
         if (_finSent)
         {
             Counters.Retransmissions++;
+            _layerCounters.Retransmissions++;
         }
         _finSent = true;
         _finSeq = seq;
@@ -370,6 +372,7 @@ public sealed partial class TcpSocket
             _retransmitTs = TsNow(now);
             _retransmitTsValid = true;
             Counters.Retransmissions++;
+            _layerCounters.Retransmissions++;
             Counters.BytesRetransmitted += length;
             if (_rttTiming && _rttSeq >= seq && _rttSeq < seq + Math.Max(1, length))
             {

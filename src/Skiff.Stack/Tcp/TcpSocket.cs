@@ -102,9 +102,13 @@ public sealed partial class TcpSocket
     private TcpError _softError;       // an ICMP error seen during connect, reported if the connect times out
     private TcpRateLimiter? _challengeAcks;
 
-    internal TcpSocket(int slot)
+    // The owning layer's counters: totals that outlive this connection (retransmissions).
+    private readonly TcpLayerCounters _layerCounters;
+
+    internal TcpSocket(int slot, TcpLayerCounters layerCounters)
     {
         Slot = slot;
+        _layerCounters = layerCounters;
     }
 
     /// <summary>Index of this socket in its layer's pool.</summary>

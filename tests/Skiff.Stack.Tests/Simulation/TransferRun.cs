@@ -13,10 +13,12 @@ internal sealed class TransferRun
     private readonly long _bytes;
     private readonly Stream _up;
     private readonly Stream _down;
+    private readonly ushort _port;
 
-    public TransferRun(StackPair pair, long bytesEachWay, ulong seed)
+    public TransferRun(StackPair pair, long bytesEachWay, ulong seed, ushort port = 5001)
     {
         _pair = pair;
+        _port = port;
         _bytes = bytesEachWay;
         _up = new Stream(seed * 2 + 1, bytesEachWay);
         _down = new Stream(seed * 2 + 2, bytesEachWay);
@@ -44,9 +46,9 @@ internal sealed class TransferRun
     /// <summary>Connects, transfers both ways and returns true when both streams completed within <paramref name="limit"/> of simulated time.</summary>
     public bool Transfer(Duration limit, TcpConfig? config = null)
     {
-        TcpListener listener = _pair.B.Tcp.Listen(5001, config: config);
+        TcpListener listener = _pair.B.Tcp.Listen(_port, config: config);
         Instant start = _pair.Now;
-        ClientHandle = _pair.A.Tcp.Connect(_pair.Now, StackPair.AddressA, StackPair.AddressB, 5001, config);
+        ClientHandle = _pair.A.Tcp.Connect(_pair.Now, StackPair.AddressA, StackPair.AddressB, _port, config);
         SocketHandle server = default;
         if (!_pair.RunUntil(() => _pair.B.Tcp.TryAccept(listener, out server), limit))
         {

@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Text;
+using Skiff.Engine.Metrics;
+using Skiff.Stack;
+
+namespace Skiff.Cli.Stats;
+
+/// <summary>
+/// The table <c>skiff stats</c> prints: a row per counter, per queue a column of totals and one of per-second
+/// rates (from the previous report, over the loops' own publish times), and an "all" column when there are
+/// several queues.
+/// </summary>
+internal static class StatsTable
+{
+    private const int LabelWidth = 26;
+    private const int TotalWidth = 16;
+    private const int RateWidth = 13;
+
+    private sealed record Row(string Label, Func<SkiffMetricsSnapshot, long> Value, bool HasRate);
+
+    private static readonly Row[] s_traffic =
+    [
+        new("rx packets", s => s.RxPackets, true),
+        new("rx bytes", s => s.RxBytes, true),
+        new("tx packets", s => s.TxPackets, true),
+        new("tx bytes", s => s.TxBytes, true),
+        new("tcp opens active", s => s.TcpActiveOpens, true),
+        new("tcp opens passive", s => s.TcpPassiveOpens, true),
+        new("tcp retransmissions", s => s.TcpRetransmissions, true),
+        new("tcp connections", s => s.TcpConnections, false),
+    ];
+
+    /// <summary>Formats <paramref name="current"/>; rates come from <paramref name="previous"/> (null: rates are "-").</summary>
+    public static string Format(StatsReport current, StatsReport? previous, string path, DateTimeOffset at)
+    {
+        List<SkiffMetricsSnapshot> columns = [.. current.Queues.OrderBy(q => q.Queue).ThenBy(q => q.Address, StringComparer.Ordinal)];
+        List<SkiffMetricsSnapshot?> before = [.. columns.Select(c => previous?.Queues.FirstOrDefault(p => p.Queue == c.Queue && p.Address == c.Address))];
+        bool all = columns.Count > 1;
+        StringBuilder text = new();
+        text.Append(CultureInfo.InvariantCulture, $"skiff stats: pid {current.Pid}, {path}, {at.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC\n");
+        if (columns.Count == 0)
+        {
+            text.Append("  no queues are publishing yet\n");
+            return text.ToString();
+        }
+        text.Append(' ', LabelWidth);
+        foreach (SkiffMetricsSnapshot c in columns)
+        {
+            text.Append(Fit($"queue {c.Queue} {c.Address}", TotalWidth + RateWidth));
+        }
+        if (all)
+        {
+            text.Append(Fit("all queues", TotalWidth + RateWidth));
+        }
+        text.Append('\n').Append(' ', LabelWidth);
+        for (int i = 0; i < columns.Count + (all ? 1 : 0); i++)
+        {
+            text.Append("total".PadLeft(TotalWidth)).Append("per s".PadLeft(RateWidth));
+        }
+        text.Append('\n');
+        foreach (Row row in s_traffic)
+        {
+            AppendRow(text, row.Label, columns, before, row.Value, row.HasRate, all);
+        }
+        AppendPool(text, columns, all);
+        AppendRow(text, "drops", columns, before, s => s.TotalDrops, true, all);
+        for (int reason = 0; reason < SkiffMetricsSnapshot.DropReasonCount; reason++)
+        {
+            DropReason r = (DropReason)reason;
+            if (columns.Any(c => c.Drops(r) != 0))
+            {
+                string label = r == DropReason.FragmentHeld ? "  FragmentHeld (not lost)" : "  " + r;
+                AppendRow(text, label, columns, before, s => s.Drops(r), true, all);
+            }
+        }
+        return text.ToString();
+    }
+
+    private static void AppendRow(StringBuilder text, string label, List<SkiffMetricsSnapshot> columns, List<SkiffMetricsSnapshot?> before,
+        Func<SkiffMetricsSnapshot, long> value, bool hasRate, bool all)
+    {
+        text.Append(label.PadRight(LabelWidth));
+        long sum = 0;
+        double rateSum = 0;
+        bool ratesKnown = hasRate;
+        for (int i = 0; i < columns.Count; i++)
+        {
+            long v = value(columns[i]);
+            sum += v;
+            text.Append(Number(v).PadLeft(TotalWidth));
+            double? rate = hasRate ? Rate(columns[i], before[i], value) : null;
+            ratesKnown &= rate.HasValue;
+            rateSum += rate ?? 0;
+            text.Append((hasRate ? rate is double r ? Number((long)Math.Round(r)) : "-" : "").PadLeft(RateWidth));
+        }
+        if (all)
+        {
+            text.Append(Number(sum).PadLeft(TotalWidth));
+            text.Append((hasRate ? ratesKnown ? Number((long)Math.Round(rateSum)) : "-" : "").PadLeft(RateWidth));
+        }
+        text.Append('\n');
+    }
+
+    private static void AppendPool(StringBuilder text, List<SkiffMetricsSnapshot> columns, bool all)
+    {
+        text.Append("pool frames in use".PadRight(LabelWidth));
+        foreach (SkiffMetricsSnapshot c in columns)
+        {
+            text.Append($"{Number(c.PoolFramesInUse)} / {Number(c.PoolFrames)}".PadLeft(TotalWidth)).Append(' ', RateWidth);
+        }
+        if (all)
+        {
+            // Loops may share one pool, so the pools are not summed.
+            text.Append("".PadLeft(TotalWidth + RateWidth));
+        }
+        text.Append('\n');
+    }
+
+    /// <summary>Per second over the loop's own publish times; null when there is no earlier snapshot of that loop or no time passed.</summary>
+    private static double? Rate(SkiffMetricsSnapshot current, SkiffMetricsSnapshot? previous, Func<SkiffMetricsSnapshot, long> value)
+    {
+        if (previous is null || current.PublishedAtMicros <= previous.PublishedAtMicros)
+        {
+            return null;
+        }
+        return (value(current) - value(previous)) * 1e6 / (current.PublishedAtMicros - previous.PublishedAtMicros);
+    }
+
+    private static string Number(long n) => n.ToString(CultureInfo.InvariantCulture);
+
+    private static string Fit(string s, int width) => (s.Length >= width - 1 ? s[..(width - 2)] : s).PadLeft(width);
+}

@@ -1,0 +1,172 @@
+using System.Diagnostics.Metrics;
+using Skiff.Stack;
+
+namespace Skiff.Engine.Metrics;
+
+/// <summary>
+/// The <c>Skiff</c> <see cref="Meter"/> (System.Diagnostics.Metrics: dotnet-counters, OpenTelemetry) and the registry of
+/// the loops it reports. Every instrument is observable: when a listener collects, it reads the latest snapshot of each
+/// registered <see cref="SkiffMetricsPublisher"/> and reports one measurement per loop, tagged with
+/// <see cref="QueueTag"/> and <see cref="AddressTag"/>. <see cref="SkiffEngine"/> registers itself while it runs.
+/// </summary>
+/// <remarks>Thread-safety: every member is safe from any thread. Collection allocates (on the listener's thread, never the loop's).</remarks>
+public static class SkiffMetrics
+{
+    /// <summary>The meter's name: <c>Skiff</c> (for example <c>dotnet-counters monitor --counters Skiff</c>).</summary>
+    public const string MeterName = "Skiff";
+
+    /// <summary>Tag: the device queue (and core index) a loop serves, an int.</summary>
+    public const string QueueTag = "skiff.queue";
+
+    /// <summary>Tag: the primary IPv4 address of the loop's interface, a string.</summary>
+    public const string AddressTag = "skiff.address";
+
+    /// <summary>Tag of <see cref="Drops"/>: the <see cref="DropReason"/> name.</summary>
+    public const string DropCauseTag = "skiff.drop.cause";
+
+    /// <summary>Tag of <see cref="TcpOpens"/>: <c>active</c> (connect) or <c>passive</c> (accepted).</summary>
+    public const string TcpOpenTag = "skiff.tcp.open";
+
+    /// <summary>Counter, {packet}: frames received.</summary>
+    public const string RxPackets = "skiff.rx.packets";
+
+    /// <summary>Counter, By: bytes of the frames received.</summary>
+    public const string RxBytes = "skiff.rx.bytes";
+
+    /// <summary>Counter, {packet}: frames transmitted.</summary>
+    public const string TxPackets = "skiff.tx.packets";
+
+    /// <summary>Counter, By: bytes of the frames transmitted.</summary>
+    public const string TxBytes = "skiff.tx.bytes";
+
+    /// <summary>Counter, {packet}: frames dropped, by <see cref="DropCauseTag"/> (causes with no drop yet are not reported).</summary>
+    public const string Drops = "skiff.drops";
+
+    /// <summary>Counter, {connection}: TCP connections opened, by <see cref="TcpOpenTag"/>.</summary>
+    public const string TcpOpens = "skiff.tcp.opens";
+
+    /// <summary>Counter, {segment}: TCP segments sent again.</summary>
+    public const string TcpRetransmissions = "skiff.tcp.retransmissions";
+
+    /// <summary>UpDownCounter, {connection}: TCP connections now, TIME-WAIT included.</summary>
+    public const string TcpConnections = "skiff.tcp.connections";
+
+    /// <summary>UpDownCounter, {frame}: packet pool frames in use.</summary>
+    public const string PoolFramesInUse = "skiff.pool.frames.in_use";
+
+    /// <summary>UpDownCounter, {frame}: packet pool frames in all.</summary>
+    public const string PoolFramesLimit = "skiff.pool.frames.limit";
+
+    private static readonly Lock s_registryLock = new();
+    private static SkiffMetricsPublisher[] s_publishers = [];
+    private static readonly Meter s_meter = CreateMeter();
+
+    /// <summary>The meter (created on first use of this type).</summary>
+    public static Meter Meter => s_meter;
+
+    /// <summary>The publishers reported now. Any thread.</summary>
+    public static IReadOnlyList<SkiffMetricsPublisher> Publishers => Volatile.Read(ref s_publishers);
+
+    /// <summary>Reports <paramref name="publisher"/> until <see cref="Unregister"/>. Registering twice has no effect.</summary>
+    public static void Register(SkiffMetricsPublisher publisher)
+    {
+        ArgumentNullException.ThrowIfNull(publisher);
+        _ = s_meter;
+        lock (s_registryLock)
+        {
+            if (Array.IndexOf(s_publishers, publisher) < 0)
+            {
+                Volatile.Write(ref s_publishers, [.. s_publishers, publisher]);
+            }
+        }
+    }
+
+    /// <summary>Stops reporting <paramref name="publisher"/>. Unregistering one not registered has no effect.</summary>
+    public static void Unregister(SkiffMetricsPublisher publisher)
+    {
+        ArgumentNullException.ThrowIfNull(publisher);
+        lock (s_registryLock)
+        {
+            if (Array.IndexOf(s_publishers, publisher) >= 0)
+            {
+                Volatile.Write(ref s_publishers, s_publishers.Where(p => p != publisher).ToArray());
+            }
+        }
+    }
+
+    private static Meter CreateMeter()
+    {
+        Meter meter = new(MeterName, typeof(SkiffMetrics).Assembly.GetName().Version?.ToString());
+        meter.CreateObservableCounter(RxPackets, () => Observe(s => s.RxPackets), "{packet}", "Frames received.");
+        meter.CreateObservableCounter(RxBytes, () => Observe(s => s.RxBytes), "By", "Bytes of the frames received.");
+        meter.CreateObservableCounter(TxPackets, () => Observe(s => s.TxPackets), "{packet}", "Frames transmitted.");
+        meter.CreateObservableCounter(TxBytes, () => Observe(s => s.TxBytes), "By", "Bytes of the frames transmitted.");
+        meter.CreateObservableCounter(Drops, ObserveDrops, "{packet}", "Frames dropped, by cause.");
+        meter.CreateObservableCounter(TcpOpens, ObserveOpens, "{connection}", "TCP connections opened, active (connect) or passive (accepted).");
+        meter.CreateObservableCounter(TcpRetransmissions, () => Observe(s => s.TcpRetransmissions), "{segment}", "TCP segments sent again.");
+        meter.CreateObservableUpDownCounter(TcpConnections, () => Observe(s => s.TcpConnections), "{connection}", "TCP connections now, TIME-WAIT included.");
+        meter.CreateObservableUpDownCounter(PoolFramesInUse, () => Observe(s => s.PoolFramesInUse), "{frame}", "Packet pool frames in use.");
+        meter.CreateObservableUpDownCounter(PoolFramesLimit, () => Observe(s => s.PoolFrames), "{frame}", "Packet pool frames in all.");
+        return meter;
+    }
+
+    /// <summary>The latest snapshot of every registered loop that has published at least once.</summary>
+    private static List<SkiffMetricsSnapshot> Snapshots()
+    {
+        SkiffMetricsPublisher[] publishers = Volatile.Read(ref s_publishers);
+        List<SkiffMetricsSnapshot> snapshots = new(publishers.Length);
+        foreach (SkiffMetricsPublisher p in publishers)
+        {
+            SkiffMetricsSnapshot s = p.Read();
+            if (s.Sequence > 0)
+            {
+                snapshots.Add(s);
+            }
+        }
+        return snapshots;
+    }
+
+    private static KeyValuePair<string, object?>[] Tags(SkiffMetricsSnapshot s, string? name = null, string? value = null) =>
+        name is null
+            ? [new(QueueTag, s.Queue), new(AddressTag, s.Address)]
+            : [new(QueueTag, s.Queue), new(AddressTag, s.Address), new(name, value)];
+
+    private static IEnumerable<Measurement<long>> Observe(Func<SkiffMetricsSnapshot, long> value)
+    {
+        List<SkiffMetricsSnapshot> snapshots = Snapshots();
+        Measurement<long>[] measurements = new Measurement<long>[snapshots.Count];
+        for (int i = 0; i < snapshots.Count; i++)
+        {
+            measurements[i] = new Measurement<long>(value(snapshots[i]), Tags(snapshots[i]));
+        }
+        return measurements;
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveDrops()
+    {
+        List<Measurement<long>> measurements = [];
+        foreach (SkiffMetricsSnapshot s in Snapshots())
+        {
+            ReadOnlySpan<long> drops = s.DropsByReason;
+            for (int i = 0; i < drops.Length; i++)
+            {
+                if (drops[i] != 0)
+                {
+                    measurements.Add(new Measurement<long>(drops[i], Tags(s, DropCauseTag, ((DropReason)i).ToString())));
+                }
+            }
+        }
+        return measurements;
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveOpens()
+    {
+        List<Measurement<long>> measurements = [];
+        foreach (SkiffMetricsSnapshot s in Snapshots())
+        {
+            measurements.Add(new Measurement<long>(s.TcpActiveOpens, Tags(s, TcpOpenTag, "active")));
+            measurements.Add(new Measurement<long>(s.TcpPassiveOpens, Tags(s, TcpOpenTag, "passive")));
+        }
+        return measurements;
+    }
+}

@@ -1,0 +1,213 @@
+using System.Text.Json;
+using Skiff.Stack;
+
+namespace Skiff.Engine.Metrics;
+
+/// <summary>
+/// The counters of one loop (one device queue) at one moment of its loop time: what
+/// <see cref="SkiffMetricsPublisher"/> publishes and readers copy. Counters only grow while the loop runs;
+/// <see cref="TcpConnections"/> and <see cref="PoolFramesInUse"/> are current values.
+/// </summary>
+/// <remarks>
+/// A plain mutable holder so that publishing and reading reuse one instance each and never allocate.
+/// Not thread-safe: fill it through <see cref="SkiffMetricsPublisher.CopyTo"/> and read it on one thread.
+/// </remarks>
+public sealed class SkiffMetricsSnapshot
+{
+    /// <summary>How many <see cref="DropReason"/> values there are (the length of the drop table).</summary>
+    public static readonly int DropReasonCount = Enum.GetValues<DropReason>().Length;
+
+    private readonly long[] _drops = new long[DropReasonCount];
+
+    /// <summary>The device queue (and core index) of the loop; the <c>skiff.queue</c> tag.</summary>
+    public int Queue { get; internal set; }
+
+    /// <summary>The interface's primary IPv4 address; the <c>skiff.address</c> tag. Empty before the first publish.</summary>
+    public string Address { get; internal set; } = "";
+
+    /// <summary>Publishes so far (1 for the first); 0 means nothing was published yet.</summary>
+    public long Sequence { get; internal set; }
+
+    /// <summary>The loop's clock when this was taken, in microseconds (per loop; differences between two snapshots of one loop give rates).</summary>
+    public long PublishedAtMicros { get; internal set; }
+
+    /// <summary>Frames received (before any drop).</summary>
+    public long RxPackets { get; internal set; }
+
+    /// <summary>Bytes of the frames received (Ethernet header included, no FCS).</summary>
+    public long RxBytes { get; internal set; }
+
+    /// <summary>Frames handed to the device.</summary>
+    public long TxPackets { get; internal set; }
+
+    /// <summary>Bytes of the frames handed to the device.</summary>
+    public long TxBytes { get; internal set; }
+
+    /// <summary>TCP connections opened actively (connect).</summary>
+    public long TcpActiveOpens { get; internal set; }
+
+    /// <summary>TCP connections opened passively (accepted SYNs and valid SYN cookies).</summary>
+    public long TcpPassiveOpens { get; internal set; }
+
+    /// <summary>TCP segments sent again, by every connection ever (see <see cref="Skiff.Stack.Tcp.TcpLayerCounters.Retransmissions"/>).</summary>
+    public long TcpRetransmissions { get; internal set; }
+
+    /// <summary>TCP connections now, in any state (TIME-WAIT included).</summary>
+    public long TcpConnections { get; internal set; }
+
+    /// <summary>Frames of the interface's packet pool not in its free list (owned by the stack, the device, the application, or a cache).</summary>
+    public long PoolFramesInUse { get; internal set; }
+
+    /// <summary>Frames in the interface's packet pool.</summary>
+    public long PoolFrames { get; internal set; }
+
+    /// <summary>Frames dropped for <paramref name="reason"/>.</summary>
+    public long Drops(DropReason reason) => _drops[(int)reason];
+
+    /// <summary>The drop counters indexed by <see cref="DropReason"/>.</summary>
+    public ReadOnlySpan<long> DropsByReason => _drops;
+
+    /// <summary>All drops except <see cref="DropReason.FragmentHeld"/> (a fragment held for reassembly is not lost).</summary>
+    public long TotalDrops
+    {
+        get
+        {
+            long sum = 0;
+            for (int i = 0; i < _drops.Length; i++)
+            {
+                if (i != (int)DropReason.FragmentHeld)
+                {
+                    sum += _drops[i];
+                }
+            }
+            return sum;
+        }
+    }
+
+    /// <summary>Fills this snapshot from the interface's counters. The interface's loop thread only; allocates nothing.</summary>
+    internal void Capture(Interface iface, Instant now)
+    {
+        InterfaceCounters c = iface.Counters;
+        PublishedAtMicros = now.TotalMicros;
+        RxPackets = c.RxFrames;
+        RxBytes = c.RxBytes;
+        TxPackets = c.TxFrames;
+        TxBytes = c.TxBytes;
+        for (int i = 0; i < _drops.Length; i++)
+        {
+            _drops[i] = c.Drops((DropReason)i);
+        }
+        Skiff.Stack.Tcp.TcpLayerCounters tcp = iface.Tcp.Counters;
+        TcpActiveOpens = tcp.ActiveOpens;
+        TcpPassiveOpens = tcp.PassiveOpens;
+        TcpRetransmissions = tcp.Retransmissions;
+        TcpConnections = iface.Tcp.ConnectionCount;
+        PoolFramesInUse = iface.Pool.InUse;
+        PoolFrames = iface.Pool.FrameCount;
+    }
+
+    /// <summary>Copies every value into <paramref name="destination"/>. Allocates nothing.</summary>
+    public void CopyTo(SkiffMetricsSnapshot destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        destination.Queue = Queue;
+        destination.Address = Address;
+        destination.Sequence = Sequence;
+        destination.PublishedAtMicros = PublishedAtMicros;
+        destination.RxPackets = RxPackets;
+        destination.RxBytes = RxBytes;
+        destination.TxPackets = TxPackets;
+        destination.TxBytes = TxBytes;
+        destination.TcpActiveOpens = TcpActiveOpens;
+        destination.TcpPassiveOpens = TcpPassiveOpens;
+        destination.TcpRetransmissions = TcpRetransmissions;
+        destination.TcpConnections = TcpConnections;
+        destination.PoolFramesInUse = PoolFramesInUse;
+        destination.PoolFrames = PoolFrames;
+        _drops.AsSpan().CopyTo(destination._drops);
+    }
+
+    /// <summary>Writes this snapshot as a JSON object (the <c>skiff stats</c> control socket's format; drops by cause name, non-zero only).</summary>
+    public void WriteJson(Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        writer.WriteNumber("queue", Queue);
+        writer.WriteString("address", Address);
+        writer.WriteNumber("sequence", Sequence);
+        writer.WriteNumber("publishedAtMicros", PublishedAtMicros);
+        writer.WriteNumber("rxPackets", RxPackets);
+        writer.WriteNumber("rxBytes", RxBytes);
+        writer.WriteNumber("txPackets", TxPackets);
+        writer.WriteNumber("txBytes", TxBytes);
+        writer.WriteNumber("tcpActiveOpens", TcpActiveOpens);
+        writer.WriteNumber("tcpPassiveOpens", TcpPassiveOpens);
+        writer.WriteNumber("tcpRetransmissions", TcpRetransmissions);
+        writer.WriteNumber("tcpConnections", TcpConnections);
+        writer.WriteNumber("poolFramesInUse", PoolFramesInUse);
+        writer.WriteNumber("poolFrames", PoolFrames);
+        writer.WriteStartObject("drops");
+        for (int i = 0; i < _drops.Length; i++)
+        {
+            if (_drops[i] != 0)
+            {
+                writer.WriteNumber(((DropReason)i).ToString(), _drops[i]);
+            }
+        }
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Reads a snapshot written by <see cref="WriteJson"/>. Returns null when <paramref name="element"/> is not such an
+    /// object (a missing or mistyped field). Drop causes this build does not know are ignored.
+    /// </summary>
+    public static SkiffMetricsSnapshot? ReadJson(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+        SkiffMetricsSnapshot s = new();
+        if (!TryInt64(element, "queue", out long queue) || !element.TryGetProperty("address", out JsonElement address) || address.ValueKind != JsonValueKind.String
+            || !TryInt64(element, "sequence", out long sequence) || !TryInt64(element, "publishedAtMicros", out long at)
+            || !TryInt64(element, "rxPackets", out long rxPackets) || !TryInt64(element, "rxBytes", out long rxBytes)
+            || !TryInt64(element, "txPackets", out long txPackets) || !TryInt64(element, "txBytes", out long txBytes)
+            || !TryInt64(element, "tcpActiveOpens", out long active) || !TryInt64(element, "tcpPassiveOpens", out long passive)
+            || !TryInt64(element, "tcpRetransmissions", out long retransmissions) || !TryInt64(element, "tcpConnections", out long connections)
+            || !TryInt64(element, "poolFramesInUse", out long inUse) || !TryInt64(element, "poolFrames", out long frames)
+            || !element.TryGetProperty("drops", out JsonElement drops) || drops.ValueKind != JsonValueKind.Object
+            || queue is < 0 or > int.MaxValue)
+        {
+            return null;
+        }
+        s.Queue = (int)queue;
+        s.Address = address.GetString()!;
+        s.Sequence = sequence;
+        s.PublishedAtMicros = at;
+        s.RxPackets = rxPackets;
+        s.RxBytes = rxBytes;
+        s.TxPackets = txPackets;
+        s.TxBytes = txBytes;
+        s.TcpActiveOpens = active;
+        s.TcpPassiveOpens = passive;
+        s.TcpRetransmissions = retransmissions;
+        s.TcpConnections = connections;
+        s.PoolFramesInUse = inUse;
+        s.PoolFrames = frames;
+        foreach (JsonProperty drop in drops.EnumerateObject())
+        {
+            if (Enum.TryParse(drop.Name, out DropReason reason) && Enum.IsDefined(reason) && drop.Value.TryGetInt64(out long count))
+            {
+                s._drops[(int)reason] = count;
+            }
+        }
+        return s;
+    }
+
+    private static bool TryInt64(JsonElement element, string name, out long value)
+    {
+        value = 0;
+        return element.TryGetProperty(name, out JsonElement e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out value);
+    }
+}
