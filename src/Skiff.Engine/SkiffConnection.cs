@@ -29,6 +29,8 @@ public sealed class SkiffConnection : IAsyncDisposable
     private readonly ConnectionCore _core;
     private Stream? _stream;
     private int _disposing;
+    private CancellationTokenSource? _closed; // created on first use of ConnectionClosed
+    private int _closedSignalled;
 
     internal SkiffConnection(ConnectionCore core)
     {
@@ -72,6 +74,39 @@ public sealed class SkiffConnection : IAsyncDisposable
     public IPEndPoint RemoteEndPoint => new(new IPAddress(ToBytes(_core.Tuple.RemoteAddress)), _core.Tuple.RemotePort);
 
     /// <summary>
+    /// Fires once no more data will arrive on <see cref="IDuplexPipe.Input"/>: the peer closed its side (FIN)
+    /// or reset, the connection was aborted or released, or the engine stopped. Received data already in the
+    /// input pipe stays readable. Callbacks run on the thread pool, never on the engine's loop. Created on first
+    /// use (connections that never ask allocate nothing for it); the same token on every call.
+    /// </summary>
+    public CancellationToken ConnectionClosed
+    {
+        get
+        {
+            CancellationTokenSource? cts = Volatile.Read(ref _closed);
+            if (cts is null)
+            {
+                CancellationTokenSource created = new();
+                cts = Interlocked.CompareExchange(ref _closed, created, null);
+                if (cts is null)
+                {
+                    cts = created;
+                    // The loop may have signalled before the source existed (it saw null); then cancel here.
+                    if (Volatile.Read(ref _closedSignalled) == 1)
+                    {
+                        cts.Cancel();
+                    }
+                }
+                else
+                {
+                    created.Dispose();
+                }
+            }
+            return cts.Token;
+        }
+    }
+
+    /// <summary>
     /// A <see cref="Stream"/> over <see cref="Transport"/> (the same stream on every call). Each write is
     /// flushed; disposing the stream disposes the connection. Do not mix it with direct pipe use.
     /// </summary>
@@ -103,6 +138,20 @@ public sealed class SkiffConnection : IAsyncDisposable
     }
 
     public override string ToString() => $"Skiff TCP {_core.Tuple}";
+
+    /// <summary>Loop side: no more data will arrive. Cancels <see cref="ConnectionClosed"/> on the thread pool, once.</summary>
+    internal void SignalClosed()
+    {
+        if (Interlocked.Exchange(ref _closedSignalled, 1) != 0)
+        {
+            return;
+        }
+        // Pairs with the getter's CompareExchange: one of the two sees the other, so the token is cancelled either way.
+        if (Volatile.Read(ref _closed) is CancellationTokenSource cts)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static c => c.Cancel(), cts, preferLocal: false);
+        }
+    }
 
     internal static Ipv4Address ToIpv4(IPAddress address)
     {

@@ -5,14 +5,14 @@ using Skiff.Wire;
 namespace Skiff.Cli.Drivers;
 
 /// <summary>
-/// Opens a device by its <c>--driver</c> name: <c>tap</c> (<see cref="TapDevice"/>), <c>afpacket</c>
-/// (<see cref="AfPacketDevice"/>) or <c>afxdp</c>. A failure is a sentence on the error writer saying what to do
-/// (run as root, pick another driver, check the interface name); it never throws for a missing privilege or interface.
+/// Opens a device by its <c>--driver</c> name through <see cref="LinuxDevices.Open"/>. A failure is a sentence on
+/// the error writer saying what to do (run as root, pick another driver, check the interface name); it never throws
+/// for a missing privilege or interface.
 /// </summary>
 internal static class DriverFactory
 {
     /// <summary>The names <c>--driver</c> accepts.</summary>
-    public static readonly string[] Names = ["afxdp", "afpacket", "tap"];
+    public static readonly string[] Names = [.. LinuxDevices.DriverNames];
 
     /// <summary>Exit code of a command whose device could not be opened.</summary>
     public const int ExitDeviceUnavailable = 3;
@@ -29,68 +29,20 @@ internal static class DriverFactory
     /// <summary>Opens the device, or writes why not to <paramref name="error"/> (prefixed with <paramref name="command"/>) and returns null.</summary>
     public static OpenedDevice? TryOpen(Request request, string command, TextWriter error)
     {
+        if (!Names.Contains(request.Driver))
+        {
+            error.WriteLine($"{command}: unknown driver '{request.Driver}'; choose one of {string.Join(", ", Names)}.");
+            return null;
+        }
         try
         {
-            switch (request.Driver)
-            {
-                case "tap":
-                {
-                    TapDevice tap = new(new TapOptions { Name = request.InterfaceName, MultiQueue = request.QueueCount > 1 }, request.Pool);
-                    return new OpenedDevice(tap, null, tap.ToString(), tap);
-                }
-                case "afpacket":
-                {
-                    AfPacketDevice device = new(new AfPacketOptions
-                    {
-                        InterfaceName = request.InterfaceName,
-                        QueueId = (ushort)request.Queue,
-                        FanoutMode = request.QueueCount > 1 ? AfPacketFanoutMode.Hash : null,
-                        FanoutGroupId = (ushort)(Environment.ProcessId & 0xFFFF),
-                    }, request.Pool);
-                    MacAddress mac = MacAddress.Read(device.HardwareAddress);
-                    return new OpenedDevice(device, mac, device.ToString(), device);
-                }
-                case "afxdp":
-                {
-                    AfXdpDevice device = new(new AfXdpOptions
-                    {
-                        InterfaceName = request.InterfaceName,
-                        QueueId = request.Queue,
-                        SteerAddresses = [.. (request.SteerAddresses ?? []).Select(a => IPAddress.Parse(a.ToString()))],
-                    }, request.Pool);
-                    string description = $"af_xdp:{request.InterfaceName} queue {request.Queue} ({device.AttachMode}, {(device.IsZeroCopy ? "zero-copy" : "copy")})";
-                    return new OpenedDevice(device, ReadSysfsMac(request.InterfaceName), description, device);
-                }
-                default:
-                    error.WriteLine($"{command}: unknown driver '{request.Driver}'; choose one of {string.Join(", ", Names)}.");
-                    return null;
-            }
+            LinuxDevice device = LinuxDevices.Open(request.Driver, request.InterfaceName, request.Pool, request.Queue, request.QueueCount,
+                [.. (request.SteerAddresses ?? []).Select(a => IPAddress.Parse(a.ToString()))]);
+            return new OpenedDevice(device);
         }
         catch (DriverException e)
         {
             error.WriteLine($"{command}: cannot open {request.Driver} on {request.InterfaceName}: {e.Message}");
-            return null;
-        }
-        catch (Exception e) when (e is ArgumentException or UnauthorizedAccessException or DllNotFoundException or PlatformNotSupportedException)
-        {
-            error.WriteLine($"{command}: cannot open {request.Driver} on {request.InterfaceName}: {e.Message} Check the interface name and run as root (or with CAP_NET_RAW/CAP_NET_ADMIN).");
-            return null;
-        }
-    }
-
-    /// <summary>
-    /// The interface's MAC from sysfs, or null. sysfs shows the namespace it was mounted in (<c>ip netns exec</c>
-    /// remounts it), so a thread that only entered a namespace may not find the interface there: callers fall back.
-    /// </summary>
-    private static MacAddress? ReadSysfsMac(string interfaceName)
-    {
-        try
-        {
-            string text = File.ReadAllText($"/sys/class/net/{interfaceName}/address").Trim();
-            return MacAddress.TryParse(text, out MacAddress mac) && mac.IsUnicast && mac != MacAddress.Zero ? mac : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
             return null;
         }
     }

@@ -308,6 +308,7 @@ internal sealed class ConnectionCore : EngineParticipant
         {
             _inputDone = true;
             _input.CompleteWriter(socket.Error == TcpError.None ? null : SkiffSocketException.For(socket.Error, _remoteText));
+            Connection.SignalClosed();
         }
         return moved > 0;
     }
@@ -425,6 +426,7 @@ internal sealed class ConnectionCore : EngineParticipant
                 _input.Reclaim(error); // nobody reads the data after an error: frames go back now, or at the reader's AdvanceTo
             }
         }
+        Connection.SignalClosed();
         if (!_outputDone)
         {
             _outputDone = true;
@@ -450,6 +452,7 @@ internal sealed class ConnectionCore : EngineParticipant
         _engine.Interface.Tcp.Release(_handle);
         _socket = null;
         _engine.Unregister(this);
+        Connection.SignalClosed();
         _disposed.TrySetResult();
     }
 
@@ -483,6 +486,7 @@ internal sealed class ConnectionCore : EngineParticipant
             default:
                 break;
         }
+        Connection.SignalClosed();
         _disposed.TrySetResult();
     }
 
@@ -493,6 +497,7 @@ internal sealed class ConnectionCore : EngineParticipant
             _phase = Phase.Released;
             FinishConnect(null, _engine.StoppedException());
         }
+        Connection.SignalClosed();
         _disposed.TrySetResult();
     }
 }

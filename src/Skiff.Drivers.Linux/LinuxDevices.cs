@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.NetworkInformation;
+
+namespace Skiff.Drivers.Linux;
+
+/// <summary>
+/// Opens a Linux device by its driver name: <c>afxdp</c> (<see cref="AfXdpDevice"/>), <c>afpacket</c>
+/// (<see cref="AfPacketDevice"/>) or <c>tap</c> (<see cref="TapDevice"/>). What the <c>skiff</c> command's
+/// <c>--driver</c> option and the Kestrel transport open. Every failure, a missing privilege, interface or kernel
+/// feature included, is a <see cref="DriverException"/> whose message is a sentence saying what to do.
+/// </summary>
+public static class LinuxDevices
+{
+    /// <summary>The driver names <see cref="Open"/> accepts, fastest first.</summary>
+    public static IReadOnlyList<string> DriverNames { get; } = ["afxdp", "afpacket", "tap"];
+
+    /// <summary>
+    /// Opens <paramref name="driver"/> on <paramref name="interfaceName"/> (for tap: the TAP interface to create or
+    /// attach to) over <paramref name="pool"/>, in the calling thread's network namespace.
+    /// </summary>
+    /// <param name="driver">One of <see cref="DriverNames"/>.</param>
+    /// <param name="interfaceName">The interface.</param>
+    /// <param name="pool">Where received frames go and transmitted frames come from; must outlive the device.</param>
+    /// <param name="queue">The queue this device serves (AF_XDP queue id; stamped on frames). Default 0.</param>
+    /// <param name="queueCount">How many devices share the interface (more than one: AF_PACKET fanout, TAP multi-queue). Default 1.</param>
+    /// <param name="steerAddresses">The addresses Skiff owns; AF_XDP steers only frames for them (and ARP about them) to Skiff. Default none.</param>
+    /// <returns>The open device; dispose it to close it (the pool stays the caller's).</returns>
+    /// <exception cref="DriverException">The driver name is unknown or the device could not be opened; the message says what to do.</exception>
+    public static LinuxDevice Open(string driver, string interfaceName, PacketPool pool, int queue = 0, int queueCount = 1,
+        IReadOnlyList<IPAddress>? steerAddresses = null)
+    {
+        ArgumentNullException.ThrowIfNull(driver);
+        ArgumentNullException.ThrowIfNull(interfaceName);
+        ArgumentNullException.ThrowIfNull(pool);
+        try
+        {
+            switch (driver)
+            {
+                case "tap":
+                {
+                    TapDevice tap = new(new TapOptions { Name = interfaceName, MultiQueue = queueCount > 1 }, pool);
+                    return new LinuxDevice(tap, null, tap.ToString());
+                }
+                case "afpacket":
+                {
+                    AfPacketDevice device = new(new AfPacketOptions
+                    {
+                        InterfaceName = interfaceName,
+                        QueueId = (ushort)queue,
+                        FanoutMode = queueCount > 1 ? AfPacketFanoutMode.Hash : null,
+                        FanoutGroupId = (ushort)(Environment.ProcessId & 0xFFFF),
+                    }, pool);
+                    return new LinuxDevice(device, new PhysicalAddress(device.HardwareAddress.ToArray()), device.ToString());
+                }
+                case "afxdp":
+                {
+                    AfXdpDevice device = new(new AfXdpOptions
+                    {
+                        InterfaceName = interfaceName,
+                        QueueId = queue,
+                        SteerAddresses = steerAddresses ?? [],
+                    }, pool);
+                    string description = $"af_xdp:{interfaceName} queue {queue} ({device.AttachMode}, {(device.IsZeroCopy ? "zero-copy" : "copy")})";
+                    return new LinuxDevice(device, ReadSysfsMac(interfaceName), description);
+                }
+                default:
+                    throw new DriverException($"There is no driver named '{driver}'; choose one of {string.Join(", ", DriverNames)}.");
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or UnauthorizedAccessException or DllNotFoundException or PlatformNotSupportedException)
+        {
+            throw new DriverException($"{e.Message} Check the interface name and run as root (or with CAP_NET_RAW/CAP_NET_ADMIN).");
+        }
+    }
+
+    /// <summary>
+    /// The interface's MAC from sysfs, or null. sysfs shows the namespace it was mounted in (<c>ip netns exec</c>
+    /// remounts it), so a thread that only entered a namespace may not find the interface there: callers fall back.
+    /// </summary>
+    private static PhysicalAddress? ReadSysfsMac(string interfaceName)
+    {
+        try
+        {
+            string text = File.ReadAllText($"/sys/class/net/{interfaceName}/address").Trim();
+            if (!PhysicalAddress.TryParse(text, out PhysicalAddress? mac))
+            {
+                return null;
+            }
+            byte[] bytes = mac.GetAddressBytes();
+            // A usable station address: six bytes, unicast (I/G bit clear), not all zero.
+            return bytes.Length == 6 && (bytes[0] & 1) == 0 && bytes.Any(b => b != 0) ? mac : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

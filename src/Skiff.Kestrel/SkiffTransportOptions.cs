@@ -1,0 +1,53 @@
+using Skiff.Engine;
+using Skiff.Wire;
+
+namespace Skiff.Kestrel;
+
+/// <summary>
+/// Where Kestrel's Skiff transport gets its <see cref="SkiffStack"/>. Set exactly one of three things:
+/// <list type="bullet">
+/// <item><see cref="Stack"/>: a stack you built and own (the transport never disposes it);</item>
+/// <item><see cref="DeviceFactory"/> with <see cref="StackOptions"/>: the transport builds the stack with
+/// <see cref="SkiffStackBuilder"/> when Kestrel binds its first endpoint and disposes it with the host;</item>
+/// <item><see cref="Driver"/>, <see cref="InterfaceName"/> and <see cref="Address"/>: the transport opens that Linux
+/// device (<see cref="Skiff.Drivers.Linux.LinuxDevices.Open"/>) and builds the stack on it when Kestrel binds, and
+/// closes both with the host.</item>
+/// </list>
+/// Kestrel's endpoints (<c>Listen</c>, <c>--urls</c>) say which ports are served; each must be an IPv4 endpoint on
+/// any address (0.0.0.0) or on one of the stack's addresses.
+/// </summary>
+public sealed class SkiffTransportOptions
+{
+    /// <summary>A stack to serve on, owned by the caller. Default null.</summary>
+    public SkiffStack? Stack { get; set; }
+
+    /// <summary>Creates the device over the pool the builder makes (<see cref="SkiffStackBuilder.UseDevice(Func{PacketPool, IDevice})"/>); needs <see cref="StackOptions"/>. Default null.</summary>
+    public Func<PacketPool, IDevice>? DeviceFactory { get; set; }
+
+    /// <summary>The options of the stack built over <see cref="DeviceFactory"/>. Default null.</summary>
+    public SkiffStackOptions? StackOptions { get; set; }
+
+    /// <summary>A Linux driver by name: afxdp, afpacket or tap. Default null.</summary>
+    public string? Driver { get; set; }
+
+    /// <summary>The interface <see cref="Driver"/> opens (for tap: the TAP interface to create or attach to). Default null.</summary>
+    public string? InterfaceName { get; set; }
+
+    /// <summary>The address the stack owns on <see cref="InterfaceName"/>, with its prefix (10.0.0.2/24). Default null.</summary>
+    public Ipv4Cidr? Address { get; set; }
+
+    /// <summary>Default gateway for the <see cref="Driver"/> stack. Default none (only on-link peers are reachable).</summary>
+    public Ipv4Address? Gateway { get; set; }
+
+    /// <summary>The <see cref="Driver"/> stack's MAC address. Default the interface's own (afpacket, afxdp) or a random local one (tap).</summary>
+    public MacAddress? Mac { get; set; }
+
+    /// <summary>Frames in the pool the transport creates for <see cref="Driver"/>. Default 16384 (32 MiB of 2 KiB frames).</summary>
+    public int PoolFrames { get; set; } = 16384;
+
+    /// <summary>Changes the options of the <see cref="Driver"/> stack after the transport filled them in (TCP settings, engine, ...). Default null.</summary>
+    public Func<SkiffStackOptions, SkiffStackOptions>? ConfigureStack { get; set; }
+
+    /// <summary>Connections each listener queues for Kestrel to accept. Default null: the stack's default backlog.</summary>
+    public int? Backlog { get; set; }
+}
