@@ -78,22 +78,9 @@ internal sealed class ListenerShared
 }
 
 /// <summary>One core's side of a <see cref="SkiffListener"/>: takes established connections from that core's stack while an accept is outstanding.</summary>
-internal sealed class ListenerCore : EngineParticipant
+internal sealed class ListenerCore(ListenerShared shared, SkiffStack stack, SkiffEngine engine) : PerCoreParticipant(engine)
 {
-    private readonly ListenerShared _shared;
-    private readonly SkiffStack _stack;
     private TcpListener? _listener;
-    private bool _isClosed;
-    private bool _counted;
-
-    public ListenerCore(ListenerShared shared, SkiffStack stack, SkiffEngine engine)
-    {
-        _shared = shared;
-        _stack = stack;
-        Engine = engine;
-    }
-
-    public SkiffEngine Engine { get; }
 
     /// <summary>Loop side: starts listening.</summary>
     public void Open(TcpListener listener)
@@ -102,31 +89,27 @@ internal sealed class ListenerCore : EngineParticipant
         Engine.Register(this);
     }
 
-    internal override void Execute()
+    protected override bool IsCloseRequested => shared.IsCloseRequested;
+
+    protected override ObjectDisposedException Disposed() =>
+        new(nameof(SkiffListener), "The listener was disposed; create a new one with SkiffStack.Listen.");
+
+    protected override void FailOperations(Exception error) => shared.Accept.Fail(error);
+
+    protected override void ReportClosed() => shared.OnCoreClosed();
+
+    protected override void CloseOnCore()
     {
-        if (Engine.IsStopped)
+        if (_listener is not null)
         {
-            _shared.Accept.Fail(Engine.StoppedException());
-            CountClosed();
-            return;
+            Engine.Interface.Tcp.CloseListener(_listener);
+            Engine.Unregister(this);
         }
-        Step();
     }
 
-    internal override bool AfterPoll() => Step();
-
-    private bool Step()
+    protected override bool StepOpen()
     {
-        if (_isClosed)
-        {
-            return false;
-        }
-        if (_shared.IsCloseRequested)
-        {
-            Close(new ObjectDisposedException(nameof(SkiffListener), "The listener was disposed; create a new one with SkiffStack.Listen."));
-            return true;
-        }
-        LoopOperation<SkiffConnection> accept = _shared.Accept;
+        LoopOperation<SkiffConnection> accept = shared.Accept;
         if (_listener is null || !accept.IsActive)
         {
             return false;
@@ -141,38 +124,9 @@ internal sealed class ListenerCore : EngineParticipant
         {
             return false;
         }
-        ConnectionCore connection = new(_stack, Engine);
+        ConnectionCore connection = new(stack, Engine);
         connection.Adopt(handle, tcp.Get(handle));
-        _shared.Deliver(connection.Connection);
+        shared.Deliver(connection.Connection);
         return true;
-    }
-
-    private void Close(Exception error)
-    {
-        _isClosed = true;
-        if (_listener is not null)
-        {
-            Engine.Interface.Tcp.CloseListener(_listener);
-            Engine.Unregister(this);
-        }
-        _shared.Accept.Fail(error);
-        CountClosed();
-    }
-
-    private void CountClosed()
-    {
-        if (!_counted)
-        {
-            _counted = true;
-            _shared.OnCoreClosed();
-        }
-    }
-
-    internal override void OnEngineStopping()
-    {
-        if (!_isClosed)
-        {
-            Close(Engine.StoppedException());
-        }
     }
 }

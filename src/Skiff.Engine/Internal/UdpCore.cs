@@ -95,20 +95,10 @@ internal sealed class UdpShared
 }
 
 /// <summary>One core's side of a <see cref="SkiffUdpSocket"/>: its bound socket in that core's stack.</summary>
-internal sealed class UdpCore : EngineParticipant
+internal sealed class UdpCore(UdpShared shared, SkiffEngine engine) : PerCoreParticipant(engine)
 {
-    private readonly UdpShared _shared;
+    private readonly UdpShared _shared = shared;
     private UdpSocket? _socket;
-    private bool _isClosed;
-    private bool _counted;
-
-    public UdpCore(UdpShared shared, SkiffEngine engine)
-    {
-        _shared = shared;
-        Engine = engine;
-    }
-
-    public SkiffEngine Engine { get; }
 
     public void Open(UdpSocket socket)
     {
@@ -116,30 +106,26 @@ internal sealed class UdpCore : EngineParticipant
         Engine.Register(this);
     }
 
-    internal override void Execute()
+    protected override bool IsCloseRequested => _shared.IsCloseRequested;
+
+    protected override ObjectDisposedException Disposed() =>
+        new(nameof(SkiffUdpSocket), "The UDP socket was disposed; bind a new one with SkiffStack.BindUdp.");
+
+    protected override void FailOperations(Exception error) => _shared.FailAll(error, Engine.Options.Queue);
+
+    protected override void ReportClosed() => _shared.OnCoreClosed();
+
+    protected override void CloseOnCore()
     {
-        if (Engine.IsStopped)
+        if (_socket is not null)
         {
-            _shared.FailAll(Engine.StoppedException(), Engine.Options.Queue);
-            CountClosed();
-            return;
+            _socket.Close();
+            Engine.Unregister(this);
         }
-        Step();
     }
 
-    internal override bool AfterPoll() => Step();
-
-    private bool Step()
+    protected override bool StepOpen()
     {
-        if (_isClosed)
-        {
-            return false;
-        }
-        if (_shared.IsCloseRequested)
-        {
-            Close(new ObjectDisposedException(nameof(SkiffUdpSocket), "The UDP socket was disposed; bind a new one with SkiffStack.BindUdp."));
-            return true;
-        }
         if (_socket is null)
         {
             return false;
@@ -190,34 +176,5 @@ internal sealed class UdpCore : EngineParticipant
             }
         }
         return work;
-    }
-
-    private void Close(Exception error)
-    {
-        _isClosed = true;
-        if (_socket is not null)
-        {
-            _socket.Close();
-            Engine.Unregister(this);
-        }
-        _shared.FailAll(error, Engine.Options.Queue);
-        CountClosed();
-    }
-
-    private void CountClosed()
-    {
-        if (!_counted)
-        {
-            _counted = true;
-            _shared.OnCoreClosed();
-        }
-    }
-
-    internal override void OnEngineStopping()
-    {
-        if (!_isClosed)
-        {
-            Close(Engine.StoppedException());
-        }
     }
 }
