@@ -36,8 +36,8 @@ public sealed class SkiffStackBuilder
     }
 
     /// <summary>
-    /// Uses one device per core, each a hardware queue of one interface (AF_XDP queue ids, an AF_PACKET fanout
-    /// group, TAP multi-queue); core <c>i</c> polls <c>devices[i]</c> with that device's pool. Their count must equal
+    /// Uses one device per core, each a queue of one interface (the members of an AF_PACKET fanout group, TAP
+    /// multi-queue devices); core <c>i</c> polls <c>devices[i]</c> with that device's pool. Their count must equal
     /// <see cref="SkiffStackOptions.Cores"/>. The stack owns none of them. See <see cref="Rss.QueueMesh"/>.
     /// </summary>
     public SkiffStackBuilder UseDevices(IReadOnlyList<IDevice> devices)

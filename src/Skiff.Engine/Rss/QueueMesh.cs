@@ -6,7 +6,8 @@ using Skiff.Wire;
 namespace Skiff.Engine.Rss;
 
 /// <summary>
-/// Cores over a device with several hardware queues (AF_XDP per queue, AF_PACKET fanout, TAP multi-queue), one
+/// Cores over a device with several hardware queues (an AF_PACKET fanout group, TAP multi-queue; AF_XDP once it
+/// shares one XDP attachment between queues), one
 /// queue per core, where the NIC or the kernel picks the queue with a hash Skiff cannot compute (a secret key,
 /// jhash). Flows a peer opens stay where that hash puts them. For flows Skiff opens, ephemeral ports are
 /// partitioned between cores (core <c>k</c> uses ports with <c>port % cores == k</c>, as mTCP does) and a core
