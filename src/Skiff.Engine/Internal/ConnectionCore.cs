@@ -31,6 +31,7 @@ internal sealed class ConnectionCore : EngineParticipant
     private readonly SkiffEngine _engine;
     private readonly int _maxReceivePerIteration;
     private readonly ReceivePipeReader _input; // loop pushes packet buffers, application reads them in place
+    private readonly PacketBuffer[] _rxBurst = new PacketBuffer[32];
     private readonly Pipe _output; // application writes, loop reads
     private readonly Action _schedule;
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -281,28 +282,39 @@ internal sealed class ConnectionCore : EngineParticipant
             return false;
         }
         int moved = 0;
-        bool full = false;
-        while (!full && moved < _maxReceivePerIteration && socket.TryTakeReceived(out PacketBuffer? buffer))
+        bool pause = false;
+        while (!pause && moved < _maxReceivePerIteration)
         {
-            int n = buffer.Length;
-            // Low on frames: copy the payload out and give the frame back, so unread data cannot starve the device.
-            bool copy = buffer.Pool.Available < buffer.Pool.FrameCount / 4;
-            if (!_input.TryPush(buffer, copy, out full))
+            // A burst of buffers off the socket, handed to the reader under one lock.
+            int count = 0;
+            while (count < _rxBurst.Length && moved < _maxReceivePerIteration && socket.TryTakeReceived(out PacketBuffer? buffer))
             {
-                buffer.Free();
-                _inputDone = true;
+                _rxBurst[count++] = buffer;
+                moved += buffer.Length;
+            }
+            if (count == 0)
+            {
+                break;
+            }
+            Span<PacketBuffer> burst = _rxBurst.AsSpan(0, count);
+            // Low on frames: copy the payloads out and give the frames back, so unread data cannot starve the device.
+            PacketPool pool = burst[0].Pool;
+            bool copy = pool.Available < pool.FrameCount / 4;
+            int taken = _input.PushBurst(burst, copy, out pause);
+            if (copy || taken == 0)
+            {
+                foreach (PacketBuffer buffer in burst)
+                {
+                    buffer.Free();
+                }
+            }
+            burst.Clear();
+            if (taken == 0)
+            {
+                _inputDone = true; // the reader completed meanwhile
                 DiscardReceived(socket);
                 return true;
             }
-            if (copy)
-            {
-                buffer.Free();
-            }
-            moved += n;
-        }
-        if (moved > 0)
-        {
-            _input.Publish();
         }
         if (!_inputDone && socket.IsReceiveFinished)
         {

@@ -60,29 +60,14 @@ internal sealed class ReceivePipeReader : PipeReader, IValueTaskSource<ReadResul
         _resumeWriter = resumeWriter;
     }
 
-    /// <summary>Loop side: true once the reader completed; pushed data is then unwanted.</summary>
-    public bool IsReaderCompleted
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _readerCompleted;
-            }
-        }
-    }
+    // The two flags the loop looks at on every visit are read without the lock: they are written under it, and a
+    // stale value only costs a wasted visit (a refused push, or a paused loop the resume callback reschedules).
 
-    /// <summary>Loop side: true from a <see cref="Publish"/> that asked to pause until the reader has freed half the threshold.</summary>
-    public bool IsWriterPaused
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _writerPaused;
-            }
-        }
-    }
+    /// <summary>Loop side: true once the reader completed; pushed data is then unwanted.</summary>
+    public bool IsReaderCompleted => Volatile.Read(ref _readerCompleted);
+
+    /// <summary>Loop side: true from a publish that asked to pause until the reader has freed half the threshold.</summary>
+    public bool IsWriterPaused => Volatile.Read(ref _writerPaused);
 
     /// <summary>Loop side: unconsumed bytes.</summary>
     public long HeldBytes
@@ -110,32 +95,66 @@ internal sealed class ReceivePipeReader : PipeReader, IValueTaskSource<ReadResul
                 full = false;
                 return false;
             }
-            ReceiveSegment segment = _spare ?? new ReceiveSegment();
-            _spare = segment.NextSpare;
-            segment.NextSpare = null;
-            if (copy)
-            {
-                segment.SetCopy(buffer.Data, _end);
-            }
-            else
-            {
-                segment.SetBuffer(buffer, _end);
-            }
-            if (_tail is null)
-            {
-                _head = segment;
-                _headOffset = 0;
-            }
-            else
-            {
-                _tail.SetNext(segment);
-            }
-            _tail = segment;
-            _end += segment.Memory.Length;
-            _held += segment.Memory.Length;
+            AppendLocked(buffer, copy);
             full = _held >= _pauseBytes;
             return true;
         }
+    }
+
+    /// <summary>
+    /// Loop side: <see cref="TryPush"/> for a burst and <see cref="Publish"/> after it, under one lock. Returns how
+    /// many of the first buffers it took (all, or 0 when the reader has completed: the caller frees them), and in
+    /// <paramref name="pause"/> whether the loop should pause.
+    /// </summary>
+    public int PushBurst(ReadOnlySpan<PacketBuffer> buffers, bool copy, out bool pause)
+    {
+        ReadResult result = default;
+        bool complete = false;
+        lock (_lock)
+        {
+            if (_readerCompleted || _writerCompleted)
+            {
+                pause = false;
+                return 0;
+            }
+            foreach (PacketBuffer buffer in buffers)
+            {
+                AppendLocked(buffer, copy);
+            }
+            pause = PublishLocked(ref result, ref complete);
+        }
+        if (complete)
+        {
+            _read.SetResult(result);
+        }
+        return buffers.Length;
+    }
+
+    private void AppendLocked(PacketBuffer buffer, bool copy)
+    {
+        ReceiveSegment segment = _spare ?? new ReceiveSegment();
+        _spare = segment.NextSpare;
+        segment.NextSpare = null;
+        if (copy)
+        {
+            segment.SetCopy(buffer.Data, _end);
+        }
+        else
+        {
+            segment.SetBuffer(buffer, _end);
+        }
+        if (_tail is null)
+        {
+            _head = segment;
+            _headOffset = 0;
+        }
+        else
+        {
+            _tail.SetNext(segment);
+        }
+        _tail = segment;
+        _end += segment.Memory.Length;
+        _held += segment.Memory.Length;
     }
 
     /// <summary>
@@ -149,18 +168,25 @@ internal sealed class ReceivePipeReader : PipeReader, IValueTaskSource<ReadResul
         bool complete = false;
         lock (_lock)
         {
-            if (_readWaiting && _writerError is null && (_end > _examined || _writerCompleted))
-            {
-                result = TakeResultLocked();
-                complete = true;
-            }
-            pause = _held >= _pauseBytes && !_readerCompleted;
-            _writerPaused = pause;
+            pause = PublishLocked(ref result, ref complete);
         }
         if (complete)
         {
             _read.SetResult(result);
         }
+        return pause;
+    }
+
+    /// <summary>Takes the result for a waiting read (completed by the caller, outside the lock) and decides the pause.</summary>
+    private bool PublishLocked(ref ReadResult result, ref bool complete)
+    {
+        if (_readWaiting && _writerError is null && (_end > _examined || _writerCompleted))
+        {
+            result = TakeResultLocked();
+            complete = true;
+        }
+        bool pause = _held >= _pauseBytes && !_readerCompleted;
+        Volatile.Write(ref _writerPaused, pause);
         return pause;
     }
 
@@ -314,7 +340,7 @@ internal sealed class ReceivePipeReader : PipeReader, IValueTaskSource<ReadResul
             }
             if (_writerPaused && _held < _pauseBytes / 2)
             {
-                _writerPaused = false;
+                Volatile.Write(ref _writerPaused, false);
                 resume = true;
             }
         }
@@ -356,7 +382,7 @@ internal sealed class ReceivePipeReader : PipeReader, IValueTaskSource<ReadResul
             {
                 return;
             }
-            _readerCompleted = true;
+            Volatile.Write(ref _readerCompleted, true);
             _resultOutstanding = false;
             ReleaseAllLocked();
         }
