@@ -30,6 +30,8 @@ public sealed class SoftwareRss
     private readonly int[] _txStageStart;
     private readonly Action?[] _wakers;
     private readonly bool[] _rxTouched;
+    private readonly PacketBuffer[][] _rxStage;    // queue 0's thread: frames for queue i, enqueued once per burst
+    private readonly int[] _rxStageCount;
     private long _steered;
     private long _broadcastCopies;
     private long _drops;
@@ -52,6 +54,8 @@ public sealed class SoftwareRss
         _txStageStart = new int[n];
         _wakers = new Action?[n];
         _rxTouched = new bool[n];
+        _rxStage = new PacketBuffer[n][];
+        _rxStageCount = new int[n];
         for (int i = 0; i < n; i++)
         {
             _queues[i] = new QueueDevice(this, i);
@@ -60,6 +64,7 @@ public sealed class SoftwareRss
                 _rx[i] = new SpscRing<PacketBuffer>(ringCapacity);
                 _tx[i] = new SpscRing<PacketBuffer>(ringCapacity);
                 _txStage[i] = new PacketBuffer[Burst];
+                _rxStage[i] = new PacketBuffer[Burst];
             }
         }
     }
@@ -156,24 +161,48 @@ public sealed class SoftwareRss
                 }
                 frame.Queue = (ushort)queue;
                 _activity = true;
-                if (_rx[queue].TryEnqueue(frame))
+                PacketBuffer[] stage = _rxStage[queue];
+                stage[_rxStageCount[queue]++] = frame;
+                if (_rxStageCount[queue] == stage.Length)
                 {
-                    _rxTouched[queue] = true;
-                    _steered++;
-                }
-                else
-                {
-                    frame.Free();
-                    _drops++;
+                    FlushStage(queue);
                 }
             }
             for (int i = kept; i < n; i++)
             {
                 buffers[i] = null!;
             }
+            for (int q = 1; q < _rxStage.Length; q++)
+            {
+                FlushStage(q);
+            }
         }
         WakeTouched();
         return kept;
+    }
+
+    /// <summary>Hands the frames staged for <paramref name="queue"/> to its ring in one burst; what does not fit is dropped.</summary>
+    private void FlushStage(int queue)
+    {
+        int count = _rxStageCount[queue];
+        if (count == 0)
+        {
+            return;
+        }
+        Span<PacketBuffer> staged = _rxStage[queue].AsSpan(0, count);
+        int accepted = _rx[queue].EnqueueBurst(staged);
+        if (accepted > 0)
+        {
+            _rxTouched[queue] = true;
+            _steered += accepted;
+        }
+        for (int i = accepted; i < count; i++)
+        {
+            staged[i].Free();
+            _drops++;
+        }
+        staged.Clear();
+        _rxStageCount[queue] = 0;
     }
 
     private void Broadcast(PacketBuffer frame)
