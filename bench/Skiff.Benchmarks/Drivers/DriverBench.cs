@@ -67,8 +67,10 @@ internal static class DriverBench
         int batch = int.Parse(o.GetValueOrDefault("batch", "64"), CultureInfo.InvariantCulture);
         int cpu = int.Parse(o.GetValueOrDefault("cpu", "0"), CultureInfo.InvariantCulture);
         byte[] frame = UdpFrame.Build(UdpFrame.InterfaceMac(iface), dstMac, src, dst, 1024, 9, size);
-        using XdpLiveFrameGenerator gen = new(iface, frame, batch);
-        Console.WriteLine($"gen: XDP live frames out of {iface} (ifindex {gen.IfIndex}), {size} B to {m} {dst}:9, batch {batch}, {gen.RepeatPerCall} per call, thread pinned to CPU {cpu}");
+        int repeat = int.Parse(o.GetValueOrDefault("repeat", "16384"), CultureInfo.InvariantCulture);
+        string? hold = o.GetValueOrDefault("hold-iface");
+        using XdpLiveFrameGenerator gen = new(iface, frame, batch, repeat, hold);
+        Console.WriteLine($"gen: XDP live frames out of {iface} (ifindex {gen.IfIndex}), {size} B to {m} {dst}:9, batch {batch}, {gen.RepeatPerCall} per call, thread pinned to CPU {cpu}{(hold is null ? "" : $", program held in the XDP dispatcher by {hold}")}");
         // SIGINT/SIGTERM stop the loop between two bpf() calls, so the summary is printed and the program unloaded.
         using CancellationTokenSource stop = new();
         using PosixSignalRegistration onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
