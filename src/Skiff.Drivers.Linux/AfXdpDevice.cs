@@ -62,15 +62,73 @@ public sealed unsafe class AfXdpDevice : IDevice, IWaitableDevice, IDisposable
     /// <see cref="DriverException"/> with what to do when any step fails, leaving nothing attached.
     /// </summary>
     public AfXdpDevice(AfXdpOptions options, PacketPool? pool = null)
+        : this(options, pool, shared: null)
+    {
+    }
+
+    /// <summary>
+    /// Opens <paramref name="queueCount"/> queues of one interface, from <see cref="AfXdpOptions.QueueId"/> on: one
+    /// socket, UMEM and pool per queue (each queue's core owns its memory) and one XDP program whose XSKMAP steers each
+    /// receiving queue to its socket, attached once after every socket is bound. The program stays attached until the
+    /// last of the devices is disposed. <paramref name="pools"/>: one per queue, or null for a new pool each. Throws
+    /// <see cref="DriverException"/> with what to do when any step fails, leaving nothing attached.
+    /// </summary>
+    public static AfXdpDevice[] OpenQueues(AfXdpOptions options, int queueCount, IReadOnlyList<PacketPool>? pools = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (queueCount < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(queueCount), $"Open at least one queue, not {queueCount}.");
+        }
+        if (pools is not null && pools.Count != queueCount)
+        {
+            throw new ArgumentException($"Give one pool per queue: {queueCount} queues, {pools.Count} pools.", nameof(pools));
+        }
+        if (pools is not null && pools.Distinct().Count() != pools.Count)
+        {
+            throw new ArgumentException("Each queue needs a pool of its own: a UMEM is registered with one socket.", nameof(pools));
+        }
+        Validate(options, null);
+        int ifIndex = InterfaceIndex(options.InterfaceName);
+        XdpAttachment attachment = new(options.InterfaceName, ifIndex, options.QueueId + queueCount, options.SteerAddresses);
+        List<AfXdpDevice> devices = new(queueCount);
+        try
+        {
+            for (int q = 0; q < queueCount; q++)
+            {
+                devices.Add(new AfXdpDevice(options with { QueueId = options.QueueId + q }, pools?[q], attachment));
+            }
+            XdpAttachMode mode = attachment.Attach(options.AttachMode);
+            foreach (AfXdpDevice device in devices)
+            {
+                device.AttachMode = mode;
+                device.LogOpened(options.Log);
+            }
+        }
+        catch
+        {
+            foreach (AfXdpDevice device in devices)
+            {
+                device.Dispose();
+            }
+            attachment.Dispose();
+            throw;
+        }
+        attachment.Dispose(); // the devices hold their own references now
+        return [.. devices];
+    }
+
+    /// <summary>
+    /// Opens one queue. With <paramref name="shared"/> null the device creates, attaches and owns its own program;
+    /// otherwise it registers its socket in <paramref name="shared"/>'s map, takes a reference, and leaves attaching to
+    /// the caller (<see cref="OpenQueues"/>).
+    /// </summary>
+    private AfXdpDevice(AfXdpOptions options, PacketPool? pool, XdpAttachment? shared)
     {
         ArgumentNullException.ThrowIfNull(options);
         Validate(options, pool);
         _options = options;
-        int ifIndex = (int)Libc.IfNameToIndex(options.InterfaceName);
-        if (ifIndex == 0)
-        {
-            throw new DriverException($"There is no interface named {options.InterfaceName} in this network namespace: check the name with 'ip link'.", Marshal.GetLastPInvokeError());
-        }
+        int ifIndex = InterfaceIndex(options.InterfaceName);
         IfIndex = ifIndex;
         _ownsPool = pool is null;
         _pool = pool ?? new PacketPool(new PacketPoolOptions { FrameCount = options.FrameCount, FrameBytes = 2048, HeadroomBytes = Xdp.XDP_PACKET_HEADROOM });
@@ -91,10 +149,21 @@ public sealed unsafe class AfXdpDevice : IDevice, IWaitableDevice, IDisposable
         XdpAttachment? attachment = null;
         try
         {
-            attachment = new XdpAttachment(options.InterfaceName, ifIndex, options.QueueId + 1, options.SteerAddresses);
+            if (shared is null)
+            {
+                attachment = new XdpAttachment(options.InterfaceName, ifIndex, options.QueueId + 1, options.SteerAddresses);
+            }
+            else
+            {
+                shared.AddReference();
+                attachment = shared;
+            }
             OpenSocket(options, ifIndex);
             attachment.RegisterSocket(options.QueueId, _socket.Fd);
-            AttachMode = attachment.Attach(options.AttachMode);
+            if (shared is null)
+            {
+                AttachMode = attachment.Attach(options.AttachMode);
+            }
             _attachment = attachment;
         }
         catch
@@ -107,9 +176,25 @@ public sealed unsafe class AfXdpDevice : IDevice, IWaitableDevice, IDisposable
             }
             throw;
         }
-        options.Log?.Invoke($"AF_XDP on {options.InterfaceName} queue {options.QueueId}: XDP program attached in {AttachMode.ToString().ToLowerInvariant()} mode, " +
-            $"socket bound in {(IsZeroCopy ? "zero-copy" : "copy")} mode{(_needWakeup ? " with need_wakeup" : "")}; steering {options.SteerAddresses.Count} address(es).");
+        if (shared is null)
+        {
+            LogOpened(options.Log);
+        }
     }
+
+    private static int InterfaceIndex(string interfaceName)
+    {
+        int ifIndex = (int)Libc.IfNameToIndex(interfaceName);
+        if (ifIndex == 0)
+        {
+            throw new DriverException($"There is no interface named {interfaceName} in this network namespace: check the name with 'ip link'.", Marshal.GetLastPInvokeError());
+        }
+        return ifIndex;
+    }
+
+    private void LogOpened(Action<string>? log) =>
+        log?.Invoke($"AF_XDP on {_options.InterfaceName} queue {_options.QueueId}: XDP program attached in {AttachMode.ToString().ToLowerInvariant()} mode, " +
+            $"socket bound in {(IsZeroCopy ? "zero-copy" : "copy")} mode{(_needWakeup ? " with need_wakeup" : "")}; steering {_options.SteerAddresses.Count} address(es).");
 
     public DeviceCapabilities Capabilities { get; }
 
@@ -120,7 +205,7 @@ public sealed unsafe class AfXdpDevice : IDevice, IWaitableDevice, IDisposable
     public int IfIndex { get; }
 
     /// <summary>How the XDP program attached: <see cref="XdpAttachMode.Native"/> or <see cref="XdpAttachMode.Generic"/>.</summary>
-    public XdpAttachMode AttachMode { get; }
+    public XdpAttachMode AttachMode { get; private set; }
 
     /// <summary>True if the socket is bound in zero-copy mode (the NIC DMAs into the pool), false in copy mode.</summary>
     public bool IsZeroCopy { get; private set; }

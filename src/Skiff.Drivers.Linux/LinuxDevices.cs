@@ -22,7 +22,7 @@ public static class LinuxDevices
     /// <param name="interfaceName">The interface.</param>
     /// <param name="pool">Where received frames go and transmitted frames come from; must outlive the device.</param>
     /// <param name="queue">The queue this device serves (AF_XDP queue id; stamped on frames). Default 0.</param>
-    /// <param name="queueCount">How many devices share the interface (more than one: AF_PACKET fanout, TAP multi-queue). Default 1.</param>
+    /// <param name="queueCount">How many devices share the interface (more than one: AF_PACKET fanout, TAP multi-queue; AF_XDP queues are opened together with <see cref="OpenQueues"/>). Default 1.</param>
     /// <param name="steerAddresses">The addresses Skiff owns; AF_XDP steers only frames for them (and ARP about them) to Skiff. Default none.</param>
     /// <returns>The open device; dispose it to close it (the pool stays the caller's).</returns>
     /// <exception cref="DriverException">The driver name is unknown or the device could not be opened; the message says what to do.</exception>
@@ -54,6 +54,10 @@ public static class LinuxDevices
                 }
                 case "afxdp":
                 {
+                    if (queueCount > 1)
+                    {
+                        throw new DriverException($"AF_XDP queues of one interface share one XDP program: open all {queueCount} together with LinuxDevices.OpenQueues (AfXdpDevice.OpenQueues).");
+                    }
                     AfXdpDevice device = new(new AfXdpOptions
                     {
                         InterfaceName = interfaceName,
@@ -71,6 +75,56 @@ public static class LinuxDevices
         {
             throw new DriverException($"{e.Message} Check the interface name and run as root (or with CAP_NET_RAW/CAP_NET_ADMIN).");
         }
+    }
+
+    /// <summary>
+    /// Opens <paramref name="pools"/>.Count queues of one interface, queue <c>i</c> over <c>pools[i]</c>: AF_XDP sockets
+    /// sharing one XDP program that steers each receiving queue to its socket (<see cref="AfXdpDevice.OpenQueues"/>;
+    /// every queue needs a pool of its own, its UMEM), the members of one AF_PACKET fanout group (hash), or TAP
+    /// multi-queue devices. One queue is <see cref="Open"/>. On failure every queue opened so far is closed.
+    /// </summary>
+    /// <exception cref="DriverException">The driver name is unknown or a queue could not be opened; the message says what to do.</exception>
+    public static LinuxDevice[] OpenQueues(string driver, string interfaceName, IReadOnlyList<PacketPool> pools, IReadOnlyList<IPAddress>? steerAddresses = null)
+    {
+        ArgumentNullException.ThrowIfNull(driver);
+        ArgumentNullException.ThrowIfNull(interfaceName);
+        ArgumentNullException.ThrowIfNull(pools);
+        if (pools.Count == 0)
+        {
+            throw new ArgumentException("Give at least one pool: one per queue.", nameof(pools));
+        }
+        if (driver != "afxdp" || pools.Count == 1)
+        {
+            List<LinuxDevice> opened = [];
+            try
+            {
+                for (int q = 0; q < pools.Count; q++)
+                {
+                    opened.Add(Open(driver, interfaceName, pools[q], q, pools.Count, steerAddresses));
+                }
+            }
+            catch
+            {
+                opened.ForEach(d => d.Dispose());
+                throw;
+            }
+            return [.. opened];
+        }
+        if (pools.Distinct().Count() != pools.Count)
+        {
+            throw new DriverException("AF_XDP registers each queue's pool as that socket's UMEM: give every queue a pool of its own.");
+        }
+        AfXdpDevice[] devices;
+        try
+        {
+            devices = AfXdpDevice.OpenQueues(new AfXdpOptions { InterfaceName = interfaceName, SteerAddresses = steerAddresses ?? [] }, pools.Count, pools);
+        }
+        catch (Exception e) when (e is ArgumentException or UnauthorizedAccessException or DllNotFoundException or PlatformNotSupportedException)
+        {
+            throw new DriverException($"{e.Message} Check the interface name and run as root (or with CAP_NET_RAW/CAP_NET_ADMIN).");
+        }
+        PhysicalAddress? mac = ReadSysfsMac(interfaceName);
+        return [.. devices.Select((d, q) => new LinuxDevice(d, mac, $"af_xdp:{interfaceName} queue {q} of {pools.Count} ({d.AttachMode}, {(d.IsZeroCopy ? "zero-copy" : "copy")})"))];
     }
 
     /// <summary>

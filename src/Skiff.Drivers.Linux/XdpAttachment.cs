@@ -8,12 +8,15 @@ namespace Skiff.Drivers.Linux;
 /// link that attaches it. The attachment lives exactly as long as the link fd: <see cref="Dispose"/>, a
 /// finalizer, or the process dying (the kernel closes its fds) detaches the program, so nothing is left
 /// swallowing traffic. Setup: construct (map and program), <see cref="RegisterSocket"/>, then <see cref="Attach"/>.
+/// Several queues' devices share one attachment (one program per interface): each takes a reference with
+/// <see cref="AddReference"/>, and the last <see cref="Dispose"/> detaches.
 /// </summary>
 internal sealed class XdpAttachment : IDisposable
 {
     private readonly BpfFileDescriptor _map;
     private readonly BpfFileDescriptor _program;
     private BpfFileDescriptor? _link;
+    private int _references = 1;
 
     /// <summary>Creates the XSKMAP (room for <paramref name="queueCount"/> queues) and loads the program steering <paramref name="addresses"/>.</summary>
     public XdpAttachment(string interfaceName, int ifIndex, int queueCount, IReadOnlyList<IPAddress> addresses)
@@ -85,9 +88,25 @@ internal sealed class XdpAttachment : IDisposable
         return new DriverException($"Attaching Skiff's XDP program to {InterfaceName} in {mode} mode (bpf BPF_LINK_CREATE) failed: {Libc.Describe(errno)} (errno {errno}). {advice}", errno);
     }
 
-    /// <summary>Detaches the program (closes the link), then releases the program and the map. Idempotent.</summary>
+    /// <summary>One more owner; each owner calls <see cref="Dispose"/> once.</summary>
+    public void AddReference()
+    {
+        if (Interlocked.Increment(ref _references) <= 1)
+        {
+            throw new ObjectDisposedException(nameof(XdpAttachment), "The XDP attachment was already detached.");
+        }
+    }
+
+    /// <summary>
+    /// Drops one reference; the last detaches the program (closes the link), then releases the program and the map.
+    /// Further calls do nothing.
+    /// </summary>
     public void Dispose()
     {
+        if (Interlocked.Decrement(ref _references) != 0)
+        {
+            return;
+        }
         _link?.Dispose();
         _program?.Dispose();
         _map.Dispose();

@@ -64,6 +64,58 @@ public sealed class AfXdpDeviceTests
     }
 
     [PrivilegedFact("ip")]
+    public void QueuesOpenedTogetherShareOneProgramThatTheLastOneDetaches()
+    {
+        using NetnsPair pair = new(kernelAddressesOnA: false, queues: 2);
+        using PacketPool pool0 = new(4096);
+        using PacketPool pool1 = new(4096);
+        List<string> log = [];
+
+        AfXdpDevice[] devices = NamespaceThread.Run(pair.NamespaceA, () => AfXdpDevice.OpenQueues(Options(pair, log), 2, [pool0, pool1]));
+        try
+        {
+            Assert.Equal(2, devices.Length);
+            Assert.Equal(Enumerable.Repeat(XdpAttachMode.Native, 2), devices.Select(d => d.AttachMode));
+            Assert.Contains(log, l => l.Contains("queue 0") && l.Contains("native mode"));
+            Assert.Contains(log, l => l.Contains("queue 1") && l.Contains("native mode"));
+            Assert.Same(pool0, devices[0].Pool);
+            Assert.Same(pool1, devices[1].Pool);
+            Assert.Equal(2048, pool0.InUse);
+            Assert.Equal(2048, pool1.InUse);
+
+            devices[0].Dispose();
+            Assert.Contains("prog/xdp", LinkShow(pair)); // queue 1 still needs it
+            Assert.Equal(0, pool0.InUse);
+        }
+        finally
+        {
+            foreach (AfXdpDevice d in devices)
+            {
+                d.Dispose();
+            }
+        }
+        Assert.DoesNotContain("xdp", LinkShow(pair));
+        Assert.Equal(0, pool1.InUse);
+
+        // One queue's own program holds the interface: a second queue opened alone cannot attach another.
+        using AfXdpDevice first = NamespaceThread.Run(pair.NamespaceA, () => new AfXdpDevice(Options(pair, null), pool0));
+        InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => NamespaceThread.Run(pair.NamespaceA,
+            () => new AfXdpDevice(Options(pair, null) with { QueueId = 1 }, pool1)));
+        Assert.Contains("Another XDP program is attached", Assert.IsType<DriverException>(e.InnerException).Message);
+        Assert.Equal(0, pool1.InUse);
+    }
+
+    [Fact]
+    public void QueuesNeedAPoolEach()
+    {
+        using PacketPool pool = new(4096);
+        AfXdpOptions options = new() { InterfaceName = "lo" };
+        Assert.Contains("one pool per queue", Assert.Throws<ArgumentException>(() => AfXdpDevice.OpenQueues(options, 2, [pool])).Message);
+        Assert.Contains("pool of its own", Assert.Throws<ArgumentException>(() => AfXdpDevice.OpenQueues(options, 2, [pool, pool])).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => AfXdpDevice.OpenQueues(options, 0));
+    }
+
+    [PrivilegedFact("ip")]
     public void ForcedZeroCopyOnVethFailsWithWhatToDoAndLeavesNothingAttached()
     {
         using NetnsPair pair = new(kernelAddressesOnA: false);

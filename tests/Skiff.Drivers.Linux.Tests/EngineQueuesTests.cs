@@ -6,9 +6,10 @@ using Skiff.Wire;
 namespace Skiff.Drivers.Linux.Tests;
 
 /// <summary>
-/// Two cores over two AF_PACKET sockets in one fanout group on a veth: the kernel spreads flows between them by its
-/// own hash (which Skiff cannot compute), and Skiff's QueueMesh passes segments for ports another core opened to it.
-/// Kernel clients reach Skiff's listener on both cores, and Skiff's own connections to a kernel server work from both.
+/// Two cores over two queues of one veth end, either two AF_PACKET sockets in one fanout group or two AF_XDP sockets
+/// on a two-queue veth sharing one XDP program: the kernel spreads flows between them by its own hash (which Skiff
+/// cannot compute), and Skiff's QueueMesh passes segments for ports another core opened to it. Kernel clients reach
+/// Skiff's listener on both cores, and Skiff's own connections to a kernel server work from both.
 /// </summary>
 public sealed class EngineQueuesTests
 {
@@ -58,25 +59,22 @@ for i in range(count):
 print(f'served {count}', flush=True)
 """;
 
-    [PrivilegedFact("ip", "ethtool", "python3")]
-    public async Task Flows_spread_by_the_kernel_and_flows_skiff_opens_both_work_on_two_cores()
+    [PrivilegedTheory("ip", "ethtool", "python3")]
+    [InlineData("afpacket")]
+    [InlineData("afxdp")]
+    public async Task Flows_spread_by_the_kernel_and_flows_skiff_opens_both_work_on_two_cores(string driver)
     {
-        using NetnsPair pair = new(kernelAddressesOnA: false);
+        using NetnsPair pair = new(kernelAddressesOnA: false, queues: 2);
+        // AF_XDP on veth cannot see unfinished checksums: the kernel peer must finish them (docs/drivers.md).
         ExternalTools.Check("ip", NetnsPair.In(pair.NamespaceB, ExternalTools.Require("ethtool"), "-K", pair.LinkB, "tx", "off"));
-        using PacketPool pool = new(16384);
-        ushort group = (ushort)Random.Shared.Next(1, 65535);
-        AfPacketDevice[] queues = NamespaceThread.Run(pair.NamespaceA, () => new[] { 0, 1 }.Select(q => new AfPacketDevice(new AfPacketOptions
-        {
-            InterfaceName = pair.LinkA,
-            QueueId = (ushort)q,
-            FanoutMode = AfPacketFanoutMode.Hash,
-            FanoutGroupId = group,
-        }, pool)).ToArray());
+        PacketPool[] pools = driver == "afxdp" ? [new PacketPool(8192), new PacketPool(8192)] : [new PacketPool(16384)];
+        IDevice[] queues = NamespaceThread.Run(pair.NamespaceA, () => OpenQueues(driver, pair, pools));
+        byte[] mac = Convert.FromHexString(ExternalTools.Check("ip", NetnsPair.In(pair.NamespaceA, "cat", $"/sys/class/net/{pair.LinkA}/address")).Output.Trim().Replace(":", "", StringComparison.Ordinal));
         try
         {
             SkiffStack stack = SkiffStack.CreateBuilder(new SkiffStackOptions
             {
-                Mac = MacAddress.Read(queues[0].HardwareAddress), // Skiff takes the interface's place on the link
+                Mac = MacAddress.Read(mac), // Skiff takes the interface's place on the link
                 Addresses = [new Ipv4Cidr(Ipv4Address.Parse(pair.Ipv4A), 24)],
                 Cores = 2,
             }).UseDevices(queues).Build();
@@ -141,12 +139,38 @@ print(f'served {count}', flush=True)
         }
         finally
         {
-            foreach (AfPacketDevice q in queues)
+            foreach (IDevice q in queues)
             {
-                q.Dispose();
+                ((IDisposable)q).Dispose();
             }
         }
-        Assert.Equal(0, pool.InUse);
+        if (driver == "afxdp")
+        {
+            Assert.DoesNotContain("xdp", ExternalTools.Check("ip", "-n", pair.NamespaceA, "link", "show", pair.LinkA).Output);
+        }
+        foreach (PacketPool pool in pools)
+        {
+            Assert.Equal(0, pool.InUse);
+            pool.Dispose();
+        }
+    }
+
+    private static IDevice[] OpenQueues(string driver, NetnsPair pair, PacketPool[] pools)
+    {
+        if (driver == "afxdp")
+        {
+            AfXdpDevice[] devices = AfXdpDevice.OpenQueues(new AfXdpOptions { InterfaceName = pair.LinkA, SteerAddresses = [IPAddress.Parse(pair.Ipv4A)] }, 2, pools);
+            Assert.All(devices, d => Assert.Equal(XdpAttachMode.Native, d.AttachMode));
+            return devices;
+        }
+        ushort group = (ushort)Random.Shared.Next(1, 65535);
+        return [.. new[] { 0, 1 }.Select(q => new AfPacketDevice(new AfPacketOptions
+        {
+            InterfaceName = pair.LinkA,
+            QueueId = (ushort)q,
+            FanoutMode = AfPacketFanoutMode.Hash,
+            FanoutGroupId = group,
+        }, pools[0]))];
     }
 
     private static async Task EchoAsync(SkiffConnection c)

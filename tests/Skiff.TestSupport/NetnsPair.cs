@@ -9,7 +9,10 @@ namespace Skiff.TestSupport;
 /// </summary>
 public sealed class NetnsPair : IDisposable
 {
-    public NetnsPair(bool kernelAddressesOnA = true)
+    /// <param name="kernelAddressesOnA">False: end A gets no kernel address (a Skiff stack owns <see cref="Ipv4A"/>).</param>
+    /// <param name="queues">Receive and transmit queues of each veth end (veth delivers on the peer's queue with the
+    /// sender's transmit queue's number, which the kernel picks per flow by hash).</param>
+    public NetnsPair(bool kernelAddressesOnA = true, int queues = 1)
     {
         string id = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()))[..6];
         int subnet = Random.Shared.Next(1, 255);
@@ -23,7 +26,9 @@ public sealed class NetnsPair : IDisposable
         {
             ExternalTools.Check("ip", "netns", "add", NamespaceA);
             ExternalTools.Check("ip", "netns", "add", NamespaceB);
-            ExternalTools.Check("ip", "link", "add", LinkA, "netns", NamespaceA, "type", "veth", "peer", "name", LinkB, "netns", NamespaceB);
+            string q = queues.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            ExternalTools.Check("ip", "link", "add", LinkA, "netns", NamespaceA, "numtxqueues", q, "numrxqueues", q, "type", "veth",
+                "peer", "name", LinkB, "netns", NamespaceB, "numtxqueues", q, "numrxqueues", q);
             if (kernelAddressesOnA)
             {
                 Configure(NamespaceA, LinkA, Ipv4A, Ipv6A);

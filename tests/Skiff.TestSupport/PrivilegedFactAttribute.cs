@@ -10,21 +10,30 @@ namespace Skiff.TestSupport;
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class PrivilegedFactAttribute : FactAttribute
 {
-    public PrivilegedFactAttribute(params string[] tools)
+    public PrivilegedFactAttribute(params string[] tools) => Skip = PrivilegedSkip.Reason(tools);
+}
+
+/// <summary>A theory with <see cref="PrivilegedFactAttribute"/>'s rules: skipped with the reason, never under <c>CI=true</c>.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class PrivilegedTheoryAttribute : TheoryAttribute
+{
+    public PrivilegedTheoryAttribute(params string[] tools) => Skip = PrivilegedSkip.Reason(tools);
+}
+
+internal static class PrivilegedSkip
+{
+    /// <summary>Why a privileged test cannot run here, or null when it can (always null under <c>CI=true</c>).</summary>
+    public static string? Reason(string[] tools)
     {
         if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
         {
-            return;
+            return null;
         }
         if (!Environment.IsPrivilegedProcess)
         {
-            Skip = "needs root (network namespaces, packet capture); run as root, or set CI=true to make this a failure";
-            return;
+            return "needs root (network namespaces, packet capture); run as root, or set CI=true to make this a failure";
         }
         string[] missing = tools.Where(t => ExternalTools.Find(t) is null).ToArray();
-        if (missing.Length > 0)
-        {
-            Skip = $"needs {string.Join(", ", missing)}; install with: bash scripts/test.sh (it apt-installs the test packages)";
-        }
+        return missing.Length > 0 ? $"needs {string.Join(", ", missing)}; install with: bash scripts/test.sh (it apt-installs the test packages)" : null;
     }
 }

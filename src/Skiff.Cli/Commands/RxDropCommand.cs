@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Skiff.Cli.Drivers;
+using Skiff.Wire;
 
 namespace Skiff.Cli.Commands;
 
@@ -12,11 +13,13 @@ public static class RxDropCommand
     public static Command Create()
     {
         StackOptionSet device = new(withStack: false);
-        Option<int> queues = new("--queues") { Description = "Queues (one device and thread each; AF_PACKET fanout, TAP multi-queue). Default 1.", DefaultValueFactory = _ => 1 };
+        Option<int> queues = new("--queues") { Description = "Queues (one device and thread each; AF_XDP sockets sharing one XDP program, AF_PACKET fanout, TAP multi-queue). Default 1.", DefaultValueFactory = _ => 1 };
+        Option<string[]> steer = new("--ip") { Description = "afxdp only (required there): an IPv4 address whose frames, and ARP about it, the XDP program steers to Skiff to drop; repeat for more. Everything else stays with the kernel.", AllowMultipleArgumentsPerToken = false };
         Option<double> seconds = new("--seconds") { Description = "Stop after this many seconds; 0 runs until Ctrl-C. Default 0." };
         Command command = new("rxdrop", "Receive and drop every frame, printing pps each second and the median at the end (DPDK rxonly).");
         device.AddTo(command);
         command.Options.Add(queues);
+        command.Options.Add(steer);
         command.Options.Add(seconds);
         command.SetAction(result =>
         {
@@ -33,33 +36,51 @@ public static class RxDropCommand
                 error.WriteLine("skiff rxdrop: --seconds cannot be negative.");
                 return 2;
             }
-            if (result.GetValue(device.Driver) == "afxdp")
+            string driver = result.GetValue(device.Driver)!;
+            string[] steerText = result.GetValue(steer) ?? [];
+            List<Ipv4Address> steered = [];
+            foreach (string text in steerText)
             {
-                output.WriteLine("skiff rxdrop: note: afxdp steers only the addresses Skiff owns to Skiff, and rxdrop owns none; use --driver afpacket to drop everything.");
+                if (!Ipv4Address.TryParse(text, out Ipv4Address address) || !address.IsUnicast)
+                {
+                    error.WriteLine($"skiff rxdrop: --ip '{text}' is not a unicast IPv4 address; write e.g. 10.0.0.2.");
+                    return 2;
+                }
+                steered.Add(address);
+            }
+            if (driver == "afxdp" && steered.Count == 0)
+            {
+                error.WriteLine("skiff rxdrop: afxdp steers to Skiff only the addresses it is given and leaves the rest to the kernel: give the frames' destination with --ip A.B.C.D, or use --driver afpacket to see every frame.");
+                return 2;
+            }
+            if (driver != "afxdp" && steered.Count > 0)
+            {
+                error.WriteLine($"skiff rxdrop: --ip chooses what AF_XDP steers; {driver} sees every frame of the interface, so leave --ip out.");
+                return 2;
             }
             using StopSignal stop = new();
-            using PacketPool pool = new(16384);
-            List<OpenedDevice> opened = [];
+            // AF_XDP registers each queue's pool as its socket's UMEM: a pool per queue. The others copy into one shared pool.
+            List<PacketPool> pools = [.. Enumerable.Range(0, driver == "afxdp" ? n : 1).Select(_ => new PacketPool(driver == "afxdp" ? 8192 : 16384))];
+            IReadOnlyList<PacketPool> perQueue = driver == "afxdp" ? pools : [.. Enumerable.Repeat(pools[0], n)];
+            OpenedDevice[]? opened = null;
             try
             {
-                for (int q = 0; q < n; q++)
+                opened = DriverFactory.TryOpenQueues(driver, result.GetValue(device.Interface)!, perQueue, steered, "skiff rxdrop", error);
+                if (opened is null)
                 {
-                    OpenedDevice? d = DriverFactory.TryOpen(new DriverFactory.Request(result.GetValue(device.Driver)!, result.GetValue(device.Interface)!, pool, q, n), "skiff rxdrop", error);
-                    if (d is null)
-                    {
-                        return DriverFactory.ExitDeviceUnavailable;
-                    }
-                    opened.Add(d);
+                    return DriverFactory.ExitDeviceUnavailable;
                 }
-                output.WriteLine($"skiff rxdrop: dropping every frame on {opened[0].Description}, {n} queue(s); Ctrl-C to stop");
+                string what = steered.Count == 0 ? "every frame" : $"every frame to {string.Join(", ", steered)}";
+                output.WriteLine($"skiff rxdrop: dropping {what} on {opened[0].Description}, {n} queue(s); Ctrl-C to stop");
                 return Run([.. opened.Select(o => o.Device)], TimeSpan.FromSeconds(result.GetValue(seconds)), output, stop.Token);
             }
             finally
             {
-                foreach (OpenedDevice d in opened)
+                foreach (OpenedDevice d in opened ?? [])
                 {
                     d.Dispose();
                 }
+                pools.ForEach(p => p.Dispose());
             }
         });
         return command;
@@ -70,7 +91,8 @@ public static class RxDropCommand
     {
         RxDropper dropper = new(devices);
         List<double> rates = dropper.Run(output, duration, stop);
-        output.WriteLine($"skiff rxdrop: {dropper.Received} frames; median {(rates.Count == 0 ? 0 : Median(rates)):N0} pps over {rates.Count} s");
+        string perQueue = devices.Count == 1 ? "" : $" ({string.Join(", ", Enumerable.Range(0, devices.Count).Select(q => $"queue {q}: {dropper.ReceivedOn(q)}"))})";
+        output.WriteLine($"skiff rxdrop: {dropper.Received} frames{perQueue}; median {(rates.Count == 0 ? 0 : Median(rates)):N0} pps over {rates.Count} s");
         return 0;
     }
 

@@ -46,4 +46,29 @@ internal static class DriverFactory
             return null;
         }
     }
+
+    /// <summary>
+    /// Opens one queue per pool of <paramref name="driver"/> on <paramref name="interfaceName"/> through
+    /// <see cref="LinuxDevices.OpenQueues"/> (AF_XDP: one shared program, a pool each), or writes why not and returns null.
+    /// </summary>
+    public static OpenedDevice[]? TryOpenQueues(string driver, string interfaceName, IReadOnlyList<PacketPool> pools,
+        IReadOnlyList<Ipv4Address>? steerAddresses, string command, TextWriter error)
+    {
+        if (!Names.Contains(driver))
+        {
+            error.WriteLine($"{command}: unknown driver '{driver}'; choose one of {string.Join(", ", Names)}.");
+            return null;
+        }
+        try
+        {
+            LinuxDevice[] devices = LinuxDevices.OpenQueues(driver, interfaceName, pools,
+                [.. (steerAddresses ?? []).Select(a => IPAddress.Parse(a.ToString()))]);
+            return [.. devices.Select(d => new OpenedDevice(d))];
+        }
+        catch (DriverException e)
+        {
+            error.WriteLine($"{command}: cannot open {pools.Count} {driver} queue(s) on {interfaceName}: {e.Message}");
+            return null;
+        }
+    }
 }

@@ -25,6 +25,9 @@ internal sealed class RxDropper(IReadOnlyList<IDevice> devices)
         }
     }
 
+    /// <summary>Frames received on queue <paramref name="queue"/> so far.</summary>
+    public long ReceivedOn(int queue) => Volatile.Read(ref _received[queue * 16]);
+
     public List<double> Run(TextWriter output, TimeSpan duration, CancellationToken stop)
     {
         using CancellationTokenSource done = CancellationTokenSource.CreateLinkedTokenSource(stop);
