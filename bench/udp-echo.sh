@@ -5,6 +5,10 @@
 #   kernel-block    the same server blocking in recvmmsg (MSG_WAITFORONE) instead of spinning
 #   skiff-afxdp     skiff serve --udp-echo on AF_XDP (copy mode on veth, native XDP, Skiff's program steering its address)
 #   skiff-afpacket  skiff serve --udp-echo on AF_PACKET (TPACKET_V3)
+#   dpdk-afxdp      DPDK 22.11 dpdk-testpmd --vdev net_af_xdp in 5tswap mode: it swaps the MAC and IP addresses and the
+#                   UDP ports of every frame and sends it back, an echo with no stack at all (the AF_XDP bound; its XDP
+#                   program takes every frame of the queue, so the client reaches it at an address no one else owns,
+#                   with a static ARP entry). Main and forwarding lcores both on CPU 1. Not in the default SYSTEMS.
 # every server in namespace S pinned to CPU 1, the same client (bench/native/udp_echo_client.c) in namespace C
 # pinned to CPU 0. For each server the client runs twice:
 #   closed loop: WINDOW requests outstanding (default 64), echoes/s = the echo capacity, RTT at saturation;
@@ -24,7 +28,7 @@
 # stalled for milliseconds). Every server and client therefore runs in its own session (setsid) with its autogroup
 # and nice set to PRIO (default -15), all systems alike; PRIO=0 measures without that.
 # Environment: WINDOW=64 RATE=50000 SIZE=64 BATCH=32 (client syscall batch) GSO=1 WARMUP=1 (s, not measured)
-#   SYSTEMS="kernel kernel-block skiff-afxdp skiff-afpacket" PRIO=-15 KEEP=1 (keep the logs)
+#   SYSTEMS="kernel kernel-block skiff-afxdp skiff-afpacket" (add dpdk-afxdp for the DPDK row) PRIO=-15 KEEP=1 (keep the logs)
 # Needs: dotnet, gcc, iproute2 (ip), ethtool, taskset (util-linux), python3. Creates and removes two namespaces and a veth.
 set -euo pipefail
 S=${1:-5}; ROUNDS=${2:-3}
@@ -40,7 +44,7 @@ case "$S$ROUNDS$WINDOW$RATE$SIZE$BATCH${PRIO#-}" in *[!0-9]*) echo "udp-echo.sh:
 
 OUT=$(mktemp -d /tmp/skiff-udp-echo.XXXXXX)
 NS=sku-s-$$; NC=sku-c-$$; VS=skus$$; VC=skuc$$
-IPC=10.80.0.1; IPSKIFF=10.80.0.2; IPKERNEL=10.80.0.3; PORT=7
+IPC=10.80.0.1; IPSKIFF=10.80.0.2; IPKERNEL=10.80.0.3; IPDPDK=10.80.0.4; PORT=7
 SERVER=""; SERVER_JOB=""
 cleanup() {
   if [ -n "$SERVER" ]; then kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER_JOB" 2>/dev/null || true; fi
@@ -64,6 +68,7 @@ ip link add $VS netns $NS type veth peer name $VC netns $NC
 ip -n $NS addr add $IPKERNEL/24 dev $VS; ip -n $NC addr add $IPC/24 dev $VC
 ip -n $NS link set lo up; ip -n $NC link set lo up; ip -n $NS link set $VS up; ip -n $NC link set $VC up
 ip netns exec $NC ethtool -K $VC tx off >/dev/null
+ip -n $NC neigh replace $IPDPDK lladdr "$(ip netns exec $NS cat /sys/class/net/$VS/address)" dev $VC
 
 # cpu_snap: "user system softirq idle total" jiffies of cpu0 and cpu1 from /proc/stat, on one line.
 cpu_snap() { awk '/^cpu[01] / {printf "%d %d %d %d %d ", $2+$3, $4, $7+$8, $5+$6, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
@@ -104,13 +109,17 @@ server_start() {
     kernel-block) in_ns $NS 1 "$OUT/server.pid" "$OUT/udp_echo_mmsg" --addr $IPKERNEL --port $PORT --block >"$log" 2>&1 & DST=$IPKERNEL ;;
     skiff-afxdp)  in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF" serve --driver afxdp --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT >"$log" 2>&1 & DST=$IPSKIFF ;;
     skiff-afpacket) in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF" serve --driver afpacket --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT >"$log" 2>&1 & DST=$IPSKIFF ;;
-    *) echo "udp-echo.sh: unknown system '$name' (kernel, kernel-block, skiff-afxdp, skiff-afpacket)." >&2; exit 2 ;;
+    dpdk-afxdp)   command -v dpdk-testpmd >/dev/null || { echo "udp-echo.sh: dpdk-afxdp needs dpdk-testpmd: apt-get install dpdk." >&2; exit 2; }
+                  in_ns $NS 1 "$OUT/server.pid" dpdk-testpmd --lcores '0@1,1@1' --main-lcore 0 --no-pci --no-huge -m 1024 --file-prefix sku$$ \
+                    --vdev net_af_xdp0,iface=$VS,start_queue=0,queue_count=1 -- --forward-mode=5tswap --nb-cores=1 --stats-period 1 \
+                    --total-num-mbufs=16384 </dev/null >"$log" 2>&1 & DST=$IPDPDK ;;
+    *) echo "udp-echo.sh: unknown system '$name' (kernel, kernel-block, skiff-afxdp, skiff-afpacket, dpdk-afxdp)." >&2; exit 2 ;;
   esac
   SERVER_JOB=$!
   for _ in $(seq 1 50); do [ -s "$OUT/server.pid" ] && break; sleep 0.1; done
   SERVER=$(cat "$OUT/server.pid" 2>/dev/null || true)
   [ -n "$SERVER" ] || { echo "udp-echo.sh: $name did not start (no process id)." >&2; exit 1; }
-  local ready="udp_echo_mmsg: "; case $name in skiff-*) ready="answering ARP" ;; esac
+  local ready="udp_echo_mmsg: "; case $name in skiff-*) ready="answering ARP" ;; dpdk-*) ready="packet forwarding - ports" ;; esac
   for _ in $(seq 1 300); do
     grep -q "$ready" "$log" 2>/dev/null && return 0
     kill -0 $SERVER 2>/dev/null || break
@@ -152,6 +161,7 @@ for r in $(seq 1 $ROUNDS); do
     server_stop
     case $s in
       skiff-*) grep -E 'udp echo|drops:' "$OUT/server.$s.$r.log" | sed 's/^ */        server: /' || true ;;
+      dpdk-*) grep -E 'RX-packets|TX-packets' "$OUT/server.$s.$r.log" | tail -2 | sed 's/^ */        server: /' || true ;;
       *) grep 'stopped' "$OUT/server.$s.$r.log" | sed 's/^/        server: /' || true ;;
     esac
   done
@@ -182,11 +192,14 @@ for l in labels:
 def ratio(a, b, mode, key):
     x, y = med(a, mode, key), med(b, mode, key)
     return f"{x / y:.2f}x" if x is not None and y else "n/a"
-for s in ("skiff-afxdp", "skiff-afpacket"):
+for s in ("skiff-afxdp", "skiff-afpacket", "dpdk-afxdp"):
     if (s, "closed") not in rows: continue
     for k in ("kernel", "kernel-block"):
         if (k, "closed") not in rows: continue
         print(f"   {s} / {k}: echoes/s {ratio(s, k, 'closed', 'pps')} (target >= 2x), p99 at saturation {ratio(s, k, 'closed', 'p99_us')},"
               f" p99 at {rate} pps {ratio(s, k, 'open', 'p99_us')} (target <= 1.00x), p50 at {rate} pps {ratio(s, k, 'open', 'p50_us')},"
               f" p90 at {rate} pps {ratio(s, k, 'open', 'p90_us')}")
+if ("skiff-afxdp", "closed") in rows and ("dpdk-afxdp", "closed") in rows:
+    print(f"   skiff-afxdp / dpdk-afxdp: echoes/s {ratio('skiff-afxdp', 'dpdk-afxdp', 'closed', 'pps')},"
+          f" p99 at {rate} pps {ratio('skiff-afxdp', 'dpdk-afxdp', 'open', 'p99_us')}")
 PY

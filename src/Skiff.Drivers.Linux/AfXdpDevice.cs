@@ -268,6 +268,14 @@ public sealed unsafe class AfXdpDevice : IDevice, IWaitableDevice, IDisposable
             options.Log?.Invoke($"AF_XDP on {options.InterfaceName}: zero-copy bind refused ({Libc.Describe(errno)}), falling back to copy mode.");
         }
         int copyErrno = TryOpenSocket(options, ifIndex, (ushort)(Xdp.XDP_COPY | wakeup));
+        // A socket closed on this queue a moment ago (a restart, or a device of the same process) frees the queue in a
+        // kernel work item after close returns (xp_release_deferred), and a bind before that fails with EBUSY: seen
+        // in the test suite when a queue was reopened right after its device was disposed. Give it up to 200 ms.
+        for (int attempt = 0; copyErrno == Libc.EBUSY && attempt < 40; attempt++)
+        {
+            Thread.Sleep(5);
+            copyErrno = TryOpenSocket(options, ifIndex, (ushort)(Xdp.XDP_COPY | wakeup));
+        }
         if (copyErrno != 0)
         {
             string advice = copyErrno switch
