@@ -7,5 +7,8 @@ public sealed class MonotonicClock : IClock
 {
     private readonly long _start = Stopwatch.GetTimestamp();
 
-    public Instant Now => new((Stopwatch.GetTimestamp() - _start) * 1_000_000 / Stopwatch.Frequency);
+    public Instant Now => At(Stopwatch.GetTimestamp());
+
+    /// <summary>The instant of a <see cref="Stopwatch.GetTimestamp"/> reading, for a loop that reads the clock once per round.</summary>
+    public Instant At(long timestamp) => new((timestamp - _start) * 1_000_000 / Stopwatch.Frequency);
 }

@@ -155,6 +155,15 @@ public sealed unsafe class PacketBuffer
     {
         _dataOffset = Pool.HeadroomBytes;
         _length = 0;
+        ClearMetadata();
+    }
+
+    /// <summary>
+    /// Clears the metadata (port, queue, RSS hash, timestamp, checksum state) and keeps the data: for a received buffer
+    /// reused to send, so what the receiving device said about it does not travel with the new frame.
+    /// </summary>
+    public void ClearMetadata()
+    {
         Port = 0;
         Queue = 0;
         RssHash = 0;

@@ -482,13 +482,23 @@ public sealed unsafe class AfXdpDevice : IDevice, IWaitableDevice, IDisposable
                 _txFrames += written;
             }
         }
-        // Copy mode sends from the sendto() itself (up to 32 frames per call), so kick while the ring holds frames.
+        // Copy mode sends from the sendto() itself, at most 32 frames per call (the kernel's TX_BATCH_SIZE), so a burst
+        // of more would leave a poll later, 32 at a time: kick until the ring is empty (bounded; a full completion
+        // ring is reaped between kicks). Zero-copy mode only needs the driver woken once.
         if ((!_needWakeup || _tx.NeedsWakeup) && _tx.Outstanding > 0)
         {
             Wake(isTransmit: true);
+            for (int kick = 1; !IsZeroCopy && kick < MaxKicksPerBurst && _tx.Outstanding > 0; kick++)
+            {
+                ReapCompletions();
+                Wake(isTransmit: true);
+            }
         }
         return accepted;
     }
+
+    /// <summary>sendto calls one transmit burst may make in copy mode: 8 x 32 frames.</summary>
+    private const int MaxKicksPerBurst = 8;
 
     /// <summary>Frees frames the kernel reports sent.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -42,7 +42,9 @@ internal sealed class PollLoop
         long lastActivity = Stopwatch.GetTimestamp();
         while (!stop.IsCancellationRequested)
         {
-            Instant now = Clock.Now;
+            // One clock read per round: on an idle spin the reads were a sixth of the loop's time (perf, UDP echo).
+            long t = Stopwatch.GetTimestamp();
+            Instant now = Clock.At(t);
             bool activity = _iface.Poll(now, _device);
             StepResult r = step(now);
             if (r.Finished)
@@ -51,7 +53,6 @@ internal sealed class PollLoop
                 _iface.Poll(Clock.Now, _device);
                 return true;
             }
-            long t = Stopwatch.GetTimestamp();
             if (activity || r.Activity)
             {
                 lastActivity = t;

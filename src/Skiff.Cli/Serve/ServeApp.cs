@@ -225,15 +225,16 @@ internal sealed class ServeApp
         while (_udpEcho.CanSend && _udpEcho.TryReceive(out PacketBuffer? datagram, out UdpEndpoint from))
         {
             any = true;
-            if (_udpEcho.TrySend(datagram.Data, from))
+            // Answered in place: the payload stays where the device wrote it and the headers are rebuilt in front of it.
+            if (_udpEcho.TrySend(datagram, from))
             {
                 Counters.UdpEchoDatagrams++;
             }
             else
             {
                 Counters.UdpEchoRefused++;
+                datagram.Free();
             }
-            datagram.Free();
         }
         return any;
     }

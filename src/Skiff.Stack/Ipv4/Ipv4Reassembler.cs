@@ -274,6 +274,11 @@ public sealed class Ipv4Reassembler
     /// </summary>
     public bool TryExpire(Instant now, out Ipv4ReassemblyTimeout expired)
     {
+        if (InProgress == 0)
+        {
+            expired = default; // the common case, checked on every poll: no walk over the slots
+            return false;
+        }
         for (int s = 0; s < _slots.Length; s++)
         {
             ref Slot slot = ref _slots[s];

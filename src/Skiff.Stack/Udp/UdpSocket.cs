@@ -5,7 +5,7 @@ namespace Skiff.Stack.Udp;
 
 /// <summary>
 /// A bound UDP port (RFC 768). Received datagrams wait, zero-copy in their packet buffers, in a bounded
-/// queue; sends are copied into a packet buffer at once and queued (bounded) for the next poll.
+/// queue; sends are copied into a packet buffer at once, or handed over in one, and queued (bounded) for the next poll.
 /// Not thread-safe: owned by the loop of its interface.
 /// </summary>
 public sealed class UdpSocket
@@ -91,18 +91,7 @@ public sealed class UdpSocket
     /// </summary>
     public bool TrySend(ReadOnlySpan<byte> data, UdpEndpoint destination)
     {
-        if (!IsOpen)
-        {
-            throw new InvalidOperationException("The UDP socket is closed.");
-        }
-        if (data.Length > MaxPayloadBytes)
-        {
-            throw new ArgumentException($"A UDP payload of {data.Length} bytes exceeds the IPv4 maximum of {MaxPayloadBytes}.");
-        }
-        if (destination.Port == 0 || destination.Address.IsUnspecified)
-        {
-            throw new ArgumentException($"Cannot send to {destination}: give an address and a non-zero port.");
-        }
+        CheckSend(data.Length, destination);
         if (_txCount == _tx.Length || !_layer.TryAllocatePayload(data.Length, out PacketBuffer? buffer))
         {
             SendRefused++;
@@ -112,6 +101,57 @@ public sealed class UdpSocket
         _tx[(_txHead + _txCount) % _tx.Length] = (buffer, destination);
         _txCount++;
         return true;
+    }
+
+    /// <summary>
+    /// Zero-copy send: queues <paramref name="datagram"/>'s data window as the payload and takes the buffer, which the
+    /// caller must not touch again (a received datagram answered in place, as an echo does, or a buffer the
+    /// application filled). Its metadata is cleared. A buffer with less headroom than the UDP, IPv4 and Ethernet
+    /// headers need (<see cref="ZeroCopyHeadroomBytes"/>) is copied into a new one and freed. False when the send queue
+    /// is full or no buffer is free for the copy: then nothing was queued and the caller still owns the buffer.
+    /// Throws <see cref="ArgumentException"/> for a payload over <see cref="MaxPayloadBytes"/>.
+    /// </summary>
+    public bool TrySend(PacketBuffer datagram, UdpEndpoint destination)
+    {
+        ArgumentNullException.ThrowIfNull(datagram);
+        if (datagram.HeadroomBytes < ZeroCopyHeadroomBytes)
+        {
+            if (!TrySend(datagram.Data, destination))
+            {
+                return false;
+            }
+            datagram.Free();
+            return true;
+        }
+        CheckSend(datagram.Length, destination);
+        if (_txCount == _tx.Length)
+        {
+            SendRefused++;
+            return false;
+        }
+        datagram.ClearMetadata();
+        _tx[(_txHead + _txCount) % _tx.Length] = (datagram, destination);
+        _txCount++;
+        return true;
+    }
+
+    /// <summary>Headroom a buffer needs to be sent in place by <see cref="TrySend(PacketBuffer, UdpEndpoint)"/>: UDP, the largest IPv4 header, Ethernet with one VLAN tag.</summary>
+    public const int ZeroCopyHeadroomBytes = UdpPacket.HeaderLength + 60 + 18;
+
+    private void CheckSend(int length, UdpEndpoint destination)
+    {
+        if (!IsOpen)
+        {
+            throw new InvalidOperationException("The UDP socket is closed.");
+        }
+        if (length > MaxPayloadBytes)
+        {
+            throw new ArgumentException($"A UDP payload of {length} bytes exceeds the IPv4 maximum of {MaxPayloadBytes}.");
+        }
+        if (destination.Port == 0 || destination.Address.IsUnspecified)
+        {
+            throw new ArgumentException($"Cannot send to {destination}: give an address and a non-zero port.");
+        }
     }
 
     /// <summary>Unbinds the port and frees every queued buffer.</summary>

@@ -41,6 +41,54 @@ public class EndToEndTests
     }
 
     [Fact]
+    public void UdpEchoInPlaceSendsTheReceivedBufferBackWithoutACopy()
+    {
+        using StackPair pair = new();
+        UdpSocket server = pair.B.Udp.Bind(7);
+        UdpSocket client = pair.A.Udp.Bind(0);
+        byte[] message = "echoed in place"u8.ToArray();
+        Assert.True(client.TrySend(message, new UdpEndpoint(StackPair.AddressB, 7)));
+        Assert.True(pair.RunUntil(() => server.CanReceive, Duration.FromSeconds(2)));
+        Assert.True(server.TryReceive(out PacketBuffer? datagram, out UdpEndpoint from));
+        int inUse = pair.PoolB.InUse;
+        datagram.Checksum = ChecksumState.L4Verified; // what a device said on receive must not travel with the reply
+
+        Assert.True(server.TrySend(datagram, from));
+        Assert.Equal(inUse, pair.PoolB.InUse); // no second buffer: the received one is queued
+        Assert.Equal(ChecksumState.None, datagram.Checksum);
+        Assert.True(pair.RunUntil(() => client.CanReceive, Duration.FromSeconds(2)));
+        Assert.True(client.TryReceive(out PacketBuffer? echoed, out UdpEndpoint source));
+        Assert.Equal(message, echoed.Data.ToArray());
+        Assert.Equal(new UdpEndpoint(StackPair.AddressB, 7), source);
+        echoed.Free();
+        Assert.Equal(0, pair.PoolB.InUse); // B's frame went out and was freed by the link: nothing leaked
+    }
+
+    [Fact]
+    public void ZeroCopySendCopiesABufferWithoutRoomForHeadersAndKeepsOwnershipWhenFull()
+    {
+        using StackPair pair = new();
+        UdpSocket client = pair.A.Udp.Bind(0, sendQueueDatagrams: 1);
+        UdpSocket server = pair.B.Udp.Bind(7);
+        Assert.True(pair.PoolA.TryAllocate(out PacketBuffer? tight));
+        Assert.True(tight.TrySetData(UdpSocket.ZeroCopyHeadroomBytes - 1, 3));
+        tight.Data.Fill(0x5a);
+
+        Assert.True(client.TrySend(tight, new UdpEndpoint(StackPair.AddressB, 7))); // copied, and the original freed
+        Assert.Equal(1, client.SendQueued);
+        Assert.True(pair.PoolA.TryAllocate(out PacketBuffer? roomy));
+        Assert.True(roomy.TrySetData(200, 3));
+        Assert.False(client.TrySend(roomy, new UdpEndpoint(StackPair.AddressB, 7))); // queue full: still ours
+        Assert.Equal(1, client.SendQueued);
+        roomy.Free();
+
+        Assert.True(pair.RunUntil(() => server.CanReceive, Duration.FromSeconds(2)));
+        byte[] got = new byte[8];
+        Assert.True(server.TryReceive(got, out int n, out _));
+        Assert.Equal(new byte[] { 0x5a, 0x5a, 0x5a }, got[..n]);
+    }
+
+    [Fact]
     public void UdpToAClosedPortEarnsPortUnreachable()
     {
         using StackPair pair = new();
