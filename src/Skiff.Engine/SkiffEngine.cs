@@ -56,6 +56,7 @@ public sealed partial class SkiffEngine : IDisposable
         _signals = device as IEngineDeviceSignals;
         _waitable = device as IWaitableDevice;
         Metrics = new SkiffMetricsPublisher(iface, Options.Queue, wake: Wake);
+        Metrics.SetSteeringSource(_signals);
     }
 
     /// <summary>The engine's settings.</summary>

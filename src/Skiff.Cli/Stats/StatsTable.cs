@@ -73,6 +73,10 @@ internal static class StatsTable
                 AppendRow(text, label, columns, before, s => s.Drops(r), true, all);
             }
         }
+        if (columns.Any(c => c.SteeringDrops != 0))
+        {
+            AppendRow(text, "  " + SkiffMetricsSnapshot.SteeringDropCause, columns, before, s => s.SteeringDrops, true, all);
+        }
         return text.ToString();
     }
 

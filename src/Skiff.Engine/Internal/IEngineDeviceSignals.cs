@@ -12,4 +12,10 @@ internal interface IEngineDeviceSignals
 
     /// <summary>True if frames moved for other queues since the last call; resets.</summary>
     bool TakeActivity();
+
+    /// <summary>
+    /// Frames this queue's thread dropped while steering them to another core (that core's ring full, or no frame for
+    /// a copy). Written by this queue's thread only, so the loop reads it without a lock.
+    /// </summary>
+    long SteeringDrops { get; }
 }

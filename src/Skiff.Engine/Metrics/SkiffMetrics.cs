@@ -21,7 +21,7 @@ public static class SkiffMetrics
     /// <summary>Tag: the primary IPv4 address of the loop's interface, a string.</summary>
     public const string AddressTag = "skiff.address";
 
-    /// <summary>Tag of <see cref="Drops"/>: the <see cref="DropReason"/> name.</summary>
+    /// <summary>Tag of <see cref="Drops"/>: the <see cref="DropReason"/> name, or <see cref="SkiffMetricsSnapshot.SteeringDropCause"/> for frames dropped between cores.</summary>
     public const string DropCauseTag = "skiff.drop.cause";
 
     /// <summary>Tag of <see cref="TcpOpens"/>: <c>active</c> (connect) or <c>passive</c> (accepted).</summary>
@@ -154,6 +154,10 @@ public static class SkiffMetrics
                 {
                     measurements.Add(new Measurement<long>(drops[i], Tags(s, DropCauseTag, ((DropReason)i).ToString())));
                 }
+            }
+            if (s.SteeringDrops != 0)
+            {
+                measurements.Add(new Measurement<long>(s.SteeringDrops, Tags(s, DropCauseTag, SkiffMetricsSnapshot.SteeringDropCause)));
             }
         }
         return measurements;

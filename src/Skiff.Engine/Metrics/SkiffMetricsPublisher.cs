@@ -20,6 +20,7 @@ public sealed class SkiffMetricsPublisher
     public static readonly Duration DefaultInterval = Duration.FromMillis(100);
 
     private readonly Interface _iface;
+    private Internal.IEngineDeviceSignals? _steering;
     private readonly Lock _lock = new();
     private readonly SkiffMetricsSnapshot _published = new();
     private Instant _nextAt = Instant.Zero;
@@ -50,6 +51,9 @@ public sealed class SkiffMetricsPublisher
         _published.Address = Address;
         _published.PoolFrames = iface.Pool.FrameCount;
     }
+
+    /// <summary>Where the loop's steering drops are counted (a software-RSS or queue-mesh view); set by the engine before it starts.</summary>
+    internal void SetSteeringSource(Internal.IEngineDeviceSignals? steering) => _steering = steering;
 
     /// <summary>The queue tag of every snapshot.</summary>
     public int Queue { get; }
@@ -91,6 +95,7 @@ public sealed class SkiffMetricsPublisher
         lock (_lock)
         {
             _published.Capture(_iface, now);
+            _published.SteeringDrops = _steering?.SteeringDrops ?? 0;
             _published.Sequence = ++_sequence;
         }
         // Read before the capture, so the capture saw everything that happened before the reader asked.

@@ -64,6 +64,15 @@ public sealed class SkiffMetricsSnapshot
     /// <summary>Frames dropped for <paramref name="reason"/>.</summary>
     public long Drops(DropReason reason) => _drops[(int)reason];
 
+    /// <summary>The cause name <see cref="SteeringDrops"/> is reported under (meter tag, JSON, <c>skiff stats</c>).</summary>
+    public const string SteeringDropCause = "SteeringQueueFull";
+
+    /// <summary>
+    /// Frames this loop dropped while handing them to another core (software RSS or a queue mesh: that core's ring
+    /// was full, or no frame was free for a copy). Counted by the engine, not the stack, so not a <see cref="DropReason"/>.
+    /// </summary>
+    public long SteeringDrops { get; internal set; }
+
     /// <summary>The drop counters indexed by <see cref="DropReason"/>.</summary>
     public ReadOnlySpan<long> DropsByReason => _drops;
 
@@ -72,7 +81,7 @@ public sealed class SkiffMetricsSnapshot
     {
         get
         {
-            long sum = 0;
+            long sum = SteeringDrops;
             for (int i = 0; i < _drops.Length; i++)
             {
                 if (i != (int)DropReason.FragmentHeld)
@@ -124,6 +133,7 @@ public sealed class SkiffMetricsSnapshot
         destination.TcpConnections = TcpConnections;
         destination.PoolFramesInUse = PoolFramesInUse;
         destination.PoolFrames = PoolFrames;
+        destination.SteeringDrops = SteeringDrops;
         _drops.AsSpan().CopyTo(destination._drops);
     }
 
@@ -153,6 +163,10 @@ public sealed class SkiffMetricsSnapshot
             {
                 writer.WriteNumber(((DropReason)i).ToString(), _drops[i]);
             }
+        }
+        if (SteeringDrops != 0)
+        {
+            writer.WriteNumber(SteeringDropCause, SteeringDrops);
         }
         writer.WriteEndObject();
         writer.WriteEndObject();
@@ -197,7 +211,11 @@ public sealed class SkiffMetricsSnapshot
         s.PoolFrames = frames;
         foreach (JsonProperty drop in drops.EnumerateObject())
         {
-            if (Enum.TryParse(drop.Name, out DropReason reason) && Enum.IsDefined(reason) && drop.Value.TryGetInt64(out long count))
+            if (drop.Name == SteeringDropCause && drop.Value.TryGetInt64(out long steering))
+            {
+                s.SteeringDrops = steering;
+            }
+            else if (Enum.TryParse(drop.Name, out DropReason reason) && Enum.IsDefined(reason) && drop.Value.TryGetInt64(out long count))
             {
                 s._drops[(int)reason] = count;
             }

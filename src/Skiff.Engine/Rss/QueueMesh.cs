@@ -81,6 +81,9 @@ public sealed class QueueMesh
     /// <summary>Frames dropped because a ring was full or the pool had no frame for a copy.</summary>
     public long Drops => Sum(Dropped);
 
+    /// <summary>The part of <see cref="Drops"/> core <paramref name="core"/> dropped (while passing frames on).</summary>
+    public long DropsOn(int core) => Volatile.Read(ref _counters[core * CounterStride + Dropped]);
+
     /// <summary>Core <paramref name="core"/>'s device: its own queue, plus the frames other cores pass to it.</summary>
     public IDevice Queue(int core) => _views[core];
 
@@ -270,6 +273,8 @@ public sealed class QueueMesh
         public int ReceiveBurst(Span<PacketBuffer> buffers, Instant now) => mesh.Receive(core, buffers, now, ref _activity);
 
         public int TransmitBurst(ReadOnlySpan<PacketBuffer> buffers, Instant now) => mesh._devices[core].TransmitBurst(buffers, now);
+
+        public long SteeringDrops => mesh.DropsOn(core) + (mesh._devices[core] is IEngineDeviceSignals inner ? inner.SteeringDrops : 0);
 
         // A queue device that is itself fed by other threads (a SoftwareRss queue standing in for a NIC) keeps its signals.
         public bool HasPendingWork() =>

@@ -313,6 +313,9 @@ public sealed class SoftwareRss
 
         public bool HasPendingWork() => owner.HasPendingWork(queue);
 
+        // Queue 0's thread does all the steering, so it owns every drop.
+        public long SteeringDrops => queue == 0 ? owner.Drops : 0;
+
         public bool TakeActivity()
         {
             if (queue != 0 || !owner._activity)

@@ -191,6 +191,70 @@ public sealed class SkiffMetricsPublisherTests : IDisposable
         Assert.Null(SkiffMetricsSnapshot.ReadJson(broken.RootElement));
     }
 
+    [Fact]
+    public void Frames_dropped_between_cores_are_a_drop_cause_of_the_loop_that_dropped_them()
+    {
+        byte[] key = new byte[Skiff.Wire.ToeplitzHash.KeyLength];
+        new Random(42).NextBytes(key);
+        Skiff.Engine.Rss.SoftwareRss rss = new(_linkB, new Skiff.Engine.Rss.FlowSteering(2, new Skiff.Wire.ToeplitzHash(key)), ringCapacity: 4);
+        // Ten ARP replies: every core must see each, so queue 0 copies them to queue 1, whose ring holds 4 and is not drained here.
+        PacketBuffer[] frames = new PacketBuffer[10];
+        for (int i = 0; i < frames.Length; i++)
+        {
+            Assert.True(_poolA.TryAllocate(out PacketBuffer? f));
+            Assert.True(f.TrySetData(_poolA.HeadroomBytes, 60));
+            ArpReply(f.Data, (byte)i);
+            frames[i] = f;
+        }
+        Assert.Equal(10, _linkA.TransmitBurst(frames, _now));
+        IDevice queue0 = rss.Queue(0);
+        PacketBuffer[] received = new PacketBuffer[32];
+        int n = queue0.ReceiveBurst(received, _now);
+        Assert.Equal(10, n);
+        foreach (PacketBuffer b in received.AsSpan(0, n))
+        {
+            b.Free();
+        }
+        Assert.Equal(6, rss.Drops);
+
+        SkiffMetricsPublisher publisher = new(_b, queue: 0);
+        publisher.SetSteeringSource((Internal.IEngineDeviceSignals)queue0);
+        publisher.PublishNow(_now);
+        SkiffMetricsSnapshot s = publisher.Read();
+        Assert.Equal(6, s.SteeringDrops);
+        Assert.Equal(_b.Counters.TotalDrops + 6, s.TotalDrops);
+        Assert.Equal(0, ((Internal.IEngineDeviceSignals)rss.Queue(1)).SteeringDrops); // queue 0's thread dropped them
+
+        using MemoryStream buffer = new();
+        using (System.Text.Json.Utf8JsonWriter writer = new(buffer))
+        {
+            s.WriteJson(writer);
+        }
+        Assert.Contains("\"SteeringQueueFull\":6", System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+        using System.Text.Json.JsonDocument document = System.Text.Json.JsonDocument.Parse(buffer.ToArray());
+        Assert.Equal(6, SkiffMetricsSnapshot.ReadJson(document.RootElement)!.SteeringDrops);
+        rss.DrainAll();
+    }
+
+    /// <summary>An ARP reply (RFC 826), 60 bytes with padding; <paramref name="n"/> varies the sender.</summary>
+    private static void ArpReply(Span<byte> f, byte n)
+    {
+        f.Clear();
+        f[..6].Fill(0xff);
+        byte[] sender = [0x02, 0, 0, 0, 0, (byte)(0x10 + n)];
+        sender.CopyTo(f[6..]);
+        f[12] = 0x08; f[13] = 0x06;            // ARP
+        f[14] = 0; f[15] = 1;                 // Ethernet
+        f[16] = 0x08; f[17] = 0x00;           // IPv4
+        f[18] = 6; f[19] = 4;
+        f[20] = 0; f[21] = 2;                 // reply
+        sender.CopyTo(f[22..]);
+        byte[] senderIp = [10, 0, 0, (byte)(20 + n)];
+        senderIp.CopyTo(f[28..]);
+        f[32..38].Fill(0xff);
+        AddressB.Write(f[38..]);
+    }
+
     public void Dispose()
     {
         _linkA.DiscardPending();
