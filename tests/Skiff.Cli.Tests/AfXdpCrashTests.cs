@@ -9,9 +9,9 @@ namespace Skiff.Cli.Tests;
 /// </summary>
 public sealed class AfXdpCrashTests
 {
-    private static string SkiffDll => Path.Combine(AppContext.BaseDirectory, "skiff.dll");
+    private static string SkiffDll => ServeProcess.SkiffDll;
 
-    private static string Dotnet => ExternalTools.Find("dotnet") ?? Environment.ProcessPath ?? "dotnet";
+    private static string Dotnet => ServeProcess.Dotnet;
 
     private static bool XdpAttached(NetnsPair pair) =>
         ExternalTools.Check("ip", "-n", pair.NamespaceA, "-d", "link", "show", pair.LinkA).Output.Contains("prog/xdp", StringComparison.Ordinal);

@@ -22,9 +22,9 @@ for i in range(count):
 print('sent', flows * count, flush=True)
 """;
 
-    private static string SkiffDll => Path.Combine(AppContext.BaseDirectory, "skiff.dll");
+    private static string SkiffDll => ServeProcess.SkiffDll;
 
-    private static string Dotnet => ExternalTools.Find("dotnet") ?? Environment.ProcessPath ?? "dotnet";
+    private static string Dotnet => ServeProcess.Dotnet;
 
     [PrivilegedFact("ip", "python3")]
     public void Afxdp_on_two_queues_drops_every_steered_frame_and_detaches()

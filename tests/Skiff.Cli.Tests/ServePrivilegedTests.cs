@@ -11,46 +11,11 @@ namespace Skiff.Cli.Tests;
 /// </summary>
 public sealed class ServePrivilegedTests
 {
-    private static string SkiffDll => Path.Combine(AppContext.BaseDirectory, "skiff.dll");
+    /// <summary>Starts <c>skiff serve</c> on AF_PACKET in namespace A and waits until B can ping it.</summary>
+    private static Process StartServe(NetnsPair pair, params string[] services) =>
+        ServeProcess.Start("afpacket", pair.NamespaceA, pair.LinkA, $"{pair.Ipv4A}/24", pair.NamespaceB, pair.Ipv4A, services);
 
-    private static string Dotnet => ExternalTools.Find("dotnet") ?? Environment.ProcessPath ?? "dotnet";
-
-    /// <summary>Starts <c>skiff serve</c> in namespace A as a child process and waits until B can ping it.</summary>
-    private static Process StartServe(NetnsPair pair, params string[] services)
-    {
-        string[] command = [Dotnet, SkiffDll, "serve", "--driver", "afpacket", "--iface", pair.LinkA, "--ip", $"{pair.Ipv4A}/24", .. services];
-        Process serve = ExternalTools.Start("ip", NetnsPair.In(pair.NamespaceA, command));
-        Stopwatch watch = Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            if (serve.HasExited)
-            {
-                Assert.Fail($"skiff serve exited {serve.ExitCode}: {serve.StandardError.ReadToEnd()}");
-            }
-            if (ExternalTools.Run("ip", NetnsPair.In(pair.NamespaceB, "ping", "-c", "1", "-W", "1", pair.Ipv4A)).ExitCode == 0)
-            {
-                return serve;
-            }
-        }
-        serve.Kill();
-        Assert.Fail("skiff serve did not answer ping within 30 s");
-        return serve;
-    }
-
-    /// <summary>Ctrl-C (SIGINT) the child; it must print its counters and exit 0.</summary>
-    private static string Interrupt(Process serve)
-    {
-        ExternalTools.Check("kill", "-INT", serve.Id.ToString());
-        Task<string> output = serve.StandardOutput.ReadToEndAsync();
-        if (!serve.WaitForExit(15_000))
-        {
-            serve.Kill(entireProcessTree: true);
-            Assert.Fail("skiff serve did not stop within 15 s of SIGINT");
-        }
-        serve.WaitForExit();
-        Assert.True(serve.ExitCode == 0, $"skiff serve exited {serve.ExitCode}: {serve.StandardError.ReadToEnd()}");
-        return output.Result;
-    }
+    private static string Interrupt(Process serve) => ServeProcess.Interrupt(serve);
 
     [PrivilegedFact("ip", "curl", "ping", "kill")]
     public void Curl_gets_the_page_and_bytes_over_one_kept_alive_connection()
