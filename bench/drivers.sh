@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Usage (root): bash bench/drivers.sh [SECONDS=8] [ROUNDS=3]
 # Receive-and-drop rates of 64-byte UDP frames on a veth, one run side by side, interleaved per round:
-#   skiff-afxdp    Skiff rxdrop on AF_XDP (AfXdpDevice, copy mode, native XDP on veth, busy-poll)
-#   skiff-afpacket Skiff rxdrop on AF_PACKET (AfPacketDevice, TPACKET_V3, busy-poll)
+#   skiff-afxdp    `skiff rxdrop --driver afxdp --ip A` (AfXdpDevice, copy mode, native XDP on veth, busy-poll)
+#   skiff-afpacket `skiff rxdrop --driver afpacket` (AfPacketDevice, TPACKET_V3, busy-poll)
+#   bench-afxdp    the benchmark harness's own rxdrop loop on AF_XDP (also prints the receiver's ns per frame)
 #   kernel-udp     bench/native/udp_recvmmsg.c: a kernel UDP socket, recvmmsg batch 64, busy-poll (MSG_DONTWAIT)
 #   dpdk-afxdp     dpdk-testpmd --vdev net_af_xdp rxonly (--no-huge)
 # all fed by the same generator: XdpLiveFrameGenerator (BPF_PROG_RUN, XDP live frames, XDP_TX out of the veth)
@@ -37,6 +38,9 @@ echo "== build"
 dotnet build -c Release "$ROOT/bench/Skiff.Benchmarks" --artifacts-path "${ARTIFACTS:-/tmp/art-rx}" -o "$OUT/bin" -v q -nologo >"$OUT/build.log" 2>&1 \
   || { cat "$OUT/build.log"; echo "drivers.sh: the benchmark build failed (above)." >&2; exit 1; }
 BENCH="$OUT/bin/Skiff.Benchmarks.dll"
+dotnet build -c Release "$ROOT/src/Skiff.Cli" --artifacts-path "${ARTIFACTS:-/tmp/art-rx}-cli" -o "$OUT/cli" -v q -nologo >"$OUT/build-cli.log" 2>&1 \
+  || { cat "$OUT/build-cli.log"; echo "drivers.sh: the skiff build failed (above)." >&2; exit 1; }
+SKIFF="$OUT/cli/skiff.dll"
 gcc -O2 -Wall -o "$OUT/udp_recvmmsg" "$ROOT/bench/native/udp_recvmmsg.c"
 
 echo "== namespaces $A (receivers, $VA $IPA) and $B (generator, $VB $IPB)"
@@ -64,9 +68,10 @@ run_one() {
   local name=$1 r=$2 log="$OUT/$1.$2.log" pps
   gen_start "$name.$r"
   case $name in
-    skiff-afxdp)    ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$BENCH" rxdrop --driver afxdp --iface $VA --ip $IPA --seconds $S >"$log" 2>&1 || true ;;
+    skiff-afxdp)    ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$SKIFF" rxdrop --driver afxdp --iface $VA --ip $IPA --seconds $S >"$log" 2>&1 || true ;;
+    bench-afxdp)    ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$BENCH" rxdrop --driver afxdp --iface $VA --ip $IPA --seconds $S >"$log" 2>&1 || true ;;
     skiff-afxdp-fill2048) ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$BENCH" rxdrop --driver afxdp --iface $VA --ip $IPA --fill-frames 2048 --seconds $S >"$log" 2>&1 || true ;;
-    skiff-afpacket) ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$BENCH" rxdrop --driver afpacket --iface $VA --seconds $S >"$log" 2>&1 || true ;;
+    skiff-afpacket) ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$SKIFF" rxdrop --driver afpacket --iface $VA --seconds $S >"$log" 2>&1 || true ;;
     kernel-udp)     ip netns exec $A nice -n $PRIO taskset -c 1 "$OUT/udp_recvmmsg" 9 $S >"$log" 2>&1 || true ;;
     dpdk-afxdp)     ip netns exec $A nice -n $PRIO timeout -s INT $((S + 6)) dpdk-testpmd -l 0,1 --main-lcore 0 --no-pci --no-huge -m 1024 \
                       --file-prefix skd$$ --vdev net_af_xdp0,iface=$VA,start_queue=0,queue_count=1 -- \
@@ -77,7 +82,8 @@ run_one() {
     # testpmd prints Rx-pps each second; leave out the zeros and the first (start-up) and take the median.
     pps=$(grep -o 'Rx-pps: *[0-9]*' "$log" | awk '$2 > 0 {print $2}' | tail -n +2 | sort -n | awk '{a[NR]=$1} END{if(NR==0)print 0; else if(NR%2)print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}' || true)
   else
-    pps=$(grep -o 'median: [0-9]*' "$log" | awk '{print $2}' | tail -1 || true)
+    # skiff rxdrop prints "median 3,712,000 pps over 8 s"; the harness "median: 3712000".
+    pps=$(grep -oE 'median:? [0-9,]+' "$log" | tr -d ',' | awk '{print $2}' | tail -1 || true)
   fi
   pps=${pps:-0}
   if [ "$pps" = 0 ]; then
