@@ -124,7 +124,8 @@ public sealed class SkiffConnection : IAsyncDisposable
     /// <summary>
     /// Graceful close and release: completes both application ends, lets the loop queue every written byte
     /// and then a FIN, drops data still arriving, and returns the connection to the stack. Completes once
-    /// the loop has released it. Idempotent; safe from any thread.
+    /// the loop has released it. With <see cref="SkiffStackOptions.LingerTimeout"/> set, a drain that takes longer
+    /// (the peer's window stays shut) ends in a reset instead. Idempotent; safe from any thread.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -133,6 +134,14 @@ public sealed class SkiffConnection : IAsyncDisposable
             await _core.Transport.Output.CompleteAsync().ConfigureAwait(false);
             await _core.Transport.Input.CompleteAsync().ConfigureAwait(false);
             _core.RequestDispose();
+            if (_core.LingerTimeout is TimeSpan linger && !_core.Disposed.IsCompleted)
+            {
+                Task drained = _core.Disposed;
+                if (await Task.WhenAny(drained, Task.Delay(linger)).ConfigureAwait(false) != drained)
+                {
+                    _core.RequestAbort(); // SO_LINGER's timeout: what is still queued is dropped and a RST goes out
+                }
+            }
         }
         await _core.Disposed.ConfigureAwait(false);
     }

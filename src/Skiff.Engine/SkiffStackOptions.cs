@@ -37,6 +37,13 @@ public sealed record SkiffStackOptions
     /// <summary>Bytes a connection's output pipe buffers before the application's FlushAsync waits for the loop. Default 1 MiB.</summary>
     public int OutputPauseThresholdBytes { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// How long <see cref="SkiffConnection.DisposeAsync"/> waits for written data to drain before it gives up and resets
+    /// the connection (SO_LINGER with a timeout): a peer that never opens its window then cannot hold a disposal
+    /// forever. Default null: wait until everything written has been handed to TCP.
+    /// </summary>
+    public TimeSpan? LingerTimeout { get; init; }
+
     /// <summary>Secret for ISNs and SYN cookies. Default null: a random one.</summary>
     public UInt128? SecretKey { get; init; }
 
@@ -78,6 +85,10 @@ public sealed record SkiffStackOptions
         if (InputPauseThresholdBytes < 4096 || OutputPauseThresholdBytes < 4096)
         {
             throw new ArgumentException("InputPauseThresholdBytes and OutputPauseThresholdBytes must be at least 4096.");
+        }
+        if (LingerTimeout is TimeSpan linger && linger < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"LingerTimeout {linger} is negative; give zero or more, or null to wait for the drain.");
         }
         if (Cores is < 1 or > 64)
         {

@@ -217,6 +217,34 @@ public sealed class TcpTests
     }
 
     [Fact]
+    public async Task A_linger_timeout_resets_a_connection_whose_peer_never_reads()
+    {
+        TimeSpan linger = TimeSpan.FromMilliseconds(300);
+        await using EnginePair pair = new(o => o with { LingerTimeout = linger, OutputPauseThresholdBytes = 64 << 20, InputPauseThresholdBytes = 4096 });
+        await using SkiffListener listener = pair.B.Listen(80);
+        Task<SkiffConnection> accepted = listener.AcceptAsync().AsTask();
+        SkiffConnection client = await SkiffConnection.ConnectAsync(pair.A, EnginePair.EndPointB(80)).AsTask().WaitAsync(EnginePair.Timeout);
+        await using SkiffConnection server = await accepted.WaitAsync(EnginePair.Timeout);
+        // More than the peer's window, its input pipe and our send buffer together: the drain cannot finish while B does not read.
+        await client.Transport.Output.WriteAsync(new byte[32 << 20]);
+
+        System.Diagnostics.Stopwatch watch = System.Diagnostics.Stopwatch.StartNew();
+        await client.DisposeAsync().AsTask().WaitAsync(EnginePair.Timeout);
+        // Task.Delay's timer may fire a few milliseconds early against the Stopwatch.
+        Assert.True(watch.Elapsed >= linger - TimeSpan.FromMilliseconds(50), $"DisposeAsync returned after {watch.Elapsed}, before the linger timeout");
+
+        SkiffSocketException reset = await Assert.ThrowsAsync<SkiffSocketException>(() => Echo.ReadToEndAsync(server.Transport.Input).WaitAsync(EnginePair.Timeout));
+        Assert.Equal(TcpError.Reset, reset.Error);
+    }
+
+    [Fact]
+    public void A_negative_linger_timeout_is_refused()
+    {
+        SkiffStackOptions options = new() { Mac = default, Addresses = [new Skiff.Wire.Ipv4Cidr(EnginePair.AddressA, 24)], LingerTimeout = TimeSpan.FromSeconds(-1) };
+        Assert.Contains("LingerTimeout", Assert.Throws<ArgumentException>(options.Validate).Message);
+    }
+
+    [Fact]
     public async Task Connecting_to_a_port_nobody_listens_on_is_refused()
     {
         await using EnginePair pair = new();

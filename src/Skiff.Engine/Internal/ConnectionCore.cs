@@ -63,6 +63,7 @@ internal sealed class ConnectionCore : EngineParticipant
     public ConnectionCore(SkiffStack stack, SkiffEngine engine)
     {
         _engine = engine;
+        LingerTimeout = stack.Options.LingerTimeout;
         _maxReceivePerIteration = _engine.Options.MaxReceiveBytesPerIteration;
         SkiffStackOptions o = stack.Options;
         _schedule = () => _engine.Schedule(this);
@@ -87,6 +88,9 @@ internal sealed class ConnectionCore : EngineParticipant
     public IDuplexPipe Transport { get; }
 
     public Task Disposed => _disposed.Task;
+
+    /// <summary><see cref="SkiffStackOptions.LingerTimeout"/>: how long a graceful disposal may wait for the drain.</summary>
+    public TimeSpan? LingerTimeout { get; }
 
     public TcpTuple Tuple { get; private set; }
 
