@@ -30,7 +30,7 @@ print('sent', flows * count, flush=True)
     public void Afxdp_on_two_queues_drops_every_steered_frame_and_detaches()
     {
         using NetnsPair pair = new(kernelAddressesOnA: false, queues: 2);
-        string macA = ExternalTools.Check("ip", NetnsPair.In(pair.NamespaceA, "cat", $"/sys/class/net/{pair.LinkA}/address")).Output.Trim();
+        string macA = NetnsPair.MacOf(pair.NamespaceA, pair.LinkA);
         // rxdrop answers no ARP (it drops that too): the kernel on B gets A's MAC from a static entry.
         ExternalTools.Check("ip", "-n", pair.NamespaceB, "neigh", "replace", pair.Ipv4A, "lladdr", macA, "dev", pair.LinkB);
 

@@ -69,7 +69,7 @@ print(f'served {count}', flush=True)
         ExternalTools.Check("ip", NetnsPair.In(pair.NamespaceB, ExternalTools.Require("ethtool"), "-K", pair.LinkB, "tx", "off"));
         PacketPool[] pools = driver == "afxdp" ? [new PacketPool(8192), new PacketPool(8192)] : [new PacketPool(16384)];
         IDevice[] queues = NamespaceThread.Run(pair.NamespaceA, () => OpenQueues(driver, pair, pools));
-        byte[] mac = Convert.FromHexString(ExternalTools.Check("ip", NetnsPair.In(pair.NamespaceA, "cat", $"/sys/class/net/{pair.LinkA}/address")).Output.Trim().Replace(":", "", StringComparison.Ordinal));
+        byte[] mac = NetnsPair.MacBytesOf(pair.NamespaceA, pair.LinkA);
         try
         {
             SkiffStack stack = SkiffStack.CreateBuilder(new SkiffStackOptions

@@ -17,8 +17,8 @@ public sealed class XdpLiveFrameGeneratorTests
         // A frame sent into a veth by XDP reaches the peer only if the peer runs NAPI: GRO on (or an XDP program).
         ExternalTools.Check("ip", NetnsPair.In(pair.NamespaceA, "ethtool", "-K", pair.LinkA, "gro", "on"));
         ExternalTools.Check("ip", "-n", pair.NamespaceB, "link", "add", HoldLink, "type", "veth", "peer", "name", "skgh1");
-        byte[] macA = Mac(pair.NamespaceA, pair.LinkA);
-        byte[] macB = Mac(pair.NamespaceB, pair.LinkB);
+        byte[] macA = NetnsPair.MacBytesOf(pair.NamespaceA, pair.LinkA);
+        byte[] macB = NetnsPair.MacBytesOf(pair.NamespaceB, pair.LinkB);
         byte[] request = AfPacketTestFrames.IcmpEchoRequest(macB, macA, AfPacketTestFrames.Ip(pair.Ipv4B), AfPacketTestFrames.Ip(pair.Ipv4A),
             identifier: 0x5347, sequence: 1, "skiff generator"u8);
         long before = InEchos(pair.NamespaceA);
@@ -69,9 +69,6 @@ public sealed class XdpLiveFrameGeneratorTests
         Assert.Contains("the interface the generator transmits on", same.Message);
         Assert.DoesNotContain("xdp", LinkShow(pair.NamespaceB, pair.LinkB));
     }
-
-    private static byte[] Mac(string netns, string link) =>
-        Convert.FromHexString(ExternalTools.Check("ip", NetnsPair.In(netns, "cat", $"/sys/class/net/{link}/address")).Output.Trim().Replace(":", "", StringComparison.Ordinal));
 
     private static string LinkShow(string netns, string link) => ExternalTools.Check("ip", "-n", netns, "link", "show", link).Output;
 

@@ -59,6 +59,12 @@ public sealed class NetnsPair : IDisposable
     /// <summary>Arguments that run <paramref name="command"/> inside <paramref name="ns"/>.</summary>
     public static string[] In(string ns, params string[] command) => ["netns", "exec", ns, .. command];
 
+    /// <summary>The MAC address of <paramref name="link"/> in namespace <paramref name="ns"/>, as "aa:bb:cc:dd:ee:ff".</summary>
+    public static string MacOf(string ns, string link) => ExternalTools.Check("ip", In(ns, "cat", $"/sys/class/net/{link}/address")).Output.Trim();
+
+    /// <summary><see cref="MacOf"/> as its six bytes.</summary>
+    public static byte[] MacBytesOf(string ns, string link) => Convert.FromHexString(MacOf(ns, link).Replace(":", "", StringComparison.Ordinal));
+
     public void Dispose()
     {
         // Deleting a namespace deletes the veth end inside it, and with it the peer.
