@@ -13,6 +13,14 @@ public sealed partial class TcpSocket
         where TEmitter : struct, ITcpEmitter
     {
         _lastNow = now;
+        if (_windowUpdateDeferred)
+        {
+            _windowUpdateDeferred = false;
+            if (_delayedAckAt == Instant.Never)
+            {
+                _delayedAckAt = now + _config.DelayedAckTimeout;
+            }
+        }
         int sent = 0;
         if (_pendingReset && sent < maxSegments)
         {
@@ -398,6 +406,7 @@ public sealed partial class TcpSocket
         _ackNow = false;
         _segmentsSinceAck = 0;
         _delayedAckAt = Instant.Never;
+        _windowUpdateDeferred = false;
     }
 
     /// <summary>The window field to advertise, keeping the right edge from moving left (RFC 9293 3.8.6.2.2).</summary>

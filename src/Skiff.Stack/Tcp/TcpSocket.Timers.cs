@@ -137,7 +137,7 @@ public sealed partial class TcpSocket
 
     private bool HasImmediateWork()
     {
-        if (_ackNow || _sendRst || _pendingReset || _retransmitHead || _persistProbe || _keepAliveProbe)
+        if (_ackNow || _windowUpdateDeferred || _sendRst || _pendingReset || _retransmitHead || _persistProbe || _keepAliveProbe)
         {
             return true;
         }

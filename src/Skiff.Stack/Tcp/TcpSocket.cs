@@ -18,6 +18,9 @@ namespace Skiff.Stack.Tcp;
 /// </remarks>
 public sealed partial class TcpSocket
 {
+    /// <summary>A window update after a read waits for the next segment while the sender has at least this many MSS of window left.</summary>
+    private const int WindowUpdateSlackSegments = 4;
+
     // Identity and configuration.
     private TcpConfig _config = TcpConfig.Default;
     private TcpTuple _tuple;
@@ -65,6 +68,7 @@ public sealed partial class TcpSocket
     private bool _ackNow;
     private int _segmentsSinceAck;
     private Instant _delayedAckAt = Instant.Never;
+    private bool _windowUpdateDeferred; // a read opened the window; the update may ride on the next segment
 
     // Timers. _lastNow is the latest instant the caller passed in (for timestamps on emitted segments).
     private Instant _lastNow;
@@ -317,10 +321,21 @@ public sealed partial class TcpSocket
         // beyond what was last advertised (receiver-side SWS avoidance, RFC 9293 3.8.6.2.2).
         int free = ReceiveFree();
         int advertised = Math.Max(0, _rcvEdge - _rcvNxt);
-        if (free - advertised >= Math.Min(_config.ReceiveBufferBytes / 2, _localMss))
+        if (free - advertised < Math.Min(_config.ReceiveBufferBytes / 2, _localMss))
         {
-            _ackNow = true;
+            return;
         }
+        if (_config.DelayedAck && _segmentsSinceAck == 0 && advertised >= WindowUpdateSlackSegments * _localMss)
+        {
+            // Only small segments unacknowledged (a request, not a bulk transfer, whose full-sized segments keep
+            // their prompt ACKs) and the sender still has room: RFC 1122 4.2.3.2 lets the update be delayed like an
+            // ACK, so it rides on the reply instead of costing a segment of its own. The first read after the
+            // handshake always opens the 64 KiB SYN window this far; Linux sends no ACK there either. Dispatch turns
+            // this into a delayed-ACK deadline, since a read has no clock.
+            _windowUpdateDeferred = true;
+            return;
+        }
+        _ackNow = true;
     }
 
     private int ReceiveFree()
@@ -382,6 +397,7 @@ public sealed partial class TcpSocket
         _ackNow = false;
         _segmentsSinceAck = 0;
         _delayedAckAt = Instant.Never;
+        _windowUpdateDeferred = false;
         _rtoAt = Instant.Never;
         _persistAt = Instant.Never;
         _keepAliveAt = Instant.Never;
@@ -471,6 +487,7 @@ public sealed partial class TcpSocket
         _keepAliveAt = Instant.Never;
         _timeWaitAt = Instant.Never;
         _delayedAckAt = Instant.Never;
+        _windowUpdateDeferred = false;
         _sendRst = false;
         // The in-order receive queue is kept so the application can read what arrived before a FIN or
         // RST; Release() frees it when the slot is reused.

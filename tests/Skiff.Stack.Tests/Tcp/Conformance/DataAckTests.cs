@@ -40,6 +40,65 @@ public sealed class DataAckTests
     }
 
     [Fact]
+    public void ReadingASmallRequestLetsTheWindowUpdateRideOnTheReply()
+    {
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer();
+        TcpSocket s = h.OpenPassive(h.Layer.Listen(TcpHarness.ServerPort), peer);
+        int scale = SynAckWindowScale(h);
+        peer.SendData(TcpHarness.Bytes(97));
+        Assert.Empty(h.Dispatch());
+        Assert.Equal(97, s.Receive(new byte[200])); // opens the SYN-ACK's 64 KiB window by far more than an MSS
+        Assert.Empty(h.Dispatch()); // no pure window update: the sender still has room
+
+        s.Send(TcpHarness.Bytes(200, 2));
+        EmittedSegment reply = h.DispatchOne();
+        Assert.Equal(200, reply.Length);
+        Assert.Equal(peer.Nxt, reply.Ack);
+        Assert.True(reply.Repr.WindowLength << scale > 2 * 65_535, $"window {reply.Repr.WindowLength} << {scale}");
+        Assert.Empty(h.PollAt(h.Now + Duration.FromMillis(100)));
+        Assert.Equal(0L, s.Counters.PureAcksSent);
+        peer.AckAll([reply]);
+        h.AssertAllReleased(peer);
+    }
+
+    [Fact]
+    public void AWindowUpdateNobodyCarriesGoesAtTheDelayedAckTimeout()
+    {
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer();
+        TcpSocket s = h.OpenPassive(h.Layer.Listen(TcpHarness.ServerPort), peer);
+        int scale = SynAckWindowScale(h);
+        Instant arrived = h.Now;
+        peer.SendData(TcpHarness.Bytes(97));
+        s.Receive(new byte[200]);
+        Assert.Empty(h.Poll());
+        Assert.Empty(h.PollAt(arrived + Duration.FromMillis(39)));
+        EmittedSegment ack = Assert.Single(h.PollAt(arrived + Duration.FromMillis(40)));
+        Assert.Equal(peer.Nxt, ack.Ack);
+        Assert.True(ack.Repr.WindowLength << scale > 2 * 65_535);
+        h.AssertAllReleased(peer);
+    }
+
+    [Fact]
+    public void ReadingAFullSizedSegmentStillUpdatesTheWindowAtOnce()
+    {
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer();
+        TcpSocket s = h.OpenPassive(h.Layer.Listen(TcpHarness.ServerPort), peer);
+        peer.SendData(TcpHarness.Bytes(s.SendMss));
+        Assert.Empty(h.Dispatch());
+        s.Receive(new byte[s.SendMss]);
+        EmittedSegment update = h.DispatchOne(); // a bulk transfer keeps its prompt ACKs
+        Assert.Equal(peer.Nxt, update.Ack);
+        Assert.True(update.Repr.WindowLength << SynAckWindowScale(h) > 2 * 65_535);
+        h.AssertAllReleased(peer);
+    }
+
+    private static int SynAckWindowScale(TcpHarness h) =>
+        h.AllSent.Single(x => x.Flags == (TcpFlags.Syn | TcpFlags.Ack)).Repr.WindowScale ?? 0;
+
+    [Fact]
     public void DelayedAckCanBeTurnedOff()
     {
         using TcpHarness h = new();
