@@ -34,6 +34,8 @@ public sealed partial class SkiffEngine
                     work |= _signals.TakeActivity();
                 }
                 work |= RunParticipants();
+                work |= RunReadyConnections();
+                work |= RunRevisits();
                 _iterations++;
                 if (work)
                 {
@@ -116,6 +118,50 @@ public sealed partial class SkiffEngine
         return work;
     }
 
+    /// <summary>Visits the connections whose sockets the stack reported ready (news since the last poll).</summary>
+    private bool RunReadyConnections()
+    {
+        ConnectionCore?[]? bySlot = _connectionBySlot;
+        if (bySlot is null)
+        {
+            return false;
+        }
+        Stack.Tcp.TcpLayer tcp = Interface.Tcp;
+        bool work = false;
+        int n;
+        // Visits call socket methods (send, close, take received data), which never make a socket ready: this ends.
+        while ((n = tcp.TakeReady(_readyBatch)) > 0)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                Stack.SocketHandle handle = _readyBatch[i];
+                if (bySlot[handle.Slot] is ConnectionCore connection && connection.Handle == handle)
+                {
+                    connection.Visit();
+                    work = true;
+                }
+            }
+        }
+        return work;
+    }
+
+    /// <summary>Visits once more the connections whose last visit did work (a budget ran out, a close is settling).</summary>
+    private bool RunRevisits()
+    {
+        if (_revisit.Count == 0)
+        {
+            return false;
+        }
+        (_revisit, _revisiting) = (_revisiting, _revisit);
+        foreach (ConnectionCore connection in _revisiting)
+        {
+            connection.RevisitQueued = false;
+            connection.Visit();
+        }
+        _revisiting.Clear();
+        return true;
+    }
+
     private void Backoff(int idle, Instant now)
     {
         SkiffIdlePolicy policy = Options.Idle;
@@ -177,7 +223,7 @@ public sealed partial class SkiffEngine
     {
         try
         {
-            EngineParticipant[] participants = [.. _participants];
+            EngineParticipant[] participants = [.. _participants, .. _connections];
             foreach (EngineParticipant p in participants)
             {
                 p.OnEngineStopping();

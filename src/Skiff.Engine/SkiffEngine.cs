@@ -30,7 +30,12 @@ public sealed partial class SkiffEngine : IDisposable
     private int _signalers;         // threads inside WakeParked's write, so the eventfd is not closed under them
     private readonly MpscWorkQueue _queue = new();
     private readonly ManualResetEventSlim _wake = new(false, 0);
-    private readonly List<EngineParticipant> _participants = [];
+    private readonly List<EngineParticipant> _participants = [];  // visited after every poll (listeners, UDP sockets)
+    private readonly List<EngineParticipant> _connections = [];   // visited on news only (VisitedEveryPoll false)
+    private ConnectionCore?[]? _connectionBySlot;                 // by TCP socket slot, for the stack's ready list
+    private readonly SocketHandle[] _readyBatch = new SocketHandle[64];
+    private List<ConnectionCore> _revisit = [];                  // visit again next iteration: the last visit did work
+    private List<ConnectionCore> _revisiting = [];
     private readonly HashSet<Ipv4Address> _peers = [];
     private readonly Lock _drainLock = new();
     private readonly Lock _lifecycleLock = new();
@@ -219,11 +224,11 @@ public sealed partial class SkiffEngine : IDisposable
         {
             return;
         }
-        participant.ParticipantIndex = _participants.Count;
-        _participants.Add(participant);
+        List<EngineParticipant> list = participant.VisitedEveryPoll ? _participants : _connections;
+        participant.ParticipantIndex = list.Count;
+        list.Add(participant);
     }
 
-    /// <summary>Removes a participant (swap with the last). Loop only.</summary>
     internal void Unregister(EngineParticipant participant)
     {
         int i = participant.ParticipantIndex;
@@ -231,15 +236,43 @@ public sealed partial class SkiffEngine : IDisposable
         {
             return;
         }
-        int last = _participants.Count - 1;
-        EngineParticipant moved = _participants[last];
-        _participants[i] = moved;
+        List<EngineParticipant> list = participant.VisitedEveryPoll ? _participants : _connections;
+        int last = list.Count - 1;
+        EngineParticipant moved = list[last];
+        list[i] = moved;
         moved.ParticipantIndex = i;
-        _participants.RemoveAt(last);
+        list.RemoveAt(last);
         participant.ParticipantIndex = -1;
     }
 
-    /// <summary>Remembers a remote address, so that shutdown can free packets waiting on its ARP entry. Loop only.</summary>
+    /// <summary>Loop side: registers a connection and the socket whose readiness wakes it.</summary>
+    internal void RegisterConnection(ConnectionCore connection, SocketHandle handle)
+    {
+        Register(connection);
+        _connectionBySlot ??= new ConnectionCore?[Interface.Tcp.Capacity];
+        _connectionBySlot[handle.Slot] = connection;
+    }
+
+    /// <summary>Loop side: the connection released its socket.</summary>
+    internal void UnregisterConnection(ConnectionCore connection, SocketHandle handle)
+    {
+        Unregister(connection);
+        if (_connectionBySlot is not null && _connectionBySlot[handle.Slot] == connection)
+        {
+            _connectionBySlot[handle.Slot] = null;
+        }
+    }
+
+    /// <summary>Loop side: visits <paramref name="connection"/> again in the next iteration (its last visit did work).</summary>
+    internal void Revisit(ConnectionCore connection)
+    {
+        if (!connection.RevisitQueued)
+        {
+            connection.RevisitQueued = true;
+            _revisit.Add(connection);
+        }
+    }
+
     internal void NotePeer(Ipv4Address address)
     {
         // Bounded by the ARP cache's size: beyond it the cache evicts (and frees) entries itself.

@@ -94,6 +94,15 @@ internal sealed class ConnectionCore : EngineParticipant
 
     public TcpTuple Tuple { get; private set; }
 
+    /// <summary>The socket the loop watches for this connection (default before the connect starts). Loop side.</summary>
+    internal SocketHandle Handle => _handle;
+
+    /// <summary>True while on the engine's revisit list. Loop side.</summary>
+    internal bool RevisitQueued;
+
+    /// <summary>Connections are visited on news only: their socket is ready, a thread scheduled them, or their last visit did work.</summary>
+    internal override bool VisitedEveryPoll => false;
+
     /// <summary>Application side: asks the loop to open a connection; the task completes when it is established.</summary>
     public Task<SkiffConnection> StartConnect(Ipv4Address address, ushort port, TcpConfig? config, CancellationToken cancellationToken)
     {
@@ -122,7 +131,8 @@ internal sealed class ConnectionCore : EngineParticipant
         Tuple = socket.Tuple;
         _remoteText = $"{socket.Tuple.RemoteAddress}:{socket.Tuple.RemotePort}";
         _phase = Phase.Open;
-        _engine.Register(this);
+        _engine.RegisterConnection(this, handle);
+        _engine.Revisit(this); // data, or even the FIN, may have arrived while it waited in the accept queue
     }
 
     /// <summary>Application side: graceful close once the output pipe is drained (the caller has completed the app ends).</summary>
@@ -146,10 +156,19 @@ internal sealed class ConnectionCore : EngineParticipant
             FailAfterStop();
             return;
         }
-        Step();
+        Visit();
     }
 
     internal override bool AfterPoll() => Step();
+
+    /// <summary>Loop side: one step, and another next iteration if this one did work (until the connection is quiet).</summary>
+    internal void Visit()
+    {
+        if (Step())
+        {
+            _engine.Revisit(this);
+        }
+    }
 
     private bool Step()
     {
@@ -190,7 +209,7 @@ internal sealed class ConnectionCore : EngineParticipant
         _socket = iface.Tcp.Get(_handle);
         Tuple = _socket.Tuple;
         _phase = Phase.Connecting;
-        _engine.Register(this);
+        _engine.RegisterConnection(this, _handle);
     }
 
     private bool StepConnecting()
@@ -253,7 +272,7 @@ internal sealed class ConnectionCore : EngineParticipant
                 Release();
                 return true;
             }
-            return false;
+            return true; // visit again until the dispatch has sent the RST
         }
         bool work = PumpInput(socket);
         work |= PumpOutput(socket);
@@ -467,7 +486,7 @@ internal sealed class ConnectionCore : EngineParticipant
         _phase = Phase.Released;
         _engine.Interface.Tcp.Release(_handle);
         _socket = null;
-        _engine.Unregister(this);
+        _engine.UnregisterConnection(this, _handle);
         Connection.SignalClosed();
         _disposed.TrySetResult();
     }

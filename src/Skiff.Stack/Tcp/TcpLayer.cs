@@ -36,6 +36,10 @@ public sealed class TcpLayer
     private int _timeWaitLive;
     private readonly int[] _touched; // TIME-WAIT sockets that received a segment and may owe an ACK
     private int _touchedCount;
+    // Application-owned sockets with news for their owner since it last asked (TakeReady): a segment was
+    // processed, or a timer or a dispatch changed the state. Each slot at most once (ReadyQueued).
+    private readonly int[] _ready;
+    private int _readyCount;
     private readonly Dictionary<ushort, TcpListener> _listeners = new();
     private readonly IsnGenerator _isn;
     private readonly SynCookies _cookies;
@@ -69,6 +73,7 @@ public sealed class TcpLayer
         _table = new ConnectionTable(options.MaxConnections);
         _timeWaitQueue = new (int, int)[(int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)options.MaxConnections * 2)];
         _touched = new int[options.MaxConnections];
+        _ready = new int[options.MaxConnections];
         Span<byte> key = stackalloc byte[16];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(key, secretKey);
         _isn = new IsnGenerator(key);
@@ -91,6 +96,46 @@ public sealed class TcpLayer
 
     /// <summary>The MSS offered to peers.</summary>
     public int LocalMss => _localMss;
+
+    /// <summary>How many connections the layer can hold (<see cref="TcpLayerOptions.MaxConnections"/>); socket slots are below it.</summary>
+    public int Capacity => _sockets.Length;
+
+    /// <summary>
+    /// The application-owned connections with news since the last call (epoll's ready list): data, a FIN or a reset
+    /// arrived, an ACK freed send buffer, the handshake completed, or a timer or a dispatch changed the state. An
+    /// event loop visits just these instead of every connection after each poll. Fills <paramref name="destination"/>
+    /// and returns the count; what does not fit stays for the next call. A handle may have been released meanwhile
+    /// (check it with <see cref="TryGet"/>).
+    /// </summary>
+    public int TakeReady(Span<SocketHandle> destination)
+    {
+        int n = 0;
+        int i = 0;
+        for (; i < _readyCount && n < destination.Length; i++)
+        {
+            TcpSocket s = _sockets[_ready[i]];
+            s.ReadyQueued = false;
+            if (s.InUse && _appOwned[s.Slot])
+            {
+                destination[n++] = new SocketHandle(s.Slot, s.Generation);
+            }
+        }
+        if (i < _readyCount)
+        {
+            Array.Copy(_ready, i, _ready, 0, _readyCount - i);
+        }
+        _readyCount -= i;
+        return n;
+    }
+
+    private void MarkReady(TcpSocket s)
+    {
+        if (!s.ReadyQueued && _appOwned[s.Slot])
+        {
+            s.ReadyQueued = true;
+            _ready[_readyCount++] = s.Slot;
+        }
+    }
 
     /// <summary>The socket a handle names. Throws <see cref="InvalidOperationException"/> for a stale or foreign handle.</summary>
     public TcpSocket Get(SocketHandle handle) =>
@@ -257,6 +302,7 @@ public sealed class TcpLayer
             if (!(synOnly && s.State == TcpState.TimeWait && s.AcceptsNewIncarnation(seg) && FindListener(destination, seg.DestinationPort) is not null))
             {
                 bool taken = s.Process(now, seg, payload);
+                MarkReady(s);
                 AfterProcess(s);
                 return taken;
             }
@@ -300,6 +346,7 @@ public sealed class TcpLayer
         }
         bool hard = code is Icmpv4DestinationUnreachableCode.ProtocolUnreachable or Icmpv4DestinationUnreachableCode.PortUnreachable;
         _sockets[slot].OnIcmpUnreachable(quotedSequence, hard ? TcpError.Refused : TcpError.Unreachable, hard);
+        MarkReady(_sockets[slot]);
     }
 
     private TcpListener? FindListener(Ipv4Address destination, ushort port) =>
@@ -498,7 +545,12 @@ public sealed class TcpLayer
         for (int i = 0; i < _activeCount && sent < budget; i++)
         {
             TcpSocket s = _sockets[_active[i]];
+            TcpState before = s.State;
             sent += s.Dispatch(now, ref emitter, budget - sent);
+            if (s.State != before)
+            {
+                MarkReady(s); // a reset went out: CLOSED
+            }
         }
         for (int i = 0; i < _touchedCount; i++)
         {
@@ -521,7 +573,12 @@ public sealed class TcpLayer
         for (int i = _activeCount - 1; i >= 0; i--)
         {
             TcpSocket s = _sockets[_active[i]];
+            TcpState before = s.State;
             s.OnTimers(now);
+            if (s.State != before)
+            {
+                MarkReady(s); // gave up (retransmissions, user timeout, keep-alive): CLOSED with an error
+            }
             AfterProcess(s);
         }
         while (TryPeekTimeWait(out TcpSocket? oldest))
@@ -539,6 +596,7 @@ public sealed class TcpLayer
             oldest.ForceClose();
             if (_appOwned[oldest.Slot])
             {
+                MarkReady(oldest);
                 AddToActive(oldest.Slot); // closed; the application still holds the handle
             }
             else

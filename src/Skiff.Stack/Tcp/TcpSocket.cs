@@ -133,6 +133,9 @@ public sealed partial class TcpSocket
     /// <summary>True while the layer has this TIME-WAIT socket on its list to dispatch this poll.</summary>
     internal bool Touched { get; set; }
 
+    /// <summary>True while the slot is on the layer's ready list (<see cref="TcpLayer.TakeReady"/>); kept across a reuse of the slot, as the entry is.</summary>
+    internal bool ReadyQueued { get; set; }
+
     /// <summary>True when a dispatch now would send something.</summary>
     internal bool HasWorkNow => HasImmediateWork();
 
