@@ -34,8 +34,12 @@ public sealed class TcpLayer
     private int _timeWaitHead;
     private int _timeWaitEntries;
     private int _timeWaitLive;
-    private readonly int[] _touched; // TIME-WAIT sockets that received a segment and may owe an ACK
-    private int _touchedCount;
+    // Sockets that may owe a segment, or whose next deadline may have moved: a segment, a timer or the application
+    // touched them since the last dispatch. A poll visits these, never every connection. Each slot at most once
+    // (PendingQueued, kept across a reuse of the slot as the entry is).
+    private readonly int[] _pending;
+    private int _pendingCount;
+    private readonly TimerHeap _timers;
     // Application-owned sockets with news for their owner since it last asked (TakeReady): a segment was
     // processed, or a timer or a dispatch changed the state. Each slot at most once (ReadyQueued).
     private readonly int[] _ready;
@@ -65,14 +69,15 @@ public sealed class TcpLayer
         _activeIndex = new int[options.MaxConnections];
         for (int i = 0; i < _sockets.Length; i++)
         {
-            _sockets[i] = new TcpSocket(i, Counters);
+            _sockets[i] = new TcpSocket(i, Counters, this);
             _freeSlots[i] = _sockets.Length - 1 - i;
             _activeIndex[i] = -1;
         }
         _freeCount = _sockets.Length;
         _table = new ConnectionTable(options.MaxConnections);
         _timeWaitQueue = new (int, int)[(int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)options.MaxConnections * 2)];
-        _touched = new int[options.MaxConnections];
+        _pending = new int[options.MaxConnections];
+        _timers = new TimerHeap(options.MaxConnections);
         _ready = new int[options.MaxConnections];
         Span<byte> key = stackalloc byte[16];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(key, secretKey);
@@ -96,6 +101,9 @@ public sealed class TcpLayer
 
     /// <summary>The MSS offered to peers.</summary>
     public int LocalMss => _localMss;
+
+    /// <summary>Sockets the next dispatch will visit (touched since the last one, or still owing a segment). For tests.</summary>
+    internal int PendingCount => _pendingCount;
 
     /// <summary>How many connections the layer can hold (<see cref="TcpLayerOptions.MaxConnections"/>); socket slots are below it.</summary>
     public int Capacity => _sockets.Length;
@@ -126,6 +134,16 @@ public sealed class TcpLayer
         }
         _readyCount -= i;
         return n;
+    }
+
+    /// <summary>The socket may owe a segment now or have a new deadline: the next dispatch visits it.</summary>
+    internal void MarkPending(TcpSocket s)
+    {
+        if (!s.PendingQueued)
+        {
+            s.PendingQueued = true;
+            _pending[_pendingCount++] = s.Slot;
+        }
     }
 
     private void MarkReady(TcpSocket s)
@@ -182,6 +200,7 @@ public sealed class TcpLayer
         }
         SeqNumber iss = _isn.Generate(tuple.LocalAddress, tuple.LocalPort, tuple.RemoteAddress, tuple.RemotePort, now);
         socket.Open(config ?? TcpConfig.Default, tuple, _localMss, iss, TimestampOffset(iss), now);
+        MarkPending(socket); // the SYN
         socket.StartConnect();
         _table.TryAdd(tuple, socket.Slot);
         _appOwned[socket.Slot] = true;
@@ -302,6 +321,7 @@ public sealed class TcpLayer
             if (!(synOnly && s.State == TcpState.TimeWait && s.AcceptsNewIncarnation(seg) && FindListener(destination, seg.DestinationPort) is not null))
             {
                 bool taken = s.Process(now, seg, payload);
+                MarkPending(s);
                 MarkReady(s);
                 AfterProcess(s);
                 return taken;
@@ -324,6 +344,7 @@ public sealed class TcpLayer
                 && TryCookieAccept(now, listener, tuple, seg, out TcpSocket? created))
             {
                 bool taken = created.Process(now, seg, payload);
+                MarkPending(created);
                 AfterProcess(created);
                 return taken;
             }
@@ -347,6 +368,7 @@ public sealed class TcpLayer
         bool hard = code is Icmpv4DestinationUnreachableCode.ProtocolUnreachable or Icmpv4DestinationUnreachableCode.PortUnreachable;
         _sockets[slot].OnIcmpUnreachable(quotedSequence, hard ? TcpError.Refused : TcpError.Unreachable, hard);
         MarkReady(_sockets[slot]);
+        MarkPending(_sockets[slot]);
     }
 
     private TcpListener? FindListener(Ipv4Address destination, ushort port) =>
@@ -359,6 +381,7 @@ public sealed class TcpLayer
         {
             SeqNumber iss = _isn.Generate(tuple.LocalAddress, tuple.LocalPort, tuple.RemoteAddress, tuple.RemotePort, now);
             s.Open(listener.Config, tuple, _localMss, iss, TimestampOffset(iss), now);
+            MarkPending(s); // the SYN-ACK
             s.AcceptSyn(now, syn);
             s.PendingListener = listener;
             _table.TryAdd(tuple, s.Slot);
@@ -442,11 +465,6 @@ public sealed class TcpLayer
             if (!s.InTimeWaitQueue)
             {
                 MoveToTimeWait(s);
-            }
-            if (!s.Touched && s.HasWorkNow)
-            {
-                s.Touched = true;
-                _touched[_touchedCount++] = s.Slot;
             }
             return;
         }
@@ -542,43 +560,99 @@ public sealed class TcpLayer
             Array.Copy(_replies, r, _replies, 0, _replyCount - r);
             _replyCount -= r;
         }
-        for (int i = 0; i < _activeCount && sent < budget; i++)
+        int visit = _pendingCount;
+        int kept = 0;
+        for (int i = 0; i < visit; i++)
         {
-            TcpSocket s = _sockets[_active[i]];
-            TcpState before = s.State;
-            sent += s.Dispatch(now, ref emitter, budget - sent);
-            if (s.State != before)
+            TcpSocket s = _sockets[_pending[i]];
+            if (!s.InUse)
             {
-                MarkReady(s); // a reset went out: CLOSED
+                s.PendingQueued = false; // freed since it was touched
+                continue;
             }
+            if (sent < budget)
+            {
+                TcpState before = s.State;
+                sent += s.Dispatch(now, ref emitter, budget - sent);
+                if (s.State != before)
+                {
+                    MarkReady(s); // a reset went out: CLOSED
+                }
+            }
+            if (s.State == TcpState.Closed ? s.HasPendingReset : s.HasWorkNow)
+            {
+                _pending[kept++] = s.Slot; // the budget or the device ran out: next poll
+                continue;
+            }
+            s.PendingQueued = false;
+            Settle(s, now);
         }
-        for (int i = 0; i < _touchedCount; i++)
+        // Sockets touched during the walk (none today; kept correct regardless) follow the ones kept.
+        int added = _pendingCount - visit;
+        if (added > 0)
         {
-            TcpSocket s = _sockets[_touched[i]];
-            s.Touched = false;
-            if (s.InUse)
-            {
-                sent += s.Dispatch(now, ref emitter, Math.Max(1, budget - sent));
-            }
+            Array.Copy(_pending, visit, _pending, kept, added);
         }
-        _touchedCount = 0;
-        Sweep();
+        _pendingCount = kept + added;
         return sent;
     }
 
-    /// <summary>Fires due timers of every connection and enforces the TIME-WAIT bound.</summary>
+    /// <summary>
+    /// A socket that owes nothing now: into the TIME-WAIT queue, freed if closed and nobody holds it, otherwise its
+    /// next deadline armed.
+    /// </summary>
+    private void Settle(TcpSocket s, Instant now)
+    {
+        if (s.State == TcpState.TimeWait)
+        {
+            if (!s.InTimeWaitQueue)
+            {
+                MoveToTimeWait(s);
+            }
+            return; // the TIME-WAIT queue times it
+        }
+        if (s.State == TcpState.Closed && !_appOwned[s.Slot] && (s.PendingListener is null || !s.QueuedForAccept) && !s.HasPendingReset)
+        {
+            if (s.PendingListener is not null)
+            {
+                s.PendingListener.HalfOpen--;
+                s.PendingListener = null;
+            }
+            Free(s);
+            return;
+        }
+        Instant at = s.PollAt(now);
+        if (at == Instant.Never)
+        {
+            s.ArmedAt = Instant.Never; // no timer left: its entry goes stale, an idle connection never wakes the loop
+        }
+        else if (at < s.ArmedAt)
+        {
+            s.ArmedAt = at;
+            _timers.Push(at, s.Slot, s.Generation, _sockets);
+        }
+        // A later deadline is not pushed (an RTO moves with every ACK): the earlier entry fires, the socket finds
+        // nothing due and settles again, one wake-up instead of a heap operation per ACK.
+    }
+
+    /// <summary>Fires the timers that are due (only those connections are visited) and enforces the TIME-WAIT bound.</summary>
     internal void OnTimers(Instant now)
     {
-        // Backwards: AfterProcess may move a socket to TIME-WAIT, swapping the last entry into this place.
-        for (int i = _activeCount - 1; i >= 0; i--)
+        while (_timers.TryPopDue(now, out int slot, out int generation, out Instant at))
         {
-            TcpSocket s = _sockets[_active[i]];
+            TcpSocket s = _sockets[slot];
+            if (!s.InUse || s.Generation != generation || s.ArmedAt != at)
+            {
+                continue; // freed, or re-armed earlier since: a stale entry
+            }
+            s.ArmedAt = Instant.Never;
             TcpState before = s.State;
             s.OnTimers(now);
             if (s.State != before)
             {
                 MarkReady(s); // gave up (retransmissions, user timeout, keep-alive): CLOSED with an error
             }
+            MarkPending(s); // what the timer owes goes out at the dispatch, which also arms the next deadline
             AfterProcess(s);
         }
         while (TryPeekTimeWait(out TcpSocket? oldest))
@@ -604,7 +678,6 @@ public sealed class TcpLayer
                 Free(oldest);
             }
         }
-        Sweep();
     }
 
     private void MoveToTimeWait(TcpSocket s)
@@ -618,11 +691,9 @@ public sealed class TcpLayer
         _timeWaitEntries++;
         _timeWaitLive++;
         s.InTimeWaitQueue = true;
-        if (!s.Touched && s.HasWorkNow)
+        if (s.HasWorkNow)
         {
-            // Entering TIME-WAIT usually owes an ACK for the peer's FIN: dispatch it this poll.
-            s.Touched = true;
-            _touched[_touchedCount++] = s.Slot;
+            MarkPending(s); // entering TIME-WAIT usually owes an ACK for the peer's FIN: dispatch it this poll
         }
     }
 
@@ -670,50 +741,19 @@ public sealed class TcpLayer
         _timeWaitEntries = kept;
     }
 
-    /// <summary>When the layer next needs a poll.</summary>
+    /// <summary>When the layer next needs a poll: now if a socket was touched, else the earliest armed deadline (perhaps one already moved later: that poll finds nothing due and re-arms).</summary>
     internal Instant PollAt(Instant now)
     {
-        if (_replyCount > 0 || _touchedCount > 0)
+        if (_replyCount > 0 || _pendingCount > 0)
         {
             return now;
         }
-        Instant at = Instant.Never;
-        for (int i = 0; i < _activeCount; i++)
-        {
-            at = Instant.Min(at, _sockets[_active[i]].PollAt(now));
-            if (at <= now)
-            {
-                return now;
-            }
-        }
+        Instant at = _timers.PeekEarliest(_sockets);
         if (TryPeekTimeWait(out TcpSocket? oldest))
         {
             at = Instant.Min(at, _timeWaitLive > _options.MaxTimeWait ? now : oldest.TimeWaitDeadline);
         }
         return at;
-    }
-
-    /// <summary>Frees closed connections that neither the application nor a listener holds.</summary>
-    private void Sweep()
-    {
-        for (int i = _activeCount - 1; i >= 0; i--)
-        {
-            TcpSocket s = _sockets[_active[i]];
-            if (s.State == TcpState.TimeWait)
-            {
-                MoveToTimeWait(s);
-                continue;
-            }
-            if (s.State == TcpState.Closed && !_appOwned[s.Slot] && (s.PendingListener is null || !s.QueuedForAccept) && !s.HasPendingReset)
-            {
-                if (s.PendingListener is not null)
-                {
-                    s.PendingListener.HalfOpen--;
-                    s.PendingListener = null;
-                }
-                Free(s);
-            }
-        }
     }
 
     private bool TryReuseTimeWait(int slot)

@@ -109,11 +109,15 @@ public sealed partial class TcpSocket
     // The owning layer's counters: totals that outlive this connection (retransmissions).
     private readonly TcpLayerCounters _layerCounters;
 
-    internal TcpSocket(int slot, TcpLayerCounters layerCounters)
+    internal TcpSocket(int slot, TcpLayerCounters layerCounters, TcpLayer? layer = null)
     {
         Slot = slot;
         _layerCounters = layerCounters;
+        _layer = layer;
     }
+
+    // The layer, told when the application touches the socket (so its next dispatch visits it). Null in unit tests of a bare socket.
+    private readonly TcpLayer? _layer;
 
     /// <summary>Index of this socket in its layer's pool.</summary>
     internal int Slot { get; }
@@ -130,8 +134,11 @@ public sealed partial class TcpSocket
     /// <summary>True while the layer holds this socket in its TIME-WAIT queue (off the active list).</summary>
     internal bool InTimeWaitQueue { get; set; }
 
-    /// <summary>True while the layer has this TIME-WAIT socket on its list to dispatch this poll.</summary>
-    internal bool Touched { get; set; }
+    /// <summary>True while the slot is on the layer's list of sockets to visit at the next dispatch; kept across a reuse of the slot, as the entry is.</summary>
+    internal bool PendingQueued { get; set; }
+
+    /// <summary>The deadline of the socket's live entry in the layer's timer heap; <see cref="Instant.Never"/> when none.</summary>
+    internal Instant ArmedAt { get; set; } = Instant.Never;
 
     /// <summary>True while the slot is on the layer's ready list (<see cref="TcpLayer.TakeReady"/>); kept across a reuse of the slot, as the entry is.</summary>
     internal bool ReadyQueued { get; set; }
@@ -213,6 +220,7 @@ public sealed partial class TcpSocket
         {
             throw new InvalidOperationException($"Cannot send on a TCP connection in state {State}{(_closeRequested ? " after Close()" : "")}.");
         }
+        _layer?.MarkPending(this);
         return _sendBuffer.Write(data);
     }
 
@@ -288,6 +296,7 @@ public sealed partial class TcpSocket
     /// </summary>
     public void Close()
     {
+        _layer?.MarkPending(this);
         switch (State)
         {
             case TcpState.SynSent:
@@ -307,6 +316,7 @@ public sealed partial class TcpSocket
     /// <summary>Aborts: a RST goes out and every buffer is dropped (RFC 9293 3.10.5).</summary>
     public void Abort()
     {
+        _layer?.MarkPending(this);
         if (State is TcpState.Closed or TcpState.TimeWait or TcpState.Listen or TcpState.SynSent)
         {
             EnterClosed(TcpError.Aborted);
@@ -320,6 +330,7 @@ public sealed partial class TcpSocket
 
     private void OnApplicationRead()
     {
+        _layer?.MarkPending(this);
         // A window update is due when reading opened the window by at least min(buffer/2, MSS)
         // beyond what was last advertised (receiver-side SWS avoidance, RFC 9293 3.8.6.2.2).
         int free = ReceiveFree();
@@ -505,7 +516,7 @@ public sealed partial class TcpSocket
         PendingListener = null;
         QueuedForAccept = false;
         InTimeWaitQueue = false;
-        Touched = false;
+        ArmedAt = Instant.Never;
         Generation++;
     }
 

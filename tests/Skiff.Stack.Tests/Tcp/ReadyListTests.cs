@@ -93,3 +93,48 @@ public sealed class ReadyListTests
         h.Layer.Release(peer.Handle);
     }
 }
+
+/// <summary>A poll visits the connections a segment, a timer or the application touched, not every connection.</summary>
+public sealed class PollVisitsTests
+{
+    [Fact]
+    public void IdleConnectionsAreNotVisitedAndTheirTimersStillFire()
+    {
+        using TcpHarness h = new();
+        TcpListener listener = h.Layer.Listen(TcpHarness.ServerPort);
+        List<TcpPeer> peers = new();
+        for (int i = 0; i < 500; i++)
+        {
+            TcpPeer peer = h.Peer(port: (ushort)(20_000 + i));
+            h.OpenPassive(listener, peer);
+            peers.Add(peer);
+        }
+        h.Poll();
+        Assert.Equal(0, h.Layer.PendingCount);
+        Assert.Equal(Instant.Never, h.Layer.PollAt(h.Now)); // idle, no keep-alive: nothing to come back for
+
+        // One of them gets a request; only it is visited, and its delayed ACK is the next deadline.
+        Instant arrived = h.Now;
+        peers[321].SendData(TcpHarness.Bytes(10));
+        Assert.Equal(1, h.Layer.PendingCount);
+        Assert.Empty(h.Poll());
+        Assert.Equal(0, h.Layer.PendingCount);
+        Assert.Equal(arrived + Duration.FromMillis(40), h.Layer.PollAt(h.Now));
+        EmittedSegment ack = Assert.Single(h.PollAt(arrived + Duration.FromMillis(40)));
+        Assert.Equal(peers[321].Port, ack.Repr.DestinationPort);
+
+        // Another sends data nobody acknowledges: its retransmission timer fires among the idle ones.
+        TcpSocket s = h.Layer.Get(peers[7].Handle);
+        s.Send(TcpHarness.Bytes(100));
+        Assert.Equal(1, h.Layer.PendingCount);
+        EmittedSegment first = h.DispatchOne();
+        Instant rto = h.Layer.PollAt(h.Now);
+        Assert.Equal(h.Now + s.RetransmissionTimeout, rto);
+        EmittedSegment again = Assert.Single(h.PollAt(rto));
+        Assert.Equal(first.Seq, again.Seq);
+        peers[7].AckAll([again]);
+        h.Poll();
+        Assert.Equal(Instant.Never, h.Layer.PollAt(h.Now));
+        h.AssertAllReleased([.. peers]);
+    }
+}
