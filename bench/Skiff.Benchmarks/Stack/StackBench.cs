@@ -10,7 +10,8 @@ namespace Skiff.Benchmarks.Stack;
 /// <summary>
 /// Whole-stack loops on one core: two Skiff stacks over the in-memory link, polled alternately by one
 /// thread on the real clock. Prints the figure and the GC collections of the measured phase.
-/// Usage: <c>dotnet run -c Release --project bench/Skiff.Benchmarks -- stack [tcp|crr|udp|all] [--seconds S] [--offload]</c>
+/// Usage: <c>dotnet run -c Release --project bench/Skiff.Benchmarks -- stack [tcp|crr|udp|all] [--seconds S] [--offload] [--idle N]</c>
+/// (<c>--idle N</c>: the short connections run beside N established connections that stay idle, which a poll must not pay for).
 /// </summary>
 public static class StackBench
 {
@@ -25,6 +26,12 @@ public static class StackBench
             seconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
         }
         bool kernel = args.Contains("--kernel");
+        int idle = 0;
+        int k = Array.IndexOf(args, "--idle");
+        if (k >= 0 && k + 1 < args.Length)
+        {
+            idle = int.Parse(args[k + 1], System.Globalization.CultureInfo.InvariantCulture);
+        }
         int rounds = 1;
         int r = Array.IndexOf(args, "--rounds");
         if (r >= 0 && r + 1 < args.Length)
@@ -48,7 +55,7 @@ public static class StackBench
             }
             if (what is "crr" or "all")
             {
-                ConnectRequestResponse(seconds, offload);
+                ConnectRequestResponse(seconds, offload, idle);
                 if (kernel)
                 {
                     KernelBench.ConnectRequestResponse(seconds);
@@ -138,10 +145,25 @@ public static class StackBench
         Console.WriteLine($"tcp single stream: {bytes * 8 / s / 1e9:0.00} Gbit/s ({bytes / s / 1e6:0} MB/s payload), retransmissions {client.Counters.Retransmissions}, gc collections {collections}");
     }
 
-    /// <summary>Short connections: connect, 64-byte request, 64-byte reply, close; one at a time.</summary>
-    public static void ConnectRequestResponse(double seconds, bool offload)
+    /// <summary>Short connections: connect, 64-byte request, 64-byte reply, close; one at a time, beside <paramref name="idle"/> idle ones.</summary>
+    public static void ConnectRequestResponse(double seconds, bool offload, int idle = 0)
     {
-        Pair p = new(offload, new TcpLayerOptions { MaxConnections = 4096, MaxTimeWait = 1024 });
+        TcpLayerOptions options = new() { MaxConnections = 4096 + idle, MaxTimeWait = 1024 };
+        if (idle > 0)
+        {
+            options = options with { EphemeralPortFirst = 10_000 }; // room for the idle ones beside the short ones
+        }
+        Pair p = new(offload, options);
+        TcpListener idleListener = p.B.Tcp.Listen(9090, backlog: 1024);
+        for (int n = 0; n < idle; n++)
+        {
+            p.A.Tcp.Connect(p.Clock.Now, new Ipv4Address(10, 0, 0, 1), new Ipv4Address(10, 0, 0, 2), 9090);
+            SocketHandle accepted;
+            while (!p.B.Tcp.TryAccept(idleListener, out accepted))
+            {
+                p.Poll();
+            }
+        }
         TcpListener listener = p.B.Tcp.Listen(8080, backlog: 1024);
         byte[] request = new byte[64];
         byte[] reply = new byte[64];
@@ -190,7 +212,7 @@ public static class StackBench
             d0 = done;
         });
         long perConnection = (GC.GetAllocatedBytesForCurrentThread() - allocated0) / Math.Max(1, done - d0);
-        Console.WriteLine($"tcp connect+request+reply+close, one at a time: {(done - d0) / s:0} per second, {perConnection} bytes allocated per connection, gc collections {collections}, time-wait recycled/reused {p.A.Tcp.Counters.TimeWaitRecycled + p.B.Tcp.Counters.TimeWaitRecycled}/{p.A.Tcp.Counters.TimeWaitReused + p.B.Tcp.Counters.TimeWaitReused}");
+        Console.WriteLine($"tcp connect+request+reply+close, one at a time{(idle > 0 ? $" beside {idle} idle connections" : "")}: {(done - d0) / s:0} per second, {perConnection} bytes allocated per connection, gc collections {collections}, time-wait recycled/reused {p.A.Tcp.Counters.TimeWaitRecycled + p.B.Tcp.Counters.TimeWaitRecycled}/{p.A.Tcp.Counters.TimeWaitReused + p.B.Tcp.Counters.TimeWaitReused}");
     }
 
     /// <summary>UDP echo, 32 datagrams of 64 bytes in flight.</summary>
