@@ -19,13 +19,14 @@ internal sealed class EnginePair : IAsyncDisposable
     private readonly InMemoryDevice _linkA;
     private readonly InMemoryDevice _linkB;
 
-    public EnginePair(Func<SkiffStackOptions, SkiffStackOptions>? configure = null, int poolFrames = 16384)
+    /// <param name="wrapA">Puts a test device in front of A's end of the link (one that fragments, say).</param>
+    public EnginePair(Func<SkiffStackOptions, SkiffStackOptions>? configure = null, int poolFrames = 16384, Func<IDevice, IDevice>? wrapA = null)
     {
         PoolA = new PacketPool(poolFrames);
         PoolB = new PacketPool(poolFrames);
         (_linkA, _linkB) = InMemoryLink.CreatePair(PoolA, PoolB, 4096);
         configure ??= o => o;
-        A = SkiffStack.CreateBuilder(configure(Options(1, AddressA))).UseDevice(_linkA).Build();
+        A = SkiffStack.CreateBuilder(configure(Options(1, AddressA))).UseDevice(wrapA is null ? _linkA : wrapA(_linkA)).Build();
         B = SkiffStack.CreateBuilder(configure(Options(2, AddressB))).UseDevice(_linkB).Build();
     }
 

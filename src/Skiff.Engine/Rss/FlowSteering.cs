@@ -7,7 +7,8 @@ namespace Skiff.Engine.Rss;
 /// Picks the queue (and so the core) that owns a frame's flow, the way an RSS NIC does: a Toeplitz hash of
 /// the IPv4 addresses, and of the ports for TCP and UDP, indexes a redirection table (RETA) of
 /// <see cref="RetaSize"/> entries filled round-robin with the queues. Every frame of a flow lands on one queue;
-/// fragments of a datagram hash on addresses only (their ports are in the first fragment alone), as NICs do.
+/// fragments of a datagram hash on addresses only (their ports are in the first fragment alone), as NICs do, and
+/// <see cref="SoftwareRss"/> then sends them after their first fragment (<see cref="FragmentSteering"/>).
 /// </summary>
 /// <remarks>
 /// Frames that are not IPv4 have no flow: an ARP reply must reach every queue (each core keeps its own ARP
@@ -93,6 +94,13 @@ public sealed class FlowSteering
         {
             hash = _hash.HashIpv4(source, destination);
         }
+        return QueueOfHash(hash);
+    }
+
+    /// <summary>The queue of a TCP or UDP flow as its frames carry it (source first), and its hash in <paramref name="hash"/>.</summary>
+    public int QueueOfFlow(Ipv4Address source, Ipv4Address destination, ushort sourcePort, ushort destinationPort, out uint hash)
+    {
+        hash = _hash.HashIpv4(source, destination, sourcePort, destinationPort);
         return QueueOfHash(hash);
     }
 

@@ -39,6 +39,13 @@ public sealed class QueueMesh
     private const int Copies = 1;
     private const int Dropped = 2;
     private readonly long[] _counters;
+    // Per core (its thread only): where first fragments went, later ones waiting for theirs, and held fragments
+    // released to the core itself (handed out before its device is read again).
+    private readonly FragmentSteering[] _fragments;
+    private readonly PacketBuffer[][] _local;
+    private readonly int[] _localCount;
+    private readonly PacketBuffer[][] _released;
+    private readonly (PacketBuffer Frame, int Queue)[][] _expired;
 
     /// <summary>A mesh over <paramref name="devices"/>, one per core; ports <paramref name="ephemeralFirst"/>..<paramref name="ephemeralLast"/> are partitioned.</summary>
     public QueueMesh(IReadOnlyList<IDevice> devices, ushort ephemeralFirst, ushort ephemeralLast)
@@ -54,6 +61,11 @@ public sealed class QueueMesh
         _counters = new long[n * CounterStride];
         _wakers = new Action?[n];
         _views = new MeshDevice[n];
+        _fragments = new FragmentSteering[n];
+        _local = new PacketBuffer[n][];
+        _localCount = new int[n];
+        _released = new PacketBuffer[n][];
+        _expired = new (PacketBuffer, int)[n][];
         _ephemeralFirst = ephemeralFirst;
         _ephemeralLast = ephemeralLast;
         for (int from = 0; from < n; from++)
@@ -66,6 +78,10 @@ public sealed class QueueMesh
                 }
             }
             _views[from] = new MeshDevice(this, from);
+            _fragments[from] = new FragmentSteering();
+            _local[from] = new PacketBuffer[FragmentSteering.MaxHeld];
+            _released[from] = new PacketBuffer[FragmentSteering.MaxHeld];
+            _expired[from] = new (PacketBuffer, int)[FragmentSteering.MaxHeld];
         }
     }
 
@@ -93,9 +109,38 @@ public sealed class QueueMesh
     /// <summary>The core that opens connections from local port <paramref name="port"/>, or -1 for a port outside the partitioned range.</summary>
     public int OwnerOfPort(ushort port) => port >= _ephemeralFirst && port <= _ephemeralLast ? port % _devices.Length : -1;
 
+    /// <summary>Fragments of connections Skiff opened that followed their first fragment to the core owning the port.</summary>
+    public long FragmentsFollowed
+    {
+        get
+        {
+            long total = 0;
+            foreach (FragmentSteering f in _fragments)
+            {
+                total += f.Followed;
+            }
+            return total;
+        }
+    }
+
     /// <summary>Frees every frame left in the rings. Call only after every core's engine has stopped.</summary>
     public void DrainAll()
     {
+        for (int core = 0; core < _devices.Length; core++)
+        {
+            int held = _fragments[core].TakeAll(_released[core]);
+            for (int i = 0; i < held; i++)
+            {
+                _released[core][i].Free();
+                _released[core][i] = null!;
+            }
+            for (int i = 0; i < _localCount[core]; i++)
+            {
+                _local[core][i].Free();
+                _local[core][i] = null!;
+            }
+            _localCount[core] = 0;
+        }
         foreach (SpscRing<PacketBuffer>? ring in _rings)
         {
             while (ring is not null && ring.TryDequeue(out PacketBuffer frame))
@@ -156,6 +201,24 @@ public sealed class QueueMesh
     {
         int n = _devices.Length;
         int count = 0;
+        Span<bool> touched = stackalloc bool[n];
+        FragmentSteering fragments = _fragments[core];
+        if (fragments.Holding > 0)
+        {
+            (PacketBuffer Frame, int Queue)[] expired = _expired[core];
+            int e = fragments.TakeExpired(now, expired);
+            for (int i = 0; i < e; i++)
+            {
+                Route(core, expired[i].Frame, expired[i].Queue, touched);
+                expired[i] = default;
+            }
+        }
+        PacketBuffer[] local = _local[core];
+        while (_localCount[core] > 0 && count < buffers.Length)
+        {
+            buffers[count++] = local[--_localCount[core]];
+            local[_localCount[core]] = null!;
+        }
         // Frames other cores passed here first: they waited longest.
         for (int from = 0; from < n && count < buffers.Length; from++)
         {
@@ -166,15 +229,19 @@ public sealed class QueueMesh
         }
         if (count == buffers.Length)
         {
+            Wake(touched);
             return count;
         }
         int received = _devices[core].ReceiveBurst(buffers[count..], now);
-        Span<bool> touched = stackalloc bool[n];
         int kept = count;
         for (int i = count; i < count + received; i++)
         {
             PacketBuffer frame = buffers[i];
             int to = Destination(frame.Data);
+            if (to == Stay && !SteerFragment(core, frame, ref to, now, touched))
+            {
+                continue; // held until its first fragment shows where it goes
+            }
             if (to == FlowSteering.AllQueues)
             {
                 CopyToOthers(core, frame, touched);
@@ -203,6 +270,71 @@ public sealed class QueueMesh
         }
         Wake(touched);
         return kept;
+    }
+
+    /// <summary>
+    /// A fragment of TCP or UDP (<see cref="FragmentSteering"/>): the kernel or NIC hashed it on addresses, so it
+    /// may sit on another core than a connection Skiff opened; a first fragment goes to the core owning its
+    /// destination port and the later ones follow it (held until it comes, if they come first). Flows a peer opened
+    /// keep the core the hash gave them, which Skiff cannot compute. False when the frame is held.
+    /// </summary>
+    private bool SteerFragment(int core, PacketBuffer frame, ref int to, Instant now, Span<bool> touched)
+    {
+        FragmentSteering fragments = _fragments[core];
+        FragmentSteering.Kind kind = FragmentSteering.Classify(frame.Data, out FragmentSteering.Key key, out _, out ushort destinationPort);
+        if (kind == FragmentSteering.Kind.First)
+        {
+            int owner = OwnerOfPort(destinationPort);
+            owner = owner < 0 ? core : owner;
+            fragments.Remember(key, owner);
+            PacketBuffer[] released = _released[core];
+            int r = fragments.TakeHeld(key, released);
+            for (int i = 0; i < r; i++)
+            {
+                Route(core, released[i], owner, touched);
+                released[i] = null!;
+            }
+            to = owner == core ? Stay : owner;
+            return true;
+        }
+        if (kind == FragmentSteering.Kind.Later)
+        {
+            if (fragments.TryRecall(key, out int owner))
+            {
+                to = owner == core ? Stay : owner;
+                return true;
+            }
+            return !fragments.TryHold(frame, key, core, now);
+        }
+        return true;
+    }
+
+    /// <summary>A frame steered outside a device burst (a held fragment): to another core's ring, or kept for this core's next receive.</summary>
+    private void Route(int core, PacketBuffer frame, int to, Span<bool> touched)
+    {
+        if (to == core)
+        {
+            if (_localCount[core] < _local[core].Length)
+            {
+                _local[core][_localCount[core]++] = frame;
+            }
+            else
+            {
+                frame.Free();
+                Count(core, Dropped);
+            }
+            return;
+        }
+        if (Ring(core, to).TryEnqueue(frame))
+        {
+            touched[to] = true;
+            Count(core, Redirected);
+        }
+        else
+        {
+            frame.Free();
+            Count(core, Dropped);
+        }
     }
 
     private void CopyToOthers(int core, PacketBuffer frame, Span<bool> touched)
@@ -247,6 +379,10 @@ public sealed class QueueMesh
 
     private bool HasIncoming(int core)
     {
+        if (_localCount[core] > 0)
+        {
+            return true;
+        }
         for (int from = 0; from < _devices.Length; from++)
         {
             if (from != core && Ring(from, core).Count > 0)

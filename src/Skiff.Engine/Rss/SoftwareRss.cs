@@ -1,5 +1,6 @@
 using Skiff.Engine.Internal;
 using Skiff.Rings;
+using Skiff.Wire;
 
 namespace Skiff.Engine.Rss;
 
@@ -37,10 +38,26 @@ public sealed class SoftwareRss
     private long _drops;
     private long _forwarded;
     private bool _activity; // queue 0's thread: frames moved since the engine last asked
+    // Queue 0's thread: where first fragments went, later fragments waiting for theirs, and held fragments released
+    // to queue 0 itself (handed out before the device is read again).
+    private readonly FragmentSteering _fragments = new();
+    private readonly bool _followFragments;
+    private readonly PacketBuffer[] _released = new PacketBuffer[FragmentSteering.MaxHeld];
+    private readonly (PacketBuffer Frame, int Queue)[] _expired = new (PacketBuffer, int)[FragmentSteering.MaxHeld];
+    private readonly PacketBuffer[] _local = new PacketBuffer[FragmentSteering.MaxHeld];
+    private int _localCount;
 
-    /// <summary>Splits <paramref name="device"/> over <paramref name="steering"/>'s queues; each ring holds <paramref name="ringCapacity"/> frames (a power of two).</summary>
-    public SoftwareRss(IDevice device, FlowSteering steering, int ringCapacity = 4096)
+    /// <summary>Splits <paramref name="device"/> over <paramref name="steering"/>'s queues.</summary>
+    /// <param name="device">The single-queue device; queue 0's loop reads it and transmits for every queue.</param>
+    /// <param name="steering">The hash and redirection table that pick each frame's queue.</param>
+    /// <param name="ringCapacity">Frames each ring between queue 0 and another queue holds (a power of two).</param>
+    /// <param name="followFragments">
+    /// Send fragments after their datagram's first fragment, to the flow's queue (default). False leaves them where
+    /// the address hash puts them, as a NIC's RSS does (for tests that stand this in for one).
+    /// </param>
+    public SoftwareRss(IDevice device, FlowSteering steering, int ringCapacity = 4096, bool followFragments = true)
     {
+        _followFragments = followFragments;
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(steering);
         _device = device;
@@ -97,6 +114,10 @@ public sealed class SoftwareRss
         {
             return _rx[queue].Count > 0;
         }
+        if (_localCount > 0)
+        {
+            return true;
+        }
         for (int i = 1; i < _tx.Length; i++)
         {
             if (_tx[i].Count > 0 || _txStageCount[i] > 0)
@@ -107,9 +128,27 @@ public sealed class SoftwareRss
         return false;
     }
 
+    /// <summary>Fragments that followed their datagram's first fragment to its queue (<see cref="FragmentSteering"/>).</summary>
+    public long FragmentsFollowed => _fragments.Followed;
+
+    /// <summary>Fragments that arrived before their first and waited for it.</summary>
+    public long FragmentsHeld => _fragments.HeldCount;
+
     /// <summary>Frees every frame left in the rings. Call only after every queue's engine has stopped.</summary>
     public void DrainAll()
     {
+        int held = _fragments.TakeAll(_released);
+        for (int i = 0; i < held; i++)
+        {
+            _released[i].Free();
+            _released[i] = null!;
+        }
+        for (int i = 0; i < _localCount; i++)
+        {
+            _local[i].Free();
+            _local[i] = null!;
+        }
+        _localCount = 0;
         for (int i = 1; i < _rx.Length; i++)
         {
             while (_rx[i].TryDequeue(out PacketBuffer frame))
@@ -134,7 +173,22 @@ public sealed class SoftwareRss
     private int ReceiveOnQueue0(Span<PacketBuffer> buffers, Instant now)
     {
         Forward(now);
+        if (_fragments.Holding > 0)
+        {
+            int expired = _fragments.TakeExpired(now, _expired);
+            for (int i = 0; i < expired; i++)
+            {
+                Route(_expired[i].Frame, _expired[i].Queue);
+                _expired[i] = default;
+            }
+        }
         int kept = 0;
+        // Held fragments released to this queue first: they waited longest.
+        while (_localCount > 0 && kept < buffers.Length)
+        {
+            buffers[kept++] = _local[--_localCount];
+            _local[_localCount] = null!;
+        }
         // A burst may hold only other cores' frames; read on (boundedly) so a poll that moved frames still returns some when there are.
         for (int round = 0; round < 4 && kept == 0; round++)
         {
@@ -147,6 +201,10 @@ public sealed class SoftwareRss
             {
                 PacketBuffer frame = buffers[i];
                 int queue = Steering.QueueOf(frame.Data, out uint hash);
+                if (_followFragments && !SteerFragment(frame, ref queue, ref hash, now))
+                {
+                    continue; // held until its first fragment shows where it goes
+                }
                 frame.RssHash = hash;
                 if (queue == FlowSteering.AllQueues)
                 {
@@ -159,14 +217,7 @@ public sealed class SoftwareRss
                     buffers[kept++] = frame;
                     continue;
                 }
-                frame.Queue = (ushort)queue;
-                _activity = true;
-                PacketBuffer[] stage = _rxStage[queue];
-                stage[_rxStageCount[queue]++] = frame;
-                if (_rxStageCount[queue] == stage.Length)
-                {
-                    FlushStage(queue);
-                }
+                Stage(frame, queue);
             }
             for (int i = kept; i < n; i++)
             {
@@ -179,6 +230,73 @@ public sealed class SoftwareRss
         }
         WakeTouched();
         return kept;
+    }
+
+    /// <summary>
+    /// Puts a fragment of TCP or UDP on its flow's queue (<see cref="FragmentSteering"/>): a first fragment by its
+    /// ports, releasing the later ones that waited for it; a later one after its first. False when the frame is held.
+    /// </summary>
+    private bool SteerFragment(PacketBuffer frame, ref int queue, ref uint hash, Instant now)
+    {
+        FragmentSteering.Kind kind = FragmentSteering.Classify(frame.Data, out FragmentSteering.Key key, out ushort sourcePort, out ushort destinationPort);
+        if (kind == FragmentSteering.Kind.First)
+        {
+            queue = Steering.QueueOfFlow(new Ipv4Address(key.Source), new Ipv4Address(key.Destination), sourcePort, destinationPort, out hash);
+            _fragments.Remember(key, queue);
+            int released = _fragments.TakeHeld(key, _released);
+            for (int i = 0; i < released; i++)
+            {
+                Route(_released[i], queue);
+                _released[i] = null!;
+            }
+            return true;
+        }
+        if (kind == FragmentSteering.Kind.Later)
+        {
+            if (_fragments.TryRecall(key, out int first))
+            {
+                queue = first;
+                return true;
+            }
+            if (_fragments.TryHold(frame, key, queue, now))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>A frame steered outside a device burst (a held fragment): staged for its queue, or kept for queue 0's next receive.</summary>
+    private void Route(PacketBuffer frame, int queue)
+    {
+        if (queue <= 0)
+        {
+            frame.Queue = 0;
+            if (_localCount < _local.Length)
+            {
+                _local[_localCount++] = frame;
+                _activity = true;
+            }
+            else
+            {
+                frame.Free();
+                _drops++;
+            }
+            return;
+        }
+        Stage(frame, queue);
+    }
+
+    private void Stage(PacketBuffer frame, int queue)
+    {
+        frame.Queue = (ushort)queue;
+        _activity = true;
+        PacketBuffer[] stage = _rxStage[queue];
+        stage[_rxStageCount[queue]++] = frame;
+        if (_rxStageCount[queue] == stage.Length)
+        {
+            FlushStage(queue);
+        }
     }
 
     /// <summary>Hands the frames staged for <paramref name="queue"/> to its ring in one burst; what does not fit is dropped.</summary>
