@@ -252,6 +252,7 @@ public sealed partial class SkiffEngine
                 }
             }
             Interface.DropAllQueued();
+            Interface.Tcp.FreeAll(); // released connections still closing or in TIME-WAIT hold buffers too
         }
         catch (Exception e)
         {

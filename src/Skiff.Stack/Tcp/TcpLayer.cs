@@ -146,6 +146,26 @@ public sealed class TcpLayer
         }
     }
 
+    /// <summary>
+    /// Frees every connection and the buffers it holds (an engine that stops: connections the application released,
+    /// still closing or in TIME-WAIT, would otherwise keep theirs). No segment is sent; handles become invalid.
+    /// </summary>
+    public void FreeAll()
+    {
+        foreach (TcpSocket s in _sockets)
+        {
+            if (s.InUse)
+            {
+                if (s.PendingListener is not null && !s.QueuedForAccept)
+                {
+                    s.PendingListener.HalfOpen--;
+                }
+                s.PendingListener = null;
+                Free(s);
+            }
+        }
+    }
+
     private void MarkReady(TcpSocket s)
     {
         if (!s.ReadyQueued && _appOwned[s.Slot])
@@ -321,6 +341,13 @@ public sealed class TcpLayer
             if (!(synOnly && s.State == TcpState.TimeWait && s.AcceptsNewIncarnation(seg) && FindListener(destination, seg.DestinationPort) is not null))
             {
                 bool taken = s.Process(now, seg, payload);
+                if (s.ReceiveQueued > 0 && !_appOwned[slot] && s.PendingListener is null)
+                {
+                    // Data for a connection the application has released: nobody will read it. Reset, as Linux does
+                    // (TCPAbortOnData), so the peer learns it was not delivered and the buffers go back now.
+                    s.Abort();
+                    Counters.AbortsOnData++;
+                }
                 MarkPending(s);
                 MarkReady(s);
                 AfterProcess(s);

@@ -30,6 +30,9 @@ public sealed class TcpLayerCounters
     /// <summary>Segments dropped at the layer (a RST for nothing, a stray SYN-ACK, ...).</summary>
     public long SegmentsDropped;
 
+    /// <summary>Connections reset because data arrived after the application released them (Linux's TCPAbortOnData).</summary>
+    public long AbortsOnData;
+
     /// <summary>Connections whose resources went back to the pool.</summary>
     public long ConnectionsFreed;
 

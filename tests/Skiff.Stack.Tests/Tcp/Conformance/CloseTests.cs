@@ -64,6 +64,48 @@ public sealed class CloseTests
     }
 
     [Fact]
+    public void DataForAConnectionTheApplicationReleasedIsAnsweredWithAReset()
+    {
+        using TcpHarness h = new();
+        TcpListener listener = h.Layer.Listen(TcpHarness.ServerPort);
+        TcpPeer peer = h.Peer();
+        TcpSocket s = h.OpenPassive(listener, peer);
+        h.Layer.Release(peer.Handle); // close(2): our FIN goes out, nobody reads any more
+        EmittedSegment fin = h.DispatchOne();
+        Assert.Equal(TcpFlags.Ack | TcpFlags.Fin, fin.Flags);
+        peer.AckAll([fin]);
+        Assert.Equal(TcpState.FinWait2, s.State);
+
+        peer.SendData(TcpHarness.Bytes(300)); // as Linux: TCPAbortOnData
+        EmittedSegment rst = h.DispatchOne();
+        Assert.True((rst.Flags & TcpFlags.Rst) != 0);
+        Assert.Equal(1L, h.Layer.Counters.AbortsOnData);
+        Assert.Equal(0, h.Layer.ConnectionCount);
+        Assert.Equal(0, h.Pool.InUse); // the data went back to the pool with the connection
+    }
+
+    [Fact]
+    public void FreeAllReturnsTheBuffersOfConnectionsNobodyOwnsAnyMore()
+    {
+        using TcpHarness h = new();
+        TcpListener listener = h.Layer.Listen(TcpHarness.ServerPort);
+        TcpPeer peer = h.Peer();
+        TcpSocket s = h.OpenPassive(listener, peer);
+        s.Close(); // we close first: TIME-WAIT is ours
+        peer.AckAll(h.Dispatch());
+        peer.SendData(TcpHarness.Bytes(100), TcpFlags.Psh | TcpFlags.Fin); // still owned, not yet read
+        h.Dispatch();
+        Assert.Equal(TcpState.TimeWait, s.State);
+        h.Layer.Release(peer.Handle); // TIME-WAIT keeps the slot, and the unread data, until it expires
+        Assert.True(h.Pool.InUse > 0);
+        Assert.Equal(1, h.Layer.ConnectionCount);
+
+        h.Layer.FreeAll(); // an engine that stops
+        Assert.Equal(0, h.Layer.ConnectionCount);
+        Assert.Equal(0, h.Pool.InUse);
+    }
+
+    [Fact]
     public void PassiveCloseGoesThroughCloseWaitAndLastAck()
     {
         using TcpHarness h = new();
