@@ -118,6 +118,15 @@ public sealed class SkiffConnection : IAsyncDisposable
     /// </summary>
     public ValueTask CompleteAsync() => _core.Transport.Output.CompleteAsync();
 
+    /// <summary>
+    /// Shuts both directions at once, as <see cref="Socket.Shutdown(SocketShutdown)"/> with <see cref="SocketShutdown.Both"/>
+    /// does (and as Kestrel's socket transport aborts a connection): bytes flushed to <c>Transport.Output</c> go out as far
+    /// as the send buffer takes them and the rest is dropped, a FIN follows, data arriving from now on is discarded, and
+    /// reads end: with <paramref name="reason"/> when given (buffered data is dropped), else at end of stream. Unlike
+    /// <see cref="Abort"/> the peer sees a close, not a reset. Call <see cref="DisposeAsync"/> afterwards.
+    /// </summary>
+    public void Shutdown(Exception? reason = null) => _core.RequestShutdown(reason);
+
     /// <summary>Abortive close: a RST goes out and buffered data is dropped; pending and later reads and writes fail with <see cref="SkiffSocketException"/> (<see cref="TcpError.Aborted"/>). Call <see cref="DisposeAsync"/> afterwards.</summary>
     public void Abort() => _core.RequestAbort();
 

@@ -217,6 +217,29 @@ public sealed class TcpTests
     }
 
     [Fact]
+    public async Task Shutdown_sends_what_was_flushed_then_a_FIN_and_ends_the_local_reads()
+    {
+        await using EnginePair pair = new();
+        await using SkiffListener listener = pair.B.Listen(80);
+        Task<SkiffConnection> accepted = listener.AcceptAsync().AsTask();
+        await using SkiffConnection client = await SkiffConnection.ConnectAsync(pair.A, EnginePair.EndPointB(80)).AsTask().WaitAsync(EnginePair.Timeout);
+        await using SkiffConnection server = await accepted.WaitAsync(EnginePair.Timeout);
+        byte[] payload = RandomNumberGenerator.GetBytes(20_000);
+        await server.Transport.Output.WriteAsync(payload);
+        await client.Transport.Output.WriteAsync(new byte[500]); // unread by the server: dropped, not a reason to reset
+
+        InvalidOperationException reason = new("the application gave up");
+        server.Shutdown(reason);
+
+        Assert.Equal(payload, await Echo.ReadToEndAsync(client.Transport.Input).WaitAsync(EnginePair.Timeout)); // then the FIN
+        InvalidOperationException seen = await Assert.ThrowsAsync<InvalidOperationException>(() => Echo.ReadToEndAsync(server.Transport.Input).WaitAsync(EnginePair.Timeout));
+        Assert.Same(reason, seen);
+        await client.Transport.Output.WriteAsync(new byte[100]); // the half-closed peer may still send; it is discarded
+        await client.DisposeAsync();
+        await server.DisposeAsync().AsTask().WaitAsync(EnginePair.Timeout);
+    }
+
+    [Fact]
     public async Task A_linger_timeout_resets_a_connection_whose_peer_never_reads()
     {
         TimeSpan linger = TimeSpan.FromMilliseconds(300);

@@ -51,6 +51,9 @@ internal sealed class ConnectionCore : EngineParticipant
     // Requests from application threads.
     private int _disposeRequested;
     private int _abortRequested;
+    private int _shutdownRequested;
+    private Exception? _shutdownReason;
+    private bool _shutDown;
 
     // Loop state of the pipes.
     private bool _inputDone;
@@ -139,6 +142,14 @@ internal sealed class ConnectionCore : EngineParticipant
     public void RequestDispose()
     {
         Volatile.Write(ref _disposeRequested, 1);
+        _engine.Schedule(this);
+    }
+
+    /// <summary>Application side: shuts both directions at once (see <see cref="SkiffConnection.Shutdown"/>).</summary>
+    public void RequestShutdown(Exception? reason)
+    {
+        _shutdownReason = reason;
+        Volatile.Write(ref _shutdownRequested, 1); // publishes the reason
         _engine.Schedule(this);
     }
 
@@ -276,6 +287,11 @@ internal sealed class ConnectionCore : EngineParticipant
         }
         bool work = PumpInput(socket);
         work |= PumpOutput(socket);
+        if (!_shutDown && Volatile.Read(ref _shutdownRequested) == 1)
+        {
+            ShutdownBoth(socket); // after the pump: what was flushed before goes out as far as the send buffer takes it
+            work = true;
+        }
         CheckClosed(socket);
         if (Volatile.Read(ref _disposeRequested) == 1 && _outputDone)
         {
@@ -285,6 +301,38 @@ internal sealed class ConnectionCore : EngineParticipant
             return true;
         }
         return work;
+    }
+
+    /// <summary>
+    /// Socket.Shutdown(Both), as Kestrel's socket transport aborts: what the output pipe holds beyond what the send buffer
+    /// took is dropped, what the socket holds goes out before a FIN, and reads end (with the reason, if any; received
+    /// data is discarded from now).
+    /// </summary>
+    private void ShutdownBoth(TcpSocket socket)
+    {
+        _shutDown = true;
+        if (!_outputDone)
+        {
+            _outputDone = true;
+            _output.Reader.Complete();
+            if (socket.State is TcpState.Established or TcpState.CloseWait)
+            {
+                socket.Close();
+            }
+        }
+        if (!_inputDone)
+        {
+            _inputDone = true;
+            if (_shutdownReason is null)
+            {
+                _input.CompleteWriter(null);
+            }
+            else
+            {
+                _input.Reclaim(_shutdownReason);
+            }
+        }
+        Connection.SignalClosed();
     }
 
     private bool PumpInput(TcpSocket socket)

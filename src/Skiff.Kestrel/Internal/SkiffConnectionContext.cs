@@ -11,7 +11,8 @@ namespace Skiff.Kestrel.Internal;
 /// Kestrel's view of one <see cref="SkiffConnection"/>. Kestrel reads and writes <see cref="Transport"/> (the
 /// connection's own pipes: no copy in between); <see cref="ConnectionClosed"/> fires when the peer closed or reset,
 /// or the connection ended (<see cref="SkiffConnection.ConnectionClosed"/>); <see cref="Abort(ConnectionAbortedException)"/>
-/// resets it (RST); <see cref="DisposeAsync"/> closes it gracefully (FIN after every byte written) and releases it.
+/// shuts it down as the socket transport does (unsent output dropped, a FIN after what the connection already queued,
+/// reads end with the reason); <see cref="DisposeAsync"/> closes it gracefully (FIN after every byte written) and releases it.
 /// The features Kestrel and applications look up are this object itself.
 /// </summary>
 internal sealed class SkiffConnectionContext : ConnectionContext,
@@ -55,7 +56,8 @@ internal sealed class SkiffConnectionContext : ConnectionContext,
 
     public override EndPoint? RemoteEndPoint { get; set; }
 
-    public override void Abort(ConnectionAbortedException abortReason) => _connection.Abort();
+    // As Kestrel's socket transport: shutdown(SHUT_RDWR), so the peer sees a FIN after what was already sent, not a reset.
+    public override void Abort(ConnectionAbortedException abortReason) => _connection.Shutdown(abortReason);
 
     public override ValueTask DisposeAsync() => _connection.DisposeAsync();
 
