@@ -177,6 +177,7 @@ public static class ServeCommand
         output.WriteLine($"  tcp: {c.ConnectionsAccepted} connections accepted, {c.ConnectionsRefused} refused (limit), {c.ConnectionsTimedOut} idle timeouts");
         output.WriteLine($"  echo {c.EchoBytes} bytes, discard {c.DiscardBytes} bytes, udp echo {c.UdpEchoDatagrams} datagrams ({c.UdpEchoRefused} refused)");
         output.WriteLine($"  http: {c.HttpRequests} requests, {c.HttpResponses2xx} 2xx, {c.HttpResponses4xx} 4xx, {c.HttpResponses5xx} 5xx, {c.HttpBodyBytes} body bytes");
+        output.WriteLine($"  gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated by the process");
         List<string> drops = [];
         foreach ((DropReason reason, long count) in ic.NonZeroDrops())
         {
