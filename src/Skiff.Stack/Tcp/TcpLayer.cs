@@ -340,8 +340,9 @@ public sealed class TcpLayer
             TcpSocket s = _sockets[slot];
             if (!(synOnly && s.State == TcpState.TimeWait && s.AcceptsNewIncarnation(seg) && FindListener(destination, seg.DestinationPort) is not null))
             {
+                int queuedBefore = s.ReceiveQueued;
                 bool taken = s.Process(now, seg, payload);
-                if (s.ReceiveQueued > 0 && !_appOwned[slot] && s.PendingListener is null)
+                if (s.ReceiveQueued > queuedBefore && !_appOwned[slot] && s.PendingListener is null)
                 {
                     // Data for a connection the application has released: nobody will read it. Reset, as Linux does
                     // (TCPAbortOnData), so the peer learns it was not delivered and the buffers go back now.
@@ -636,7 +637,8 @@ public sealed class TcpLayer
             {
                 MoveToTimeWait(s);
             }
-            return; // the TIME-WAIT queue times it
+            s.ArmedAt = Instant.Never; // the TIME-WAIT queue times it; an entry armed before goes stale
+            return;
         }
         if (s.State == TcpState.Closed && !_appOwned[s.Slot] && (s.PendingListener is null || !s.QueuedForAccept) && !s.HasPendingReset)
         {
