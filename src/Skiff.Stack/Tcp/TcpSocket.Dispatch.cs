@@ -407,6 +407,7 @@ public sealed partial class TcpSocket
         _segmentsSinceAck = 0;
         _delayedAckAt = Instant.Never;
         _windowUpdateDeferred = false;
+        _readSinceAdvertised = 0;
     }
 
     /// <summary>The window field to advertise, keeping the right edge from moving left (RFC 9293 3.8.6.2.2).</summary>

@@ -69,6 +69,7 @@ public sealed partial class TcpSocket
     private int _segmentsSinceAck;
     private Instant _delayedAckAt = Instant.Never;
     private bool _windowUpdateDeferred; // a read opened the window; the update may ride on the next segment
+    private int _readSinceAdvertised;   // bytes the application took since a segment last carried our window
 
     // Timers. _lastNow is the latest instant the caller passed in (for timestamps on emitted segments).
     private Instant _lastNow;
@@ -234,7 +235,7 @@ public sealed partial class TcpSocket
         int n = _rx.Read(destination);
         if (n > 0)
         {
-            OnApplicationRead();
+            OnApplicationRead(n);
         }
         return n;
     }
@@ -264,7 +265,7 @@ public sealed partial class TcpSocket
         _rx.Consume(count);
         if (count > 0)
         {
-            OnApplicationRead();
+            OnApplicationRead(count);
         }
     }
 
@@ -279,7 +280,7 @@ public sealed partial class TcpSocket
             buffer = null;
             return false;
         }
-        OnApplicationRead();
+        OnApplicationRead(buffer.Length);
         return true;
     }
 
@@ -328,9 +329,10 @@ public sealed partial class TcpSocket
         _ooo?.Clear();
     }
 
-    private void OnApplicationRead()
+    private void OnApplicationRead(int bytes)
     {
         _layer?.MarkPending(this);
+        _readSinceAdvertised += bytes;
         // A window update is due when reading opened the window by at least min(buffer/2, MSS)
         // beyond what was last advertised (receiver-side SWS avoidance, RFC 9293 3.8.6.2.2).
         int free = ReceiveFree();
@@ -339,13 +341,15 @@ public sealed partial class TcpSocket
         {
             return;
         }
-        if (_config.DelayedAck && _segmentsSinceAck == 0 && advertised >= WindowUpdateSlackSegments * _localMss)
+        if (_config.DelayedAck && _segmentsSinceAck == 0 && _readSinceAdvertised < _localMss / 2
+            && advertised >= WindowUpdateSlackSegments * _localMss)
         {
-            // Only small segments unacknowledged (a request, not a bulk transfer, whose full-sized segments keep
-            // their prompt ACKs) and the sender still has room: RFC 1122 4.2.3.2 lets the update be delayed like an
-            // ACK, so it rides on the reply instead of costing a segment of its own. The first read after the
-            // handshake always opens the 64 KiB SYN window this far; Linux sends no ACK there either. Dispatch turns
-            // this into a delayed-ACK deadline, since a read has no clock.
+            // A small request read (less than half a segment since our last segment, none full-sized unacknowledged)
+            // while the sender still has room: RFC 1122 4.2.3.2 lets the update be delayed like an ACK, so it rides on
+            // the reply instead of costing a segment of its own. The first read after the handshake always opens the
+            // 64 KiB SYN-ACK window this far; Linux sends no ACK there either. A bulk reader keeps its prompt updates,
+            // which a sender that sees the window only through them needs. Dispatch turns this into a delayed-ACK
+            // deadline, since a read has no clock.
             _windowUpdateDeferred = true;
             return;
         }
@@ -412,6 +416,7 @@ public sealed partial class TcpSocket
         _segmentsSinceAck = 0;
         _delayedAckAt = Instant.Never;
         _windowUpdateDeferred = false;
+        _readSinceAdvertised = 0;
         _rtoAt = Instant.Never;
         _persistAt = Instant.Never;
         _keepAliveAt = Instant.Never;

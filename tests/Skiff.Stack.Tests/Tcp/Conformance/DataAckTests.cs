@@ -95,6 +95,25 @@ public sealed class DataAckTests
         h.AssertAllReleased(peer);
     }
 
+    [Fact]
+    public void ABulkReadAfterTheAckStillUpdatesTheWindowAtOnce()
+    {
+        // The AF_PACKET pattern: a burst arrives, its ACKs go out before the application reads, then it reads it all.
+        // The sender sees the reopened window only through an update; waiting for the next ACK halved its throughput.
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer();
+        TcpSocket s = h.OpenPassive(h.Layer.Listen(TcpHarness.ServerPort), peer);
+        peer.SendData(TcpHarness.Bytes(s.SendMss));
+        peer.SendData(TcpHarness.Bytes(s.SendMss, 2));
+        EmittedSegment ack = h.DispatchOne(); // every second full segment
+        Assert.Equal(peer.Nxt, ack.Ack);
+        Assert.Equal(2 * s.SendMss, s.Receive(new byte[4 * s.SendMss]));
+        EmittedSegment update = h.DispatchOne();
+        Assert.Equal(peer.Nxt, update.Ack);
+        Assert.True(update.Repr.WindowLength > ack.Repr.WindowLength);
+        h.AssertAllReleased(peer);
+    }
+
     private static int SynAckWindowScale(TcpHarness h) =>
         h.AllSent.Single(x => x.Flags == (TcpFlags.Syn | TcpFlags.Ack)).Repr.WindowScale ?? 0;
 
