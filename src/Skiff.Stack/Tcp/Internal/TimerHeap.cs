@@ -75,31 +75,11 @@ internal sealed class TimerHeap
 
     private void RemoveTop()
     {
-        (long At, int Slot, int Generation) last = _entries[--_count];
-        if (_count == 0)
+        _entries[0] = _entries[--_count];
+        if (_count > 0)
         {
-            return;
+            SiftDown(0);
         }
-        int i = 0;
-        while (true)
-        {
-            int child = (2 * i) + 1;
-            if (child >= _count)
-            {
-                break;
-            }
-            if (child + 1 < _count && _entries[child + 1].At < _entries[child].At)
-            {
-                child++;
-            }
-            if (last.At <= _entries[child].At)
-            {
-                break;
-            }
-            _entries[i] = _entries[child];
-            i = child;
-        }
-        _entries[i] = last;
     }
 
     /// <summary>Keeps one entry per armed socket (at most the connection count, half the capacity) and restores the heap order.</summary>
