@@ -179,91 +179,64 @@ public sealed class QueueMeshTests
     public async Task Connections_opened_over_unpredictable_queues_reach_their_core_through_the_mesh()
     {
         const int connections = 100;
-        using PacketPool poolA = new(16384), poolB = new(16384);
-        (InMemoryDevice linkA, InMemoryDevice linkB) = InMemoryLink.CreatePair(poolA, poolB, 4096);
-        byte[] secret = new byte[ToeplitzHash.KeyLength];
-        new Random(42).NextBytes(secret);
-        SoftwareRss nic = new(linkB, new FlowSteering(2, new ToeplitzHash(secret)));
-        SkiffStack a = SkiffStack.CreateBuilder(Options(1, EnginePair.AddressA)).UseDevice(linkA).Build();
-        SkiffStack b = SkiffStack.CreateBuilder(Options(2, EnginePair.AddressB) with { Cores = 2 }).UseDevices([nic.Queue(0), nic.Queue(1)]).Build();
-        nic.SetWaker(0, b.Engines[0].Wake);
-        nic.SetWaker(1, b.Engines[1].Wake);
-        try
+        await using MeshPair mesh = new(seed: 42);
+        SkiffStack a = mesh.A, b = mesh.B;
+        await using SkiffListener listener = a.Listen(7);
+        Task server = Echo.ServeAsync(listener, connections);
+        int[] cores = new int[2];
+        for (int i = 0; i < connections; i++)
         {
-            await using SkiffListener listener = a.Listen(7);
-            Task server = Echo.ServeAsync(listener, connections);
-            int[] cores = new int[2];
-            for (int i = 0; i < connections; i++)
-            {
-                await using SkiffConnection c = await b.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(EnginePair.AddressA.ToString()), 7))
-                    .AsTask().WaitAsync(EnginePair.Timeout);
-                Assert.Equal(c.LocalEndPoint.Port % 2, c.Core); // the port names the core
-                cores[c.Core]++;
-                byte[] payload = new byte[3000];
-                payload.AsSpan().Fill((byte)i);
-                Task<byte[]> echoed = Echo.ReadToEndAsync(c.Transport.Input);
-                await c.Transport.Output.WriteAsync(payload);
-                await c.CompleteAsync();
-                Assert.Equal(payload, await echoed.WaitAsync(EnginePair.Timeout));
-            }
-            await server.WaitAsync(EnginePair.Timeout);
-            Assert.Equal([connections / 2, connections / 2], cores);
+            await using SkiffConnection c = await b.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(EnginePair.AddressA.ToString()), 7))
+                .AsTask().WaitAsync(EnginePair.Timeout);
+            Assert.Equal(c.LocalEndPoint.Port % 2, c.Core); // the port names the core
+            cores[c.Core]++;
+            byte[] payload = new byte[3000];
+            payload.AsSpan().Fill((byte)i);
+            Task<byte[]> echoed = Echo.ReadToEndAsync(c.Transport.Input);
+            await c.Transport.Output.WriteAsync(payload);
+            await c.CompleteAsync();
+            Assert.Equal(payload, await echoed.WaitAsync(EnginePair.Timeout));
+        }
+        await server.WaitAsync(EnginePair.Timeout);
+        Assert.Equal([connections / 2, connections / 2], cores);
 
-            // And the other way: flows the "NIC" spreads reach B's listener on both cores, each handled once.
-            await using SkiffListener bListener = b.Listen(8);
-            List<int> acceptedOn = [];
-            Task bServer = Task.Run(async () =>
-            {
-                List<Task> echoes = [];
-                for (int i = 0; i < 40; i++)
-                {
-                    SkiffConnection c = await bListener.AcceptAsync();
-                    acceptedOn.Add(c.Core);
-                    echoes.Add(Echo.EchoPipeAsync(c));
-                }
-                await Task.WhenAll(echoes);
-            });
+        // And the other way: flows the "NIC" spreads reach B's listener on both cores, each handled once.
+        await using SkiffListener bListener = b.Listen(8);
+        List<int> acceptedOn = [];
+        Task bServer = Task.Run(async () =>
+        {
+            List<Task> echoes = [];
             for (int i = 0; i < 40; i++)
             {
-                await using SkiffConnection c = await a.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(EnginePair.AddressB.ToString()), 8))
-                    .AsTask().WaitAsync(EnginePair.Timeout);
-                Task<byte[]> echoed = Echo.ReadToEndAsync(c.Transport.Input);
-                await c.Transport.Output.WriteAsync(new byte[100]);
-                await c.CompleteAsync();
-                Assert.Equal(100, (await echoed.WaitAsync(EnginePair.Timeout)).Length);
+                SkiffConnection c = await bListener.AcceptAsync();
+                acceptedOn.Add(c.Core);
+                echoes.Add(Echo.EchoPipeAsync(c));
             }
-            await bServer.WaitAsync(EnginePair.Timeout);
-            Assert.Contains(0, acceptedOn);
-            Assert.Contains(1, acceptedOn);
-            long passive = 0;
-            for (int i = 0; i < 2; i++)
-            {
-                passive += await b.Engines[i].InvokeAsync(iface => iface.Tcp.Counters.PassiveOpens).WaitAsync(EnginePair.Timeout);
-            }
-            Assert.Equal(40, passive); // no SYN reached two cores
-            Assert.True(b.Mesh!.RedirectedFrames > 0, "no segment needed passing on: the test's NIC hash matched the port partition");
-            Assert.Equal(0, b.Mesh.Drops);
-            for (int i = 0; i < 2; i++)
-            {
-                Assert.Equal(0, await b.Engines[i].InvokeAsync(iface => iface.Tcp.Counters.ResetsForNoConnection).WaitAsync(EnginePair.Timeout));
-            }
-        }
-        finally
+            await Task.WhenAll(echoes);
+        });
+        for (int i = 0; i < 40; i++)
         {
-            await a.DisposeAsync();
-            await b.DisposeAsync();
-            nic.DrainAll();
-            linkA.DiscardPending();
-            linkB.DiscardPending();
+            await using SkiffConnection c = await a.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(EnginePair.AddressB.ToString()), 8))
+                .AsTask().WaitAsync(EnginePair.Timeout);
+            Task<byte[]> echoed = Echo.ReadToEndAsync(c.Transport.Input);
+            await c.Transport.Output.WriteAsync(new byte[100]);
+            await c.CompleteAsync();
+            Assert.Equal(100, (await echoed.WaitAsync(EnginePair.Timeout)).Length);
         }
-        Assert.Equal(0, poolA.InUse);
-        Assert.Equal(0, poolB.InUse);
+        await bServer.WaitAsync(EnginePair.Timeout);
+        Assert.Contains(0, acceptedOn);
+        Assert.Contains(1, acceptedOn);
+        long passive = 0;
+        for (int i = 0; i < 2; i++)
+        {
+            passive += await b.Engines[i].InvokeAsync(iface => iface.Tcp.Counters.PassiveOpens).WaitAsync(EnginePair.Timeout);
+        }
+        Assert.Equal(40, passive); // no SYN reached two cores
+        Assert.True(b.Mesh!.RedirectedFrames > 0, "no segment needed passing on: the test's NIC hash matched the port partition");
+        Assert.Equal(0, b.Mesh.Drops);
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal(0, await b.Engines[i].InvokeAsync(iface => iface.Tcp.Counters.ResetsForNoConnection).WaitAsync(EnginePair.Timeout));
+        }
     }
-
-    private static SkiffStackOptions Options(byte n, Ipv4Address address) => new()
-    {
-        Mac = new MacAddress(0x02_00_00_00_00_00UL | n),
-        Addresses = [new Ipv4Cidr(address, 24)],
-        Engine = new SkiffEngineOptions { ThreadName = $"skiff-mesh-{n}", Idle = new SkiffIdlePolicy { YieldIterations = 4 } },
-    };
 }

@@ -123,59 +123,30 @@ public sealed class QueueMeshFragmentTests
     public async Task Fragmented_tcp_to_a_connection_skiff_opened_reaches_the_core_owning_its_port()
     {
         const int connections = 24;
-        using PacketPool poolA = new(16384), poolB = new(16384);
-        (InMemoryDevice linkA, InMemoryDevice linkB) = InMemoryLink.CreatePair(poolA, poolB, 4096);
-        FragmentingDevice fragmenter = new(linkA, 600);
-        byte[] secret = new byte[ToeplitzHash.KeyLength];
-        new Random(7).NextBytes(secret);
-        // The "NIC": a hash Skiff cannot compute, and fragments hashed on addresses alone, as the kernel's fanout does.
-        SoftwareRss nic = new(linkB, new FlowSteering(2, new ToeplitzHash(secret)), followFragments: false);
-        SkiffStack a = SkiffStack.CreateBuilder(Options(1, EnginePair.AddressA)).UseDevice(fragmenter).Build();
-        SkiffStack b = SkiffStack.CreateBuilder(Options(2, EnginePair.AddressB) with { Cores = 2 }).UseDevices([nic.Queue(0), nic.Queue(1)]).Build();
-        nic.SetWaker(0, b.Engines[0].Wake);
-        nic.SetWaker(1, b.Engines[1].Wake);
-        try
+        FragmentingDevice? fragmenter = null;
+        // The NIC hashes fragments on addresses alone, as the kernel's fanout does.
+        await using MeshPair mesh = new(seed: 7, wrapA: d => fragmenter = new FragmentingDevice(d, 600), nicFollowsFragments: false);
+        await using SkiffListener listener = mesh.A.Listen(7);
+        Task server = Echo.ServeAsync(listener, connections);
+        int[] cores = new int[2];
+        for (int i = 0; i < connections; i++)
         {
-            await using SkiffListener listener = a.Listen(7);
-            Task server = Echo.ServeAsync(listener, connections);
-            int[] cores = new int[2];
-            for (int i = 0; i < connections; i++)
-            {
-                await using SkiffConnection c = await b.ConnectAsync(new IPEndPoint(IPAddress.Parse(EnginePair.AddressA.ToString()), 7))
-                    .AsTask().WaitAsync(EnginePair.Timeout);
-                cores[c.Core]++;
-                byte[] payload = new byte[4000];
-                payload.AsSpan().Fill((byte)(i + 1));
-                Task<byte[]> echoed = Echo.ReadToEndAsync(c.Transport.Input);
-                await c.Transport.Output.WriteAsync(payload);
-                await c.CompleteAsync();
-                Assert.Equal(payload, await echoed.WaitAsync(EnginePair.Timeout)); // A's echo came back in fragments
-            }
-            await server.WaitAsync(EnginePair.Timeout);
-            Assert.Equal([connections / 2, connections / 2], cores);
-            Assert.True(fragmenter.DatagramsFragmented >= connections * 3);
-            Assert.True(b.Mesh!.FragmentsFollowed > 0);
-            for (int core = 0; core < 2; core++)
-            {
-                Assert.Equal(0, await b.Engines[core].InvokeAsync(i => i.Tcp.Counters.ResetsForNoConnection).WaitAsync(EnginePair.Timeout));
-            }
+            await using SkiffConnection c = await mesh.B.ConnectAsync(MeshPair.EndPointA(7)).AsTask().WaitAsync(EnginePair.Timeout);
+            cores[c.Core]++;
+            byte[] payload = new byte[4000];
+            payload.AsSpan().Fill((byte)(i + 1));
+            Task<byte[]> echoed = Echo.ReadToEndAsync(c.Transport.Input);
+            await c.Transport.Output.WriteAsync(payload);
+            await c.CompleteAsync();
+            Assert.Equal(payload, await echoed.WaitAsync(EnginePair.Timeout)); // A's echo came back in fragments
         }
-        finally
+        await server.WaitAsync(EnginePair.Timeout);
+        Assert.Equal([connections / 2, connections / 2], cores);
+        Assert.True(fragmenter!.DatagramsFragmented >= connections * 3);
+        Assert.True(mesh.B.Mesh!.FragmentsFollowed > 0);
+        for (int core = 0; core < 2; core++)
         {
-            await a.DisposeAsync();
-            await b.DisposeAsync();
-            nic.DrainAll();
-            linkA.DiscardPending();
-            linkB.DiscardPending();
+            Assert.Equal(0, await mesh.B.Engines[core].InvokeAsync(i => i.Tcp.Counters.ResetsForNoConnection).WaitAsync(EnginePair.Timeout));
         }
-        Assert.Equal(0, poolA.InUse);
-        Assert.Equal(0, poolB.InUse);
     }
-
-    private static SkiffStackOptions Options(byte n, Ipv4Address address) => new()
-    {
-        Mac = new MacAddress(0x02_00_00_00_00_00UL | n),
-        Addresses = [new Ipv4Cidr(address, 24)],
-        Engine = new SkiffEngineOptions { ThreadName = $"skiff-frag-{n}", Idle = new SkiffIdlePolicy { YieldIterations = 4 } },
-    };
 }
