@@ -181,6 +181,10 @@ public sealed class SoftwareRss
                 Route(_expired[i].Frame, _expired[i].Queue);
                 _expired[i] = default;
             }
+            for (int q = 1; q < _rxStage.Length; q++)
+            {
+                FlushStage(q); // a poll that reads no device burst below still hands them on
+            }
         }
         int kept = 0;
         // Held fragments released to this queue first: they waited longest.
