@@ -253,16 +253,7 @@ public sealed class QueueMesh
                 continue;
             }
             activity = true;
-            if (Ring(core, to).TryEnqueue(frame))
-            {
-                touched[to] = true;
-                Count(core, Redirected);
-            }
-            else
-            {
-                frame.Free();
-                Count(core, Dropped);
-            }
+            PassOn(core, frame, to, touched);
         }
         for (int i = kept; i < count + received; i++)
         {
@@ -325,6 +316,12 @@ public sealed class QueueMesh
             }
             return;
         }
+        PassOn(core, frame, to, touched);
+    }
+
+    /// <summary>Hands <paramref name="frame"/> to core <paramref name="to"/>'s ring (dropped and counted when it is full).</summary>
+    private void PassOn(int core, PacketBuffer frame, int to, Span<bool> touched)
+    {
         if (Ring(core, to).TryEnqueue(frame))
         {
             touched[to] = true;
