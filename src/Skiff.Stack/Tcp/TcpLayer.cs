@@ -26,14 +26,12 @@ public sealed class TcpLayer
     private readonly int[] _active;
     private readonly int[] _activeIndex; // position of a slot in _active, or -1
     private int _activeCount;
+    // 4-tuple to socket slot, or to TIME-WAIT record (slot count + record index).
     private readonly ConnectionTable _table;
-    // TIME-WAIT connections leave the active list: a FIFO (oldest first) holds them, so expiry and the
-    // MaxTimeWait bound cost O(1) at its head and a poll never walks them. Entries whose socket was freed
-    // meanwhile (reused by a new SYN or connect) are skipped by generation.
-    private readonly (int Slot, int Generation)[] _timeWaitQueue;
-    private int _timeWaitHead;
-    private int _timeWaitEntries;
-    private int _timeWaitLive;
+    // A connection that enters TIME-WAIT hands its duty to a compact record and its socket goes back to the pool at
+    // once (unless the application still holds it), so the next connection reuses a warm socket instead of the
+    // coldest of a thousand. The records form a FIFO: expiry and the MaxTimeWait bound cost O(1) at its head.
+    private readonly TimeWaitRecords _timeWait;
     // Sockets that may owe a segment, or whose next deadline may have moved: a segment, a timer or the application
     // touched them since the last dispatch. A poll visits these, never every connection. Each slot at most once
     // (PendingQueued, kept across a reuse of the slot as the entry is).
@@ -74,8 +72,8 @@ public sealed class TcpLayer
             _activeIndex[i] = -1;
         }
         _freeCount = _sockets.Length;
-        _table = new ConnectionTable(options.MaxConnections);
-        _timeWaitQueue = new (int, int)[(int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)options.MaxConnections * 2)];
+        _table = new ConnectionTable(options.MaxConnections + options.MaxTimeWait);
+        _timeWait = new TimeWaitRecords(options.MaxTimeWait);
         _pending = new int[options.MaxConnections];
         _timers = new TimerHeap(options.MaxConnections);
         _ready = new int[options.MaxConnections];
@@ -90,11 +88,11 @@ public sealed class TcpLayer
 
     public TcpLayerCounters Counters { get; } = new();
 
-    /// <summary>Connections in any state (TIME-WAIT and unreleased closed ones included).</summary>
-    public int ConnectionCount => _activeCount + _timeWaitLive;
+    /// <summary>Connections in any state (TIME-WAIT records and unreleased closed ones included).</summary>
+    public int ConnectionCount => _activeCount + _timeWait.Count;
 
     /// <summary>Connections in TIME-WAIT.</summary>
-    public int TimeWaitCount => _timeWaitLive;
+    public int TimeWaitCount => _timeWait.Count;
 
     /// <summary>Free socket slots.</summary>
     public int FreeSockets => _freeCount;
@@ -105,7 +103,7 @@ public sealed class TcpLayer
     /// <summary>Sockets the next dispatch will visit (touched since the last one, or still owing a segment). For tests.</summary>
     internal int PendingCount => _pendingCount;
 
-    /// <summary>How many connections the layer can hold (<see cref="TcpLayerOptions.MaxConnections"/>); socket slots are below it.</summary>
+    /// <summary>How many sockets the layer has (<see cref="TcpLayerOptions.MaxConnections"/>); socket slots are below it.</summary>
     public int Capacity => _sockets.Length;
 
     /// <summary>
@@ -163,6 +161,10 @@ public sealed class TcpLayer
                 s.PendingListener = null;
                 Free(s);
             }
+        }
+        while (_timeWait.Oldest >= 0)
+        {
+            EndTimeWait(_timeWait.Oldest);
         }
     }
 
@@ -314,7 +316,8 @@ public sealed class TcpLayer
         }
         if (s.State == TcpState.TimeWait)
         {
-            return; // it expires on its own; unread data is freed with the slot
+            Free(s); // its TIME-WAIT record stays; unread data goes back to the pool now
+            return;
         }
         if (s.ReceiveQueued > 0)
         {
@@ -335,29 +338,35 @@ public sealed class TcpLayer
         TcpTuple tuple = new(destination, seg.DestinationPort, source, seg.SourcePort);
         int slot = _table.Find(tuple);
         bool synOnly = (seg.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) == TcpFlags.Syn;
-        if (slot >= 0)
+        if (slot >= _sockets.Length)
         {
-            TcpSocket s = _sockets[slot];
-            if (!(synOnly && s.State == TcpState.TimeWait && s.AcceptsNewIncarnation(seg) && FindListener(destination, seg.DestinationPort) is not null))
+            int record = slot - _sockets.Length;
+            if (!(synOnly && _timeWait[record].AcceptsNewIncarnation(seg) && FindListener(destination, seg.DestinationPort) is not null))
             {
-                int queuedBefore = s.ReceiveQueued;
-                bool taken = s.Process(now, seg, payload);
-                if (s.ReceiveQueued > queuedBefore && !_appOwned[slot] && s.PendingListener is null)
-                {
-                    // Data for a connection the application has released: nobody will read it. Reset, as Linux does
-                    // (TCPAbortOnData), so the peer learns it was not delivered and the buffers go back now.
-                    s.Abort();
-                    Counters.AbortsOnData++;
-                }
-                MarkPending(s);
-                MarkReady(s);
-                AfterProcess(s);
-                return taken;
+                ProcessTimeWait(now, record, seg, payload?.Length ?? 0);
+                return false;
             }
             // RFC 9293 3.10.7.4 / RFC 6191: a SYN with a higher sequence (or newer timestamp) may reopen a
-            // connection in TIME-WAIT. Recycle it and let the listener take the SYN.
+            // connection in TIME-WAIT. End it and let the listener take the SYN.
             Counters.TimeWaitReused++;
-            Free(s);
+            EndTimeWait(record);
+        }
+        else if (slot >= 0)
+        {
+            TcpSocket s = _sockets[slot];
+            int queuedBefore = s.ReceiveQueued;
+            bool taken = s.Process(now, seg, payload);
+            if (s.ReceiveQueued > queuedBefore && !_appOwned[slot] && s.PendingListener is null)
+            {
+                // Data for a connection the application has released: nobody will read it. Reset, as Linux does
+                // (TCPAbortOnData), so the peer learns it was not delivered and the buffers go back now.
+                s.Abort();
+                Counters.AbortsOnData++;
+            }
+            MarkPending(s);
+            MarkReady(s);
+            AfterProcess(s, now);
+            return taken;
         }
 
         TcpListener? listener = FindListener(destination, seg.DestinationPort);
@@ -373,7 +382,7 @@ public sealed class TcpLayer
             {
                 bool taken = created.Process(now, seg, payload);
                 MarkPending(created);
-                AfterProcess(created);
+                AfterProcess(created, now);
                 return taken;
             }
         }
@@ -389,9 +398,9 @@ public sealed class TcpLayer
     internal void OnDestinationUnreachable(in TcpTuple tuple, uint quotedSequence, Icmpv4DestinationUnreachableCode code)
     {
         int slot = _table.Find(tuple);
-        if (slot < 0)
+        if (slot < 0 || slot >= _sockets.Length)
         {
-            return;
+            return; // no connection, or one in TIME-WAIT: nothing to abort
         }
         bool hard = code is Icmpv4DestinationUnreachableCode.ProtocolUnreachable or Icmpv4DestinationUnreachableCode.PortUnreachable;
         _sockets[slot].OnIcmpUnreachable(quotedSequence, hard ? TcpError.Refused : TcpError.Unreachable, hard);
@@ -486,13 +495,13 @@ public sealed class TcpLayer
         return true;
     }
 
-    private void AfterProcess(TcpSocket s)
+    private void AfterProcess(TcpSocket s, Instant now)
     {
         if (s.State == TcpState.TimeWait)
         {
-            if (!s.InTimeWaitQueue)
+            if (!s.HandedOver)
             {
-                MoveToTimeWait(s);
+                EnterTimeWait(s, now);
             }
             return;
         }
@@ -626,18 +635,13 @@ public sealed class TcpLayer
     }
 
     /// <summary>
-    /// A socket that owes nothing now: into the TIME-WAIT queue, freed if closed and nobody holds it, otherwise its
-    /// next deadline armed.
+    /// A socket that owes nothing now: freed if closed and nobody holds it, otherwise its next deadline armed.
     /// </summary>
     private void Settle(TcpSocket s, Instant now)
     {
         if (s.State == TcpState.TimeWait)
         {
-            if (!s.InTimeWaitQueue)
-            {
-                MoveToTimeWait(s);
-            }
-            s.ArmedAt = Instant.Never; // the TIME-WAIT queue times it; an entry armed before goes stale
+            s.ArmedAt = Instant.Never; // handed over: its record times TIME-WAIT; an entry armed before goes stale
             return;
         }
         if (s.State == TcpState.Closed && !_appOwned[s.Slot] && (s.PendingListener is null || !s.QueuedForAccept) && !s.HasPendingReset)
@@ -682,92 +686,170 @@ public sealed class TcpLayer
                 MarkReady(s); // gave up (retransmissions, user timeout, keep-alive): CLOSED with an error
             }
             MarkPending(s); // what the timer owes goes out at the dispatch, which also arms the next deadline
-            AfterProcess(s);
+            AfterProcess(s, now);
         }
-        while (TryPeekTimeWait(out TcpSocket? oldest))
+        // Oldest first. Connections whose TimeWait is shorter than an older one's wait behind it: late, never early.
+        while (_timeWait.Oldest >= 0 && _timeWait[_timeWait.Oldest].Deadline <= now)
         {
-            bool overBound = _timeWaitLive > _options.MaxTimeWait;
-            if (!overBound && oldest.TimeWaitDeadline > now)
+            EndTimeWait(_timeWait.Oldest);
+        }
+    }
+
+    /// <summary>
+    /// The connection has just entered TIME-WAIT: a record takes its 4-tuple and answers for it, and the socket goes
+    /// back to the pool (or, if the application still holds it, stays off the tables with only its unread data).
+    /// Past MaxTimeWait the oldest record makes room; with MaxTimeWait 0 no record is kept at all.
+    /// </summary>
+    private void EnterTimeWait(TcpSocket s, Instant now)
+    {
+        if (_timeWait.Count == _timeWait.Capacity && _timeWait.Oldest >= 0)
+        {
+            Counters.TimeWaitRecycled++;
+            EndTimeWait(_timeWait.Oldest);
+        }
+        TimeWaitRecord none = default;
+        bool kept = _timeWait.TryTake(out int index);
+        ref TimeWaitRecord r = ref kept ? ref _timeWait[index] : ref none;
+        int slot = s.Slot;
+        bool owned = _appOwned[slot];
+        if (s.HandOverTimeWait(ref r, now))
+        {
+            SendTimeWaitAck(ref r, now);
+        }
+        RemoveFromActive(slot);
+        if (kept)
+        {
+            r.OwnerSlot = owned ? slot : -1;
+            r.OwnerGeneration = s.Generation;
+            _table.Set(r.Tuple, _sockets.Length + index);
+        }
+        else
+        {
+            Counters.TimeWaitRecycled++;
+            _table.Remove(r.Tuple);
+            if (owned)
             {
-                break;
+                ForceCloseHandedOver(s);
             }
-            PopTimeWait(oldest);
-            if (oldest.TimeWaitDeadline > now)
+        }
+        if (!owned)
+        {
+            Free(s);
+        }
+    }
+
+    /// <summary>A TIME-WAIT record ends (expiry, the bound, a reuse of its 4-tuple): the 4-tuple is free again.</summary>
+    private void EndTimeWait(int index)
+    {
+        ref TimeWaitRecord r = ref _timeWait[index];
+        _table.Remove(r.Tuple);
+        if (r.OwnerSlot >= 0)
+        {
+            TcpSocket owner = _sockets[r.OwnerSlot];
+            if (owner.InUse && owner.Generation == r.OwnerGeneration && owner.State == TcpState.TimeWait)
             {
-                Counters.TimeWaitRecycled++;
+                ForceCloseHandedOver(owner);
             }
-            oldest.ForceClose();
-            if (_appOwned[oldest.Slot])
+        }
+        _timeWait.Return(index);
+    }
+
+    /// <summary>The application's socket of a connection whose TIME-WAIT ended: CLOSED, and its owner told.</summary>
+    private void ForceCloseHandedOver(TcpSocket s)
+    {
+        s.ForceClose();
+        AddToActive(s.Slot);
+        MarkReady(s);
+    }
+
+    /// <summary>
+    /// A segment for a connection in TIME-WAIT, answered from its record as RFC 9293 3.10.7.4 answers it in that
+    /// state: PAWS (RFC 7323 5.3), an ACK for anything out of the window, a retransmitted FIN acknowledged and the
+    /// 2 MSL timer restarted, a RST ignored (RFC 1337), a SYN in the window or an unacceptable ACK answered with a
+    /// rate-limited challenge ACK (RFC 5961). The record never takes the payload.
+    /// </summary>
+    private void ProcessTimeWait(Instant now, int index, in TcpRepr seg, int dataLength)
+    {
+        ref TimeWaitRecord r = ref _timeWait[index];
+        Counters.TimeWaitSegments++;
+        TcpFlags flags = seg.Flags;
+        bool rst = (flags & TcpFlags.Rst) != 0;
+        bool syn = (flags & TcpFlags.Syn) != 0;
+        bool fin = (flags & TcpFlags.Fin) != 0;
+        SeqNumber seq = new(seg.SequenceNumber);
+        int segLength = dataLength + (syn ? 1 : 0) + (fin ? 1 : 0);
+        if (r.TsOk && !rst && seg.Timestamp is TcpTimestamp paws && (int)(paws.Value - r.TsRecent) < 0)
+        {
+            SendTimeWaitAck(ref r, now); // an old duplicate
+            return;
+        }
+        if (!TcpSocket.IsAcceptable(seq, segLength, r.RcvNxt, r.RcvWindow))
+        {
+            if (syn)
             {
-                MarkReady(oldest);
-                AddToActive(oldest.Slot); // closed; the application still holds the handle
+                return; // a SYN that may not start a new incarnation (RFC 6191)
+            }
+            if (!rst)
+            {
+                SendTimeWaitAck(ref r, now);
+            }
+            if (fin && seq + segLength == r.RcvNxt)
+            {
+                // A retransmission of the peer's FIN (left of the window, so it never reaches the eighth step): our
+                // ACK was lost. Acknowledge it again and restart the 2 MSL timeout.
+                RestartTimeWait(ref r, index, now);
+            }
+            return;
+        }
+        if (rst)
+        {
+            return; // RFC 1337: no TIME-WAIT assassination
+        }
+        SeqNumber ack = new(seg.AcknowledgmentNumber);
+        if (syn || (flags & TcpFlags.Ack) != 0 && (ack > r.SndNxt || ack < r.SndNxt - r.MaxSndWnd))
+        {
+            // RFC 5961 4.2 (a SYN in the window) and 5.2 (an ACK outside [SND.UNA - MAX.SND.WND, SND.MAX]).
+            if (now >= r.NextChallengeAck)
+            {
+                r.NextChallengeAck = now + r.ChallengeInterval;
+                SendTimeWaitAck(ref r, now);
             }
             else
             {
-                Free(oldest);
+                Counters.TimeWaitChallengeAcksSuppressed++;
             }
+            return;
         }
-    }
-
-    private void MoveToTimeWait(TcpSocket s)
-    {
-        RemoveFromActive(s.Slot);
-        if (_timeWaitEntries == _timeWaitQueue.Length)
+        if ((flags & TcpFlags.Ack) == 0)
         {
-            CompactTimeWait();
+            return;
         }
-        _timeWaitQueue[(_timeWaitHead + _timeWaitEntries) & (_timeWaitQueue.Length - 1)] = (s.Slot, s.Generation);
-        _timeWaitEntries++;
-        _timeWaitLive++;
-        s.InTimeWaitQueue = true;
-        if (s.HasWorkNow)
+        if (r.TsOk && seg.Timestamp is TcpTimestamp ts && seq <= r.RcvNxt && (int)(ts.Value - r.TsRecent) >= 0)
         {
-            MarkPending(s); // entering TIME-WAIT usually owes an ACK for the peer's FIN: dispatch it this poll
+            r.TsRecent = ts.Value; // RFC 7323 4.3
         }
-    }
-
-    /// <summary>The oldest connection still in TIME-WAIT, dropping entries of sockets freed meanwhile.</summary>
-    private bool TryPeekTimeWait([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TcpSocket? socket)
-    {
-        while (_timeWaitEntries > 0)
+        if (dataLength > 0 || fin)
         {
-            (int slot, int generation) = _timeWaitQueue[_timeWaitHead];
-            TcpSocket s = _sockets[slot];
-            if (s.InTimeWaitQueue && s.Generation == generation)
+            SendTimeWaitAck(ref r, now); // data or a FIN after the peer's FIN: a retransmission
+            if (fin)
             {
-                socket = s;
-                return true;
+                RestartTimeWait(ref r, index, now);
             }
-            _timeWaitHead = (_timeWaitHead + 1) & (_timeWaitQueue.Length - 1);
-            _timeWaitEntries--;
         }
-        socket = null;
-        return false;
     }
 
-    private void PopTimeWait(TcpSocket head)
+    private void RestartTimeWait(ref TimeWaitRecord r, int index, Instant now)
     {
-        _timeWaitHead = (_timeWaitHead + 1) & (_timeWaitQueue.Length - 1);
-        _timeWaitEntries--;
-        _timeWaitLive--;
-        head.InTimeWaitQueue = false;
+        r.Deadline = now + r.Length;
+        _timeWait.MoveToBack(index);
     }
 
-    private void CompactTimeWait()
+    private void SendTimeWaitAck(ref TimeWaitRecord r, Instant now)
     {
-        int mask = _timeWaitQueue.Length - 1;
-        int kept = 0;
-        for (int k = 0; k < _timeWaitEntries; k++)
+        if (EnqueueReply(r.Tuple, r.Ack(now)))
         {
-            (int slot, int generation) = _timeWaitQueue[(_timeWaitHead + k) & mask];
-            TcpSocket s = _sockets[slot];
-            if (s.InTimeWaitQueue && s.Generation == generation)
-            {
-                _timeWaitQueue[(_timeWaitHead + kept) & mask] = (slot, generation);
-                kept++;
-            }
+            Counters.TimeWaitAcks++;
         }
-        _timeWaitEntries = kept;
     }
 
     /// <summary>When the layer next needs a poll: now if a socket was touched, else the earliest armed deadline (perhaps one already moved later: that poll finds nothing due and re-arms).</summary>
@@ -778,20 +860,20 @@ public sealed class TcpLayer
             return now;
         }
         Instant at = _timers.PeekEarliest(_sockets);
-        if (TryPeekTimeWait(out TcpSocket? oldest))
+        if (_timeWait.Oldest >= 0)
         {
-            at = Instant.Min(at, _timeWaitLive > _options.MaxTimeWait ? now : oldest.TimeWaitDeadline);
+            at = Instant.Min(at, _timeWait[_timeWait.Oldest].Deadline);
         }
         return at;
     }
 
+    /// <summary>A 4-tuple taken by a connection in TIME-WAIT may open a new one when both use timestamps (tcp_tw_reuse).</summary>
     private bool TryReuseTimeWait(int slot)
     {
-        TcpSocket s = _sockets[slot];
-        if (_options.ReuseTimeWait && s.State == TcpState.TimeWait && s.UsesTimestamps)
+        if (slot >= _sockets.Length && _options.ReuseTimeWait && _timeWait[slot - _sockets.Length].TsOk)
         {
             Counters.TimeWaitReused++;
-            Free(s);
+            EndTimeWait(slot - _sockets.Length);
             return true;
         }
         return false;
@@ -856,11 +938,9 @@ public sealed class TcpLayer
     private void Free(TcpSocket s)
     {
         int slot = s.Slot;
-        _table.Remove(s.Tuple);
-        if (s.InTimeWaitQueue)
+        if (!s.HandedOver)
         {
-            s.InTimeWaitQueue = false; // its queue entry goes stale
-            _timeWaitLive--;
+            _table.Remove(s.Tuple); // else the 4-tuple is a TIME-WAIT record's, or already free
         }
         s.Release();
         _appOwned[slot] = false;

@@ -21,11 +21,20 @@ public sealed class TcpLayerCounters
     /// <summary>Connections refused because every socket slot was taken.</summary>
     public long NoFreeSocket;
 
-    /// <summary>TIME-WAIT connections recycled because MaxTimeWait was reached.</summary>
+    /// <summary>TIME-WAIT connections ended early because MaxTimeWait was reached (Linux's TCPTimeWaitOverflow).</summary>
     public long TimeWaitRecycled;
 
     /// <summary>TIME-WAIT connections reused by a new SYN or connect (RFC 6191 / tcp_tw_reuse).</summary>
     public long TimeWaitReused;
+
+    /// <summary>Segments that reached a connection in TIME-WAIT (answered by its record: a retransmitted FIN, a stray ACK, PAWS).</summary>
+    public long TimeWaitSegments;
+
+    /// <summary>ACKs sent for connections in TIME-WAIT (the one for the peer's FIN included).</summary>
+    public long TimeWaitAcks;
+
+    /// <summary>Challenge ACKs a TIME-WAIT record withheld (the connection's ChallengeAcksPerSecond, RFC 5961 7).</summary>
+    public long TimeWaitChallengeAcksSuppressed;
 
     /// <summary>Segments dropped at the layer (a RST for nothing, a stray SYN-ACK, ...).</summary>
     public long SegmentsDropped;

@@ -3,10 +3,13 @@ namespace Skiff.Stack.Tcp;
 /// <summary>Bounds and policies of a <see cref="TcpLayer"/>. Every table is bounded (TESTING.md).</summary>
 public sealed record TcpLayerOptions
 {
-    /// <summary>Connections (all states, TIME-WAIT included) the layer can hold. Default 4096.</summary>
+    /// <summary>Sockets: connections the layer can hold in every state but TIME-WAIT (which <see cref="MaxTimeWait"/> bounds). Default 4096.</summary>
     public int MaxConnections { get; init; } = 4096;
 
-    /// <summary>Most connections in TIME-WAIT; past it the oldest is recycled and counted (Linux tcp_max_tw_buckets). Default 1024.</summary>
+    /// <summary>
+    /// Most connections in TIME-WAIT, each a compact record beside the sockets (its socket returns to the pool); past it
+    /// the oldest is ended early and counted (Linux tcp_max_tw_buckets). Default 1024.
+    /// </summary>
     public int MaxTimeWait { get; init; } = 1024;
 
     /// <summary>Default accept-queue bound of a listener. Default 128.</summary>

@@ -34,9 +34,9 @@ public sealed partial class TcpSocket
             Counters.ResetsSent++;
             sent++;
         }
-        if (State == TcpState.Closed)
+        if (State is TcpState.Closed or TcpState.TimeWait)
         {
-            return sent;
+            return sent; // a connection in TIME-WAIT speaks through its record
         }
         if (_sendRst)
         {
@@ -56,31 +56,28 @@ public sealed partial class TcpSocket
         }
 
         bool ackSent = false;
-        if (State != TcpState.TimeWait)
+        sent += DispatchRetransmissions(now, ref emitter, maxSegments - sent, ref ackSent);
+        sent += DispatchData(now, ref emitter, maxSegments - sent, ref ackSent);
+        if (sent < maxSegments && (_persistProbe || _keepAliveProbe))
         {
-            sent += DispatchRetransmissions(now, ref emitter, maxSegments - sent, ref ackSent);
-            sent += DispatchData(now, ref emitter, maxSegments - sent, ref ackSent);
-            if (sent < maxSegments && (_persistProbe || _keepAliveProbe))
+            // Zero-window probe and keepalive alike: a segment one below SND.UNA with no data makes
+            // the peer answer with an ACK carrying its current window (RFC 1122 4.2.2.17 / 4.2.3.6;
+            // Linux probes the same way).
+            if (emitter.TryEmit(_tuple, BaseRepr(_sndUna - 1, TcpFlags.Ack), default, default))
             {
-                // Zero-window probe and keepalive alike: a segment one below SND.UNA with no data makes
-                // the peer answer with an ACK carrying its current window (RFC 1122 4.2.2.17 / 4.2.3.6;
-                // Linux probes the same way).
-                if (emitter.TryEmit(_tuple, BaseRepr(_sndUna - 1, TcpFlags.Ack), default, default))
+                if (_persistProbe)
                 {
-                    if (_persistProbe)
-                    {
-                        Counters.WindowProbes++;
-                    }
-                    else
-                    {
-                        Counters.KeepAlivesSent++;
-                    }
-                    _persistProbe = false;
-                    _keepAliveProbe = false;
-                    sent++;
-                    OnAckSent();
-                    ackSent = true;
+                    Counters.WindowProbes++;
                 }
+                else
+                {
+                    Counters.KeepAlivesSent++;
+                }
+                _persistProbe = false;
+                _keepAliveProbe = false;
+                sent++;
+                OnAckSent();
+                ackSent = true;
             }
         }
         if (!ackSent && sent < maxSegments && (_ackNow || now >= _delayedAckAt))

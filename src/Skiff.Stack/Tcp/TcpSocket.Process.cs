@@ -21,7 +21,8 @@ public sealed partial class TcpSocket
         }
         return State switch
         {
-            TcpState.Closed or TcpState.Listen => false,
+            // TIME-WAIT is answered by the layer's record (TimeWaitRecords); the socket no longer owns the 4-tuple.
+            TcpState.Closed or TcpState.Listen or TcpState.TimeWait => false,
             TcpState.SynSent => ProcessSynSent(now, seg),
             _ => ProcessSynchronized(now, seg, payload),
         };
@@ -287,22 +288,10 @@ public sealed partial class TcpSocket
         int rcvWnd = Math.Max(0, _rcvEdge - _rcvNxt);
         if (!IsAcceptable(seq, segLength, rcvWnd))
         {
-            if (State == TcpState.TimeWait && (flags & TcpFlags.Syn) != 0)
-            {
-                // A new SYN for a connection in TIME-WAIT: handled by the layer (RFC 9293 3.10.7.4 note;
-                // RFC 6191). Here just drop it.
-                return false;
-            }
             Counters.DroppedOutOfWindow++;
             if ((flags & TcpFlags.Rst) == 0)
             {
                 _ackNow = true;
-            }
-            if (State == TcpState.TimeWait && (flags & TcpFlags.Fin) != 0 && seq + segLength == _rcvNxt)
-            {
-                // RFC 9293 3.10.7.4, TIME-WAIT: a retransmission of the remote FIN (which lies left of the
-                // window, so it never reaches the eighth step) is acknowledged and restarts the 2 MSL timeout.
-                _timeWaitAt = now + _config.TimeWait;
             }
             return false;
         }
@@ -310,11 +299,6 @@ public sealed partial class TcpSocket
         // Second: RST (RFC 5961 3.2): accepted only at exactly RCV.NXT; elsewhere in the window it earns a challenge ACK.
         if ((flags & TcpFlags.Rst) != 0)
         {
-            if (State == TcpState.TimeWait)
-            {
-                // RFC 1337: a RST must not cut TIME-WAIT short (TIME-WAIT assassination).
-                return false;
-            }
             if (seq == _rcvNxt)
             {
                 Counters.ResetsReceived++;
@@ -402,28 +386,26 @@ public sealed partial class TcpSocket
         {
             // Data or FIN after the peer's FIN: a retransmission; ACK it again.
             _ackNow = true;
-            if (State == TcpState.TimeWait && fin)
-            {
-                _timeWaitAt = now + _config.TimeWait; // RFC 9293: restart the 2 MSL timeout
-            }
         }
         return taken;
     }
 
+    private bool IsAcceptable(SeqNumber seq, int segLength, int rcvWnd) => IsAcceptable(seq, segLength, _rcvNxt, rcvWnd);
+
     /// <summary>RFC 9293 3.10.7.4, the four cases of segment acceptability.</summary>
-    private bool IsAcceptable(SeqNumber seq, int segLength, int rcvWnd)
+    internal static bool IsAcceptable(SeqNumber seq, int segLength, SeqNumber rcvNxt, int rcvWnd)
     {
         if (segLength == 0)
         {
-            return rcvWnd == 0 ? seq == _rcvNxt : seq >= _rcvNxt && seq < _rcvNxt + rcvWnd;
+            return rcvWnd == 0 ? seq == rcvNxt : seq >= rcvNxt && seq < rcvNxt + rcvWnd;
         }
         if (rcvWnd == 0)
         {
             // Zero window: still accept the in-order segment so its ACK and FIN/RST fields are processed
             // (RFC 9293 3.10.7.4); its data is dropped later for want of room.
-            return seq == _rcvNxt;
+            return seq == rcvNxt;
         }
         SeqNumber last = seq + (segLength - 1);
-        return (seq >= _rcvNxt && seq < _rcvNxt + rcvWnd) || (last >= _rcvNxt && last < _rcvNxt + rcvWnd);
+        return (seq >= rcvNxt && seq < rcvNxt + rcvWnd) || (last >= rcvNxt && last < rcvNxt + rcvWnd);
     }
 }

@@ -174,8 +174,8 @@ public sealed partial class TcpSocket
 
     private void EnterTimeWait(Instant now)
     {
+        // The layer hands the connection to a TIME-WAIT record right after this segment (TcpLayer.AfterProcess).
         State = TcpState.TimeWait;
-        _timeWaitAt = now + _config.TimeWait;
         _rtoAt = Instant.Never;
         _persistAt = Instant.Never;
         _keepAliveAt = Instant.Never;

@@ -14,12 +14,6 @@ public sealed partial class TcpSocket
         {
             return;
         }
-        if (now >= _timeWaitAt)
-        {
-            _timeWaitAt = Instant.Never;
-            EnterClosed(TcpError.None);
-            return;
-        }
         if (_config.UserTimeout is Duration userTimeout && _sndMax > _sndUna && now - _lastProgressAt >= userTimeout)
         {
             Counters.Timeouts++;
@@ -127,7 +121,6 @@ public sealed partial class TcpSocket
             return now;
         }
         Instant at = Instant.Min(Instant.Min(_rtoAt, _delayedAckAt), Instant.Min(_persistAt, _keepAliveAt));
-        at = Instant.Min(at, _timeWaitAt);
         if (_config.UserTimeout is Duration userTimeout && _sndMax > _sndUna)
         {
             at = Instant.Min(at, _lastProgressAt + userTimeout);
@@ -137,6 +130,10 @@ public sealed partial class TcpSocket
 
     private bool HasImmediateWork()
     {
+        if (State == TcpState.TimeWait)
+        {
+            return false; // its TIME-WAIT record answers for it
+        }
         if (_ackNow || _windowUpdateDeferred || _sendRst || _pendingReset || _retransmitHead || _persistProbe || _keepAliveProbe)
         {
             return true;
@@ -145,7 +142,7 @@ public sealed partial class TcpSocket
         {
             return _sndNxt == _iss;
         }
-        if (State == TcpState.TimeWait || _sendBuffer is null)
+        if (_sendBuffer is null)
         {
             return false;
         }

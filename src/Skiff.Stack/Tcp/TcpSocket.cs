@@ -76,7 +76,6 @@ public sealed partial class TcpSocket
     private Instant _rtoAt = Instant.Never;
     private Instant _persistAt = Instant.Never;
     private Instant _keepAliveAt = Instant.Never;
-    private Instant _timeWaitAt = Instant.Never;
     private Instant _lastProgressAt;   // last time SND.UNA advanced (user timeout)
     private int _retransmits;          // consecutive timeouts of the same data
     private int _keepAliveProbes;
@@ -129,11 +128,15 @@ public sealed partial class TcpSocket
     /// <summary>The listener that created this connection and has not yet handed it out, if any.</summary>
     internal TcpListener? PendingListener { get; set; }
 
-    /// <summary>True while the socket holds a live (or TIME-WAIT) connection in its layer's tables.</summary>
+    /// <summary>True while the socket holds a connection (or, handed over to a TIME-WAIT record, the application still holds it).</summary>
     internal bool InUse { get; private set; }
 
-    /// <summary>True while the layer holds this socket in its TIME-WAIT queue (off the active list).</summary>
-    internal bool InTimeWaitQueue { get; set; }
+    /// <summary>
+    /// True once the connection entered TIME-WAIT and handed its 4-tuple to a TIME-WAIT record
+    /// (<see cref="HandOverTimeWait"/>): the socket stays only because the application still holds it, off the
+    /// layer's tables and lists.
+    /// </summary>
+    internal bool HandedOver { get; set; }
 
     /// <summary>True while the slot is on the layer's list of sockets to visit at the next dispatch; kept across a reuse of the slot, as the entry is.</summary>
     internal bool PendingQueued { get; set; }
@@ -150,14 +153,8 @@ public sealed partial class TcpSocket
     /// <summary>True once the listener queued this connection for accept.</summary>
     internal bool QueuedForAccept { get; set; }
 
-    /// <summary>When TIME-WAIT ends (Never outside TIME-WAIT).</summary>
-    internal Instant TimeWaitDeadline => _timeWaitAt;
-
     /// <summary>True when a RST is still owed and must go out before the slot is freed.</summary>
     internal bool HasPendingReset => _pendingReset;
-
-    /// <summary>True when the connection negotiated timestamps (PAWS protects a reused 4-tuple).</summary>
-    internal bool UsesTimestamps => _tsOk;
 
     /// <summary>Set when the connection came from a SYN cookie (no SYN-RECEIVED state was kept).</summary>
     internal bool FromCookie { get; private set; }
@@ -420,7 +417,6 @@ public sealed partial class TcpSocket
         _rtoAt = Instant.Never;
         _persistAt = Instant.Never;
         _keepAliveAt = Instant.Never;
-        _timeWaitAt = Instant.Never;
         _lastProgressAt = now;
         _retransmits = 0;
         _keepAliveProbes = 0;
@@ -476,16 +472,34 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// True when a SYN may start a new incarnation of this TIME-WAIT connection (RFC 6191): its timestamp
-    /// is newer than TS.Recent, or, without timestamps, its sequence number lies above RCV.NXT.
+    /// The connection has just entered TIME-WAIT: hands what TIME-WAIT still needs to <paramref name="record"/>
+    /// (whose list links are left alone), which answers the connection's segments from now on, as Linux's
+    /// tcp_time_wait hands a socket to an inet_timewait_sock. The socket sends nothing more; it keeps only what the
+    /// application has not read. Returns true when an ACK is owed (usually the one for the peer's FIN): the caller
+    /// sends it from the record.
     /// </summary>
-    internal bool AcceptsNewIncarnation(in TcpRepr syn)
+    internal bool HandOverTimeWait(ref TimeWaitRecord record, Instant now)
     {
-        if (_tsOk && syn.Timestamp is TcpTimestamp ts)
-        {
-            return (int)(ts.Value - _tsRecent) > 0;
-        }
-        return new SeqNumber(syn.SequenceNumber) > _rcvNxt;
+        record.Tuple = _tuple;
+        record.WindowField = AdvertiseWindow();
+        record.RcvNxt = _rcvNxt;
+        record.RcvWindow = Math.Max(0, _rcvEdge - _rcvNxt);
+        record.SndNxt = AcceptableSeq;
+        record.MaxSndWnd = (int)Math.Min(_maxSndWnd, int.MaxValue);
+        record.TsOk = _tsOk;
+        record.TsRecent = _tsRecent;
+        record.TsOffset = _tsOffset;
+        record.Length = _config.TimeWait;
+        record.Deadline = now + _config.TimeWait;
+        record.ChallengeInterval = Duration.FromSeconds(1) / _config.ChallengeAcksPerSecond;
+        record.NextChallengeAck = default;
+        bool ackOwed = _ackNow || _delayedAckAt != Instant.Never || _windowUpdateDeferred;
+        _ackNow = false;
+        _delayedAckAt = Instant.Never;
+        _windowUpdateDeferred = false;
+        _lastAckSent = _rcvNxt;
+        HandedOver = true;
+        return ackOwed;
     }
 
     /// <summary>Ends the connection at once without a RST (TIME-WAIT recycling).</summary>
@@ -504,7 +518,6 @@ public sealed partial class TcpSocket
         _rtoAt = Instant.Never;
         _persistAt = Instant.Never;
         _keepAliveAt = Instant.Never;
-        _timeWaitAt = Instant.Never;
         _delayedAckAt = Instant.Never;
         _windowUpdateDeferred = false;
         _sendRst = false;
@@ -520,7 +533,7 @@ public sealed partial class TcpSocket
         InUse = false;
         PendingListener = null;
         QueuedForAccept = false;
-        InTimeWaitQueue = false;
+        HandedOver = false;
         ArmedAt = Instant.Never;
         Generation++;
     }

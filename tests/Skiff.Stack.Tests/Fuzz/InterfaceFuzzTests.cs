@@ -256,7 +256,8 @@ internal sealed class HostilePeer : IDisposable
     private void CheckBounds()
     {
         string where = $"after {Injected} frames (SKIFF_FUZZ_SEED=0x{_seed:x})";
-        Assert.True(Stack.Tcp.ConnectionCount <= _options.Tcp.MaxConnections, $"{Stack.Tcp.ConnectionCount} TCP connections {where}");
+        Assert.True(Stack.Tcp.ConnectionCount - Stack.Tcp.TimeWaitCount <= _options.Tcp.MaxConnections, $"{Stack.Tcp.ConnectionCount - Stack.Tcp.TimeWaitCount} TCP connections out of TIME-WAIT {where}");
+        Assert.True(Stack.Tcp.TimeWaitCount <= _options.Tcp.MaxTimeWait, $"{Stack.Tcp.TimeWaitCount} TCP connections in TIME-WAIT {where}");
         Assert.True(Stack.Reassembler.InProgress <= _options.Reassembly.MaxDatagrams, $"{Stack.Reassembler.InProgress} datagrams in reassembly {where}");
         Assert.True(Stack.Reassembler.BufferedBytes <= _options.Reassembly.MaxBufferedBytes, $"{Stack.Reassembler.BufferedBytes} bytes in reassembly {where}");
         Assert.True(Stack.Arp.Count <= _options.Arp.MaxEntries, $"{Stack.Arp.Count} ARP entries {where}");

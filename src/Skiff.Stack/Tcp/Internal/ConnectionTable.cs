@@ -1,9 +1,9 @@
 namespace Skiff.Stack.Tcp.Internal;
 
 /// <summary>
-/// 4-tuple to socket slot: open addressing with linear probing and backward-shift deletion (no
+/// 4-tuple to a socket slot (or, past the slots, a TIME-WAIT record): open addressing with linear probing and backward-shift deletion (no
 /// tombstones, so lookups stay short after churn). Fixed capacity, allocated once; at most half full
-/// because the layer never holds more connections than half the slots. Not thread-safe.
+/// because the layer never holds more connections and TIME-WAIT records than half the slots. Not thread-safe.
 /// </summary>
 internal sealed class ConnectionTable
 {
@@ -56,6 +56,22 @@ internal sealed class ConnectionTable
         _slots[i] = slot + 1;
         Count++;
         return true;
+    }
+
+    /// <summary>Points <paramref name="key"/>, which must be present, at <paramref name="slot"/>; false if it is absent.</summary>
+    public bool Set(in TcpTuple key, int slot)
+    {
+        int i = key.TableHash() & _mask;
+        while (_slots[i] != 0)
+        {
+            if (_keys[i] == key)
+            {
+                _slots[i] = slot + 1;
+                return true;
+            }
+            i = (i + 1) & _mask;
+        }
+        return false;
     }
 
     /// <summary>Removes <paramref name="key"/> if present.</summary>

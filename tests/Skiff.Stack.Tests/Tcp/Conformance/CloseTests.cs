@@ -91,18 +91,66 @@ public sealed class CloseTests
         TcpListener listener = h.Layer.Listen(TcpHarness.ServerPort);
         TcpPeer peer = h.Peer();
         TcpSocket s = h.OpenPassive(listener, peer);
-        s.Close(); // we close first: TIME-WAIT is ours
+        s.Close(); // we close first
         peer.AckAll(h.Dispatch());
-        peer.SendData(TcpHarness.Bytes(100), TcpFlags.Psh | TcpFlags.Fin); // still owned, not yet read
-        h.Dispatch();
-        Assert.Equal(TcpState.TimeWait, s.State);
-        h.Layer.Release(peer.Handle); // TIME-WAIT keeps the slot, and the unread data, until it expires
+        Assert.Equal(TcpState.FinWait2, s.State);
+        h.Layer.Release(peer.Handle);
+        peer.SendDataAt(peer.Nxt + 1000, TcpHarness.Bytes(100)); // out of order: held for a hole that never fills
         Assert.True(h.Pool.InUse > 0);
         Assert.Equal(1, h.Layer.ConnectionCount);
 
         h.Layer.FreeAll(); // an engine that stops
         Assert.Equal(0, h.Layer.ConnectionCount);
         Assert.Equal(0, h.Pool.InUse);
+    }
+
+    [Fact]
+    public void TimeWaitKeepsARecordAndTheSocketGoesBackToThePoolWithItsUnreadData()
+    {
+        using TcpHarness h = new();
+        TcpListener listener = h.Layer.Listen(TcpHarness.ServerPort);
+        TcpPeer peer = h.Peer();
+        TcpSocket s = h.OpenPassive(listener, peer);
+        s.Close(); // we close first: TIME-WAIT is ours
+        peer.AckAll(h.Dispatch());
+        peer.SendData(TcpHarness.Bytes(100), TcpFlags.Psh | TcpFlags.Fin); // still owned, not yet read
+        EmittedSegment ack = h.DispatchOne(); // the FIN's ACK, sent by the record
+        Assert.Equal(peer.Nxt, ack.Ack);
+        Assert.Equal(TcpState.TimeWait, s.State); // the application still sees TIME-WAIT and can read
+        Assert.Equal(100, s.ReceiveQueued);
+        int free = h.Layer.FreeSockets;
+        h.Layer.Release(peer.Handle);
+        Assert.Equal(free + 1, h.Layer.FreeSockets); // the socket is back in the pool at once, its data with it
+        Assert.Equal(0, h.Pool.InUse);
+        Assert.Equal(1, h.Layer.ConnectionCount); // the record holds the 4-tuple
+        Assert.Equal(1, h.Layer.TimeWaitCount);
+
+        h.Deliver(peer.Segment(TcpFlags.Fin | TcpFlags.Ack, seq: peer.Nxt - 1)); // the record still answers
+        Assert.Equal(peer.Nxt, h.DispatchOne().Ack);
+        h.Layer.FreeAll();
+        Assert.Equal(0, h.Layer.ConnectionCount);
+    }
+
+    [Fact]
+    public void ASocketStillHeldWhenTimeWaitEndsIsClosedAndReported()
+    {
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer(port: 443, localPort: 50_000);
+        TcpSocket s = h.OpenActive(peer, new TcpConfig { TimeWait = Duration.FromSeconds(30) });
+        s.Close();
+        peer.AckAll([h.DispatchOne()]);
+        peer.SendFin();
+        h.Dispatch();
+        Assert.Equal(TcpState.TimeWait, s.State);
+        Span<SocketHandle> ready = stackalloc SocketHandle[4];
+        h.Layer.TakeReady(ready);
+        h.PollAt(h.Now + Duration.FromSeconds(30));
+        Assert.Equal(TcpState.Closed, s.State);
+        Assert.Equal(TcpError.None, s.Error);
+        Assert.Equal(1, h.Layer.TakeReady(ready)); // its owner hears of it
+        Assert.Equal(0, h.Layer.TimeWaitCount);
+        Assert.Equal(1, h.Layer.ConnectionCount); // closed, and held until released
+        h.AssertAllReleased(peer);
     }
 
     [Fact]
