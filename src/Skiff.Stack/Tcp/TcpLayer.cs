@@ -214,7 +214,10 @@ public sealed class TcpLayer
             : PickEphemeral(now, localAddress, remoteAddress, remotePort);
         if (_table.Find(tuple) is int existing && existing >= 0 && !TryReuseTimeWait(existing))
         {
-            throw new InvalidOperationException($"A connection {tuple} already exists.");
+            throw new InvalidOperationException(existing < _sockets.Length
+                ? $"A connection {tuple} already exists."
+                : $"The connection {tuple} is in TIME-WAIT for another {_timeWait[existing - _sockets.Length].Deadline - now}; "
+                  + "connect from another local port (0 picks a free one), or use timestamps on both sides so the 4-tuple can be reused.");
         }
         if (!TryAllocate(out TcpSocket? socket))
         {

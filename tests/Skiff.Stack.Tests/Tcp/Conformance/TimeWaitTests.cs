@@ -159,7 +159,7 @@ public sealed class TimeWaitTests
         h.Layer.Release(plain.Handle);
         InvalidOperationException e = Assert.Throws<InvalidOperationException>(
             () => h.Layer.Connect(h.Now, TcpHarness.LocalAddress, TcpHarness.RemoteAddress, 444, localPort: 50_001));
-        Assert.Contains("already exists", e.Message);
+        Assert.Contains("is in TIME-WAIT", e.Message);
     }
 
     [Fact]
