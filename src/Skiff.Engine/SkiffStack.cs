@@ -113,10 +113,20 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
     /// waiting for <see cref="SkiffListener.AcceptAsync"/> (default <see cref="Skiff.Stack.Tcp.TcpLayerOptions.DefaultBacklog"/>).
     /// Throws <see cref="InvalidOperationException"/> when the port already has a listener. Blocks until the loop ran it.
     /// </summary>
-    public SkiffListener Listen(ushort port, int? backlog = null)
+    /// <param name="port">The local port.</param>
+    /// <param name="backlog">Connections that may wait for an accept, per core.</param>
+    /// <param name="unsafeInlineAccepts">
+    /// When true, an <see cref="SkiffListener.AcceptAsync"/> the loop completes with a connection resumes its caller on
+    /// the loop's own thread instead of the thread pool: one hand-off less per connection (in the spirit of Kestrel's
+    /// UnsafePreferInlineScheduling, for accepts only). Unsafe because the caller's code then runs on the loop: it must
+    /// hand the connection on (queue it to the thread pool, start a task) and await the next accept without blocking,
+    /// or every connection of that core stalls. Kestrel's accept loop does just that, so the Kestrel transport turns it
+    /// on. Failures and cancellations always resume on the thread pool. Default false.
+    /// </param>
+    public SkiffListener Listen(ushort port, int? backlog = null, bool unsafeInlineAccepts = false)
     {
         ThrowIfStopped();
-        ListenerShared shared = new(this, _engines.Length);
+        ListenerShared shared = new(this, _engines.Length, unsafeInlineAccepts);
         for (int i = 0; i < _engines.Length; i++)
         {
             ListenerCore core = shared.Cores[i];

@@ -14,7 +14,7 @@ internal sealed class ListenerShared
     private int _closeRequested;
     private int _openCores;
 
-    public ListenerShared(SkiffStack stack, int cores)
+    public ListenerShared(SkiffStack stack, int cores, bool inlineAccepts)
     {
         Cores = new ListenerCore[cores];
         for (int i = 0; i < cores; i++)
@@ -22,7 +22,7 @@ internal sealed class ListenerShared
             Cores[i] = new ListenerCore(this, stack, stack.Engines[i]);
         }
         _openCores = cores;
-        Accept = new LoopOperation<SkiffConnection>(ScheduleAll, "AcceptAsync");
+        Accept = new LoopOperation<SkiffConnection>(ScheduleAll, "AcceptAsync", inlineResults: inlineAccepts);
     }
 
     public ListenerCore[] Cores { get; }

@@ -12,7 +12,8 @@ namespace Skiff.Engine.Internal;
 /// schedules the owner. When several loops (cores) may complete one operation, completion is claimed
 /// atomically: exactly one <see cref="Complete"/>, <see cref="TryComplete"/>, <see cref="Fail"/> or
 /// <see cref="TryClaim"/> wins, the others see false. Continuations run asynchronously, never inline on a
-/// loop. At most one operation is outstanding; a second <see cref="Start"/> throws.
+/// loop, unless the owner asked for results inline (a listener for Kestrel's accept loop); failures and
+/// cancellations are always asynchronous. At most one operation is outstanding; a second <see cref="Start"/> throws.
 /// </remarks>
 internal sealed class LoopOperation<T> : IValueTaskSource<T>
 {
@@ -26,6 +27,7 @@ internal sealed class LoopOperation<T> : IValueTaskSource<T>
     private ManualResetValueTaskSourceCore<T> _core = new() { RunContinuationsAsynchronously = true };
     private readonly Action _schedule;
     private readonly string _what;
+    private readonly bool _inlineResults;
     private int _busy;           // 1 from Start until the awaiter's GetResult
     private int _active;         // 1 from Start until the loop completes it
     private int _cancelRequested;
@@ -33,10 +35,14 @@ internal sealed class LoopOperation<T> : IValueTaskSource<T>
     private CancellationToken _claimedToken;
     private CancellationTokenRegistration _registration;
 
-    public LoopOperation(Action schedule, string what)
+    /// <param name="schedule">Schedules the owner on its loop(s).</param>
+    /// <param name="what">The operation's name, for messages.</param>
+    /// <param name="inlineResults">A result resumes the awaiter on the completing thread (the loop); see <see cref="SkiffStack.Listen"/>.</param>
+    public LoopOperation(Action schedule, string what, bool inlineResults = false)
     {
         _schedule = schedule;
         _what = what;
+        _inlineResults = inlineResults;
     }
 
     /// <summary>True between <see cref="Start"/> and completion. Loop side.</summary>
@@ -91,7 +97,7 @@ internal sealed class LoopOperation<T> : IValueTaskSource<T>
         {
             return false;
         }
-        _core.SetResult(result);
+        SetResult(result);
         return true;
     }
 
@@ -102,17 +108,17 @@ internal sealed class LoopOperation<T> : IValueTaskSource<T>
     public bool TryClaim() => Finish();
 
     /// <summary>Completes an operation this thread claimed with <see cref="TryClaim"/>.</summary>
-    public void CompleteClaimed(T result) => _core.SetResult(result);
+    public void CompleteClaimed(T result) => SetResult(result);
 
     /// <summary>Fails an operation this thread claimed with <see cref="TryClaim"/>.</summary>
-    public void FailClaimed(Exception error) => _core.SetException(error);
+    public void FailClaimed(Exception error) => SetException(error);
 
     /// <summary>Completes an operation this thread claimed with <see cref="TryClaim"/> as cancelled.</summary>
     public void CancelClaimed()
     {
         CancellationToken token = _claimedToken;
         _claimedToken = default;
-        _core.SetException(new OperationCanceledException($"The {_what} was cancelled.", token));
+        SetException(new OperationCanceledException($"The {_what} was cancelled.", token));
     }
 
     /// <summary>Loop side: completes with an exception.</summary>
@@ -122,11 +128,24 @@ internal sealed class LoopOperation<T> : IValueTaskSource<T>
         {
             return;
         }
-        _core.SetException(error);
+        SetException(error);
     }
 
     /// <summary>Loop side: completes as cancelled.</summary>
     public void Cancel() => Fail(new OperationCanceledException($"The {_what} was cancelled.", _token));
+
+    private void SetResult(T result)
+    {
+        // The flag is read when the result is signalled; the awaiter registered its continuation before.
+        _core.RunContinuationsAsynchronously = !_inlineResults;
+        _core.SetResult(result);
+    }
+
+    private void SetException(Exception error)
+    {
+        _core.RunContinuationsAsynchronously = true; // an error path may dispose things that wait for this loop
+        _core.SetException(error);
+    }
 
     private bool Finish()
     {

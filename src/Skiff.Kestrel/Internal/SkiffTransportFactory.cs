@@ -65,7 +65,7 @@ internal sealed class SkiffTransportFactory : IConnectionListenerFactory, IConne
         SkiffListener listener;
         try
         {
-            listener = stack.Listen((ushort)ip.Port, _options.Backlog);
+            listener = stack.Listen((ushort)ip.Port, _options.Backlog, _options.InlineAccepts);
         }
         catch (InvalidOperationException e)
         {
