@@ -52,12 +52,7 @@ public sealed class CloseTests
     {
         using TcpHarness h = new();
         TcpPeer peer = h.Peer(port: 443, localPort: 50_000);
-        TcpSocket s = h.OpenActive(peer);
-        s.Close();
-        peer.AckAll([h.DispatchOne()]);
-        peer.SendFin();
-        h.Dispatch();
-        Assert.Equal(TcpState.TimeWait, s.State);
+        TcpSocket s = h.OpenActiveIntoTimeWait(peer);
         h.Deliver(peer.Segment(TcpFlags.Rst, timestamps: false)); // RFC 1337: no TIME-WAIT assassination
         Assert.Equal(TcpState.TimeWait, s.State);
         h.AssertAllReleased(peer);
@@ -136,12 +131,7 @@ public sealed class CloseTests
     {
         using TcpHarness h = new();
         TcpPeer peer = h.Peer(port: 443, localPort: 50_000);
-        TcpSocket s = h.OpenActive(peer, new TcpConfig { TimeWait = Duration.FromSeconds(30) });
-        s.Close();
-        peer.AckAll([h.DispatchOne()]);
-        peer.SendFin();
-        h.Dispatch();
-        Assert.Equal(TcpState.TimeWait, s.State);
+        TcpSocket s = h.OpenActiveIntoTimeWait(peer, new TcpConfig { TimeWait = Duration.FromSeconds(30) });
         Span<SocketHandle> ready = stackalloc SocketHandle[4];
         h.Layer.TakeReady(ready);
         h.PollAt(h.Now + Duration.FromSeconds(30));

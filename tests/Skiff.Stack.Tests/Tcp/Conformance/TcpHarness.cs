@@ -108,6 +108,21 @@ internal sealed class TcpHarness : IDisposable
         return s;
     }
 
+    /// <summary>
+    /// Active open, then the active close into TIME-WAIT: our FIN, the peer's ACK of it, the peer's FIN, and our ACK
+    /// (dispatched). Returns the socket, which the application still holds.
+    /// </summary>
+    public TcpSocket OpenActiveIntoTimeWait(TcpPeer peer, TcpConfig? config = null)
+    {
+        TcpSocket s = OpenActive(peer, config);
+        s.Close();
+        peer.AckAll([DispatchOne()]);
+        peer.SendFin();
+        Dispatch();
+        Assert.Equal(TcpState.TimeWait, s.State);
+        return s;
+    }
+
     /// <summary>Passive open: the peer's SYN to <paramref name="listener"/>, our SYN-ACK, the peer's ACK, accept.</summary>
     public TcpSocket OpenPassive(TcpListener listener, TcpPeer peer)
     {

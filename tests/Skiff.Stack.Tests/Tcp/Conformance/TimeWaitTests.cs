@@ -136,11 +136,7 @@ public sealed class TimeWaitTests
     {
         using TcpHarness h = new();
         TcpPeer peer = h.Peer(port: 443, localPort: 50_000);
-        TcpSocket s = h.OpenActive(peer);
-        s.Close();
-        peer.AckAll([h.DispatchOne()]);
-        peer.SendFin();
-        h.Dispatch();
+        h.OpenActiveIntoTimeWait(peer);
         h.Layer.Release(peer.Handle);
         Assert.Equal(1, h.Layer.TimeWaitCount);
 
@@ -151,11 +147,7 @@ public sealed class TimeWaitTests
 
         TcpPeer plain = h.Peer(port: 444, localPort: 50_001);
         plain.Timestamps = false;
-        TcpSocket t = h.OpenActive(plain, new TcpConfig { Timestamps = false });
-        t.Close();
-        plain.AckAll([h.DispatchOne()]);
-        plain.SendFin();
-        h.Dispatch();
+        h.OpenActiveIntoTimeWait(plain, new TcpConfig { Timestamps = false });
         h.Layer.Release(plain.Handle);
         InvalidOperationException e = Assert.Throws<InvalidOperationException>(
             () => h.Layer.Connect(h.Now, TcpHarness.LocalAddress, TcpHarness.RemoteAddress, 444, localPort: 50_001));
