@@ -66,6 +66,25 @@ public sealed unsafe class PacketBuffer
     /// <summary>Checksums the device already verified or left partial.</summary>
     public ChecksumState Checksum { get; set; }
 
+    /// <summary>
+    /// Where the L3 header starts, in bytes from the start of <see cref="Data"/>; 0 when the frame is not classified
+    /// (see <see cref="Classification"/>). Set once by the engine's classification on receive (or by whoever builds a
+    /// frame), so that hooks, filters and the QDisc do not parse the headers again.
+    /// </summary>
+    public ushort L3Offset { get; set; }
+
+    /// <summary>Where the L4 header starts, in bytes from the start of <see cref="Data"/>; 0 when unknown (not IP, a later fragment, or not classified).</summary>
+    public ushort L4Offset { get; set; }
+
+    /// <summary>What classification found: the L3 and L4 protocols, or <see cref="PacketClass.None"/> when it has not run.</summary>
+    public PacketClass Classification { get; set; }
+
+    /// <summary>A mark set by a hook, a socket or a classifier (Linux's skb->mark): free for policy, carried to the egress stage.</summary>
+    public uint Mark { get; set; }
+
+    /// <summary>The priority band for the egress stage (Linux's skb->priority, 0 = best effort); set by a socket, a hook or a classifier.</summary>
+    public byte Priority { get; set; }
+
     /// <summary>The data bytes.</summary>
     public Span<byte> Data
     {
@@ -159,8 +178,9 @@ public sealed unsafe class PacketBuffer
     }
 
     /// <summary>
-    /// Clears the metadata (port, queue, RSS hash, timestamp, checksum state) and keeps the data: for a received buffer
-    /// reused to send, so what the receiving device said about it does not travel with the new frame.
+    /// Clears the metadata (port, queue, RSS hash, timestamp, checksum state, classification, mark, priority) and keeps
+    /// the data: for a received buffer reused to send, so what the receiving device said about it does not travel with
+    /// the new frame.
     /// </summary>
     public void ClearMetadata()
     {
@@ -169,6 +189,11 @@ public sealed unsafe class PacketBuffer
         RssHash = 0;
         Timestamp = default;
         Checksum = ChecksumState.None;
+        L3Offset = 0;
+        L4Offset = 0;
+        Classification = PacketClass.None;
+        Mark = 0;
+        Priority = 0;
     }
 
     /// <summary>Copies data and metadata into <paramref name="destination"/> (same data offset where it fits). False if the data does not fit.</summary>
@@ -185,6 +210,11 @@ public sealed unsafe class PacketBuffer
         destination.RssHash = RssHash;
         destination.Timestamp = Timestamp;
         destination.Checksum = Checksum;
+        destination.L3Offset = L3Offset;
+        destination.L4Offset = L4Offset;
+        destination.Classification = Classification;
+        destination.Mark = Mark;
+        destination.Priority = Priority;
         return true;
     }
 

@@ -54,4 +54,10 @@ public enum DropReason : byte
     TxQueueFull,
     /// <summary>ICMP errors withheld by the rate limit.</summary>
     IcmpRateLimited,
+    /// <summary>A hook (an RX or TX hook, a <c>--drop</c> filter) returned Drop.</summary>
+    Filter,
+    /// <summary>A hook returned Abort: the program failed on this frame (XDP_ABORTED); counted as an error.</summary>
+    HookAborted,
+    /// <summary>A hook redirected the frame to a port this loop does not serve.</summary>
+    RedirectInvalid,
 }

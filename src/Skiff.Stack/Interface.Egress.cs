@@ -32,7 +32,7 @@ public sealed partial class Interface
         payloadFirst.CopyTo(data[header..]);
         payloadSecond.CopyTo(data[(header + payloadFirst.Length)..]);
         uint pseudo = Checksum.PseudoHeader(tuple.LocalAddress, tuple.RemoteAddress, IpProtocol.Tcp, total);
-        repr.Emit(new TcpSegment(data), pseudo, fillChecksum: (_caps.TxChecksum & ChecksumOffloads.Tcp) == 0);
+        repr.Emit(new TcpSegment(data), pseudo, fillChecksum: (_output.Capabilities.TxChecksum & ChecksumOffloads.Tcp) == 0);
         SendIpv4(buffer, tuple.LocalAddress, tuple.RemoteAddress, IpProtocol.Tcp);
         return true;
     }
@@ -52,7 +52,7 @@ public sealed partial class Interface
                 Ipv4Address from = socket.LocalEndpoint.Address.IsUnspecified ? SourceFor(to.Address) : socket.LocalEndpoint.Address;
                 UdpRepr repr = new() { SourcePort = socket.LocalEndpoint.Port, DestinationPort = to.Port, PayloadLength = buffer.Length - UdpPacket.HeaderLength };
                 uint pseudo = Checksum.PseudoHeader(from, to.Address, IpProtocol.Udp, buffer.Length);
-                repr.Emit(new UdpPacket(buffer.Data), pseudo, fillChecksum: (_caps.TxChecksum & ChecksumOffloads.Udp) == 0);
+                repr.Emit(new UdpPacket(buffer.Data), pseudo, fillChecksum: (_output.Capabilities.TxChecksum & ChecksumOffloads.Udp) == 0);
                 Counters.UdpDatagramsSent++;
                 SendIpv4(buffer, from, to.Address, IpProtocol.Udp);
             }
@@ -100,7 +100,7 @@ public sealed partial class Interface
             DropFrame(l4, DropReason.NoBuffer);
             return;
         }
-        repr.Emit(new Ipv4Packet(l4.Data), fillChecksum: (_caps.TxChecksum & ChecksumOffloads.Ipv4) == 0);
+        repr.Emit(new Ipv4Packet(l4.Data), fillChecksum: (_output.Capabilities.TxChecksum & ChecksumOffloads.Ipv4) == 0);
         Resolve(l4, nextHop, broadcast);
     }
 
@@ -217,41 +217,16 @@ public sealed partial class Interface
         while (result.HasMore);
     }
 
-    private bool CanQueueTx()
-    {
-        if (_txCount == _txQueue.Length)
-        {
-            FlushTx();
-        }
-        return _txCount < _txQueue.Length;
-    }
+    private bool CanQueueTx() => _output.HasRoom();
 
     private void QueueTx(PacketBuffer frame)
     {
-        if (!CanQueueTx())
+        if (!_output.TryAdd(frame))
         {
             DropFrame(frame, DropReason.TxQueueFull);
             return;
         }
         Counters.TxFrames++;
         Counters.TxBytes += frame.Length;
-        _txQueue[_txCount++] = frame;
-    }
-
-    /// <summary>
-    /// Hands the queued frames to the device; what it refuses stays queued, in order, for the next poll.
-    /// With nothing queued it still calls the device (an empty burst kicks frames the device holds).
-    /// </summary>
-    private void FlushTx()
-    {
-        if (_device is null)
-        {
-            return;
-        }
-        int sent = _device.TransmitBurst(_txQueue.AsSpan(0, _txCount), _now);
-        int rest = _txCount - sent;
-        Array.Copy(_txQueue, sent, _txQueue, 0, rest);
-        Array.Clear(_txQueue, rest, sent);
-        _txCount = rest;
     }
 }

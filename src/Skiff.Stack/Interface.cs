@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Skiff.Stack.Arp;
+using Skiff.Stack.Internal;
 using Skiff.Stack.Ipv4;
 using Skiff.Stack.Tcp;
 using Skiff.Stack.Udp;
@@ -19,7 +20,7 @@ namespace Skiff.Stack;
 /// strip the header and hand the payload to ICMP, UDP or TCP. Every drop is counted by cause in
 /// <see cref="Counters"/>. Not thread-safe: one loop owns an interface.
 /// </remarks>
-public sealed partial class Interface
+public sealed partial class Interface : IPacketConsumer
 {
     private const int EthernetHeaderBytes = 14;
     private const int Ipv4HeaderBytes = 20;
@@ -29,16 +30,15 @@ public sealed partial class Interface
     private readonly PacketPool _largePool;
     private readonly Ipv4Cidr[] _addresses;
     private readonly PacketBuffer[] _rxBurst;
-    private readonly PacketBuffer[] _txQueue;
-    private int _txCount;
+    private readonly DeviceTxFlusher _pollFlusher = new();
+    private readonly TxBuffer _pollOutput; // the output of Poll(now, device); the engine gives its own through Receive/Transmit
+    private TxBuffer _output;
     private readonly PacketBuffer[] _scratch; // ARP-resolved packets, unreachable packets
     private readonly ArpRequest[] _arpRequests = new ArpRequest[32];
     private readonly TcpRateLimiter _icmpErrorLimiter;
     private readonly EchoReply[] _echoReplies = new EchoReply[64];
     private int _echoHead;
     private int _echoCount;
-    private IDevice? _device;
-    private DeviceCapabilities _caps;
     private Instant _now;
     private ushort _ipIdentification;
     private bool _announced;
@@ -54,7 +54,8 @@ public sealed partial class Interface
         _largePool = new PacketPool(new PacketPoolOptions { FrameCount = Math.Max(1, options.LargeBufferCount), FrameBytes = 65536, HeadroomBytes = 256 });
         _addresses = options.Addresses.ToArray();
         _rxBurst = new PacketBuffer[options.RxBurst];
-        _txQueue = new PacketBuffer[options.TxQueueFrames];
+        _pollOutput = new TxBuffer(options.TxQueueFrames, new DeviceCapabilities(MtuBytes: options.MtuBytes), _pollFlusher);
+        _output = _pollOutput;
         _scratch = new PacketBuffer[Math.Max(64, options.Arp.MaxPendingPerDestination * 4)];
         Routes = new RouteTable();
         foreach (Ipv4Cidr a in _addresses)
@@ -83,6 +84,9 @@ public sealed partial class Interface
 
     public MacAddress Mac => _options.Mac;
 
+    /// <summary>The options the interface was built with (burst sizes, queue bounds, addresses).</summary>
+    public InterfaceOptions Options => _options;
+
     /// <summary>The interface's addresses.</summary>
     public IReadOnlyList<Ipv4Cidr> Addresses => _addresses;
 
@@ -110,19 +114,78 @@ public sealed partial class Interface
     public int LargeBuffersInUse => _largePool.InUse;
 
     /// <summary>
-    /// One round of work: retry refused transmits, receive up to
-    /// <see cref="InterfaceOptions.MaxRxBurstsPerPoll"/> bursts and process each frame, fire due timers,
-    /// send what sockets and protocols owe, and flush. Returns true if anything was received or sent.
+    /// One round of work over <paramref name="device"/>, for callers that drive the stack alone (tests, the demo): retry
+    /// refused transmits, receive up to <see cref="InterfaceOptions.MaxRxBurstsPerPoll"/> bursts into
+    /// <see cref="Receive"/>, run <see cref="Transmit"/>, and hand the output to the device. Returns true if anything
+    /// was received or sent. The engine does not call this: it owns the burst loop and calls <see cref="Receive"/> and
+    /// <see cref="Transmit"/> with the egress of its port, so that hooks and the egress stage sit between.
     /// </summary>
     public bool Poll(Instant now, IDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        _device = device;
-        _caps = device.Capabilities;
-        _now = now;
+        _pollFlusher.Begin(device, now);
+        _pollOutput.Capabilities = device.Capabilities;
         long txBefore = Counters.TxFrames;
         bool activity = false;
-        FlushTx();
+        try
+        {
+            _pollFlusher.Flush(_pollOutput);
+            for (int burst = 0; burst < _options.MaxRxBurstsPerPoll; burst++)
+            {
+                int n = device.ReceiveBurst(_rxBurst, now);
+                if (n == 0)
+                {
+                    break;
+                }
+                activity = true;
+                Receive(now, _rxBurst.AsSpan(0, n), _pollOutput);
+                if (n < _rxBurst.Length)
+                {
+                    break;
+                }
+            }
+            Transmit(now, _pollOutput);
+            _pollFlusher.Flush(_pollOutput);
+        }
+        finally
+        {
+            _pollFlusher.End();
+        }
+        return activity || Counters.TxFrames != txBefore;
+    }
+
+    /// <summary>
+    /// Ingress (smoltcp's poll_ingress): takes every frame of <paramref name="burst"/> (ownership passes; the span's
+    /// slots are cleared) and runs each up the stack in the kernel's order. What the stack answers at once (ARP
+    /// replies, ICMP echo replies, TCP acknowledgements, resets) goes to <paramref name="output"/>, the egress of the
+    /// port the frames came from; when it is full even after its flusher ran, the answer is dropped and counted as
+    /// <see cref="DropReason.TxQueueFull"/>. Frames for sockets stay queued in the sockets.
+    /// </summary>
+    public void Receive(Instant now, Span<PacketBuffer> burst, TxBuffer output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        _now = now;
+        _output = output;
+        for (int i = 0; i < burst.Length; i++)
+        {
+            PacketBuffer frame = burst[i];
+            burst[i] = null!;
+            Counters.RxFrames++;
+            Counters.RxBytes += frame.Length;
+            Ingress(frame);
+        }
+    }
+
+    /// <summary>
+    /// Egress (smoltcp's poll_egress): announces the addresses once, fires due ARP, reassembly and TCP timers, and
+    /// writes what UDP and TCP sockets owe into <paramref name="output"/>, as far as it has room (a full output is
+    /// back-pressure: TCP keeps the data and sends it next time). Sans-I/O: never touches a device.
+    /// </summary>
+    public void Transmit(Instant now, TxBuffer output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        _now = now;
+        _output = output;
         if (!_announced)
         {
             _announced = true;
@@ -134,47 +197,22 @@ public sealed partial class Interface
                 }
             }
         }
-
-        for (int burst = 0; burst < _options.MaxRxBurstsPerPoll; burst++)
-        {
-            int n = device.ReceiveBurst(_rxBurst, now);
-            if (n == 0)
-            {
-                break;
-            }
-            activity = true;
-            for (int i = 0; i < n; i++)
-            {
-                PacketBuffer frame = _rxBurst[i];
-                _rxBurst[i] = null!;
-                Counters.RxFrames++;
-                Counters.RxBytes += frame.Length;
-                Ingress(frame);
-            }
-            if (n < _rxBurst.Length)
-            {
-                break;
-            }
-        }
-
         PollArp();
         PollReassembly();
         Tcp.OnTimers(now);
         DispatchUdp();
         TcpEgress egress = new(this);
         Tcp.Dispatch(now, ref egress, _options.TxBudgetPerPoll);
-        FlushTx();
-        _device = null;
-        return activity || Counters.TxFrames != txBefore;
     }
 
     /// <summary>
-    /// When <see cref="Poll"/> must next be called: <paramref name="now"/> if work is pending, else the
-    /// earliest timer (TCP, ARP, reassembly), else <see cref="Instant.Never"/>.
+    /// When <see cref="Transmit"/> (or <see cref="Poll"/>) must next be called: <paramref name="now"/> if work is
+    /// pending (output <see cref="Poll"/> still holds, sockets with data to send), else the earliest timer (TCP, ARP,
+    /// reassembly), else <see cref="Instant.Never"/>. Frames held by an engine's egress are the engine's to report.
     /// </summary>
     public Instant PollAt(Instant now)
     {
-        if (_txCount > 0 || !_announced)
+        if (_pollOutput.Count > 0 || !_announced)
         {
             return now;
         }
@@ -278,13 +316,5 @@ public sealed partial class Interface
     }
 
     /// <summary>Returns every buffer the interface holds (queues, ARP, reassembly) to its pool. For shutdown and tests.</summary>
-    public void DropAllQueued()
-    {
-        for (int i = 0; i < _txCount; i++)
-        {
-            _txQueue[i].Free();
-            _txQueue[i] = null!;
-        }
-        _txCount = 0;
-    }
+    public void DropAllQueued() => _pollOutput.FreeAll();
 }

@@ -41,7 +41,8 @@ public sealed class InterfaceCounters
         }
     }
 
-    internal void Drop(DropReason reason) => _drops[(int)reason]++;
+    /// <summary>Counts one drop for <paramref name="reason"/>. The stack's own stages call it, and so does the engine for frames its pipeline drops on this interface's loop (hooks, redirects). Loop thread only.</summary>
+    public void Drop(DropReason reason) => _drops[(int)reason]++;
 
     /// <summary>The non-zero drop counters, for reports (allocates; not for the data path).</summary>
     public IEnumerable<(DropReason Reason, long Count)> NonZeroDrops()
