@@ -1,5 +1,6 @@
 using Skiff.Engine.Internal;
 using Skiff.Engine.Metrics;
+using Skiff.Engine.Pipeline;
 using Skiff.Wire;
 
 namespace Skiff.Engine;
@@ -25,25 +26,13 @@ public sealed partial class SkiffEngine
             int idle = 0;
             while (!_stopRequested)
             {
-                bool work = RunRequests();
-                Instant now = Now;
-                work |= Interface.Poll(now, _device);
-                Metrics.Publish(now);
-                if (_signals is not null)
-                {
-                    work |= _signals.TakeActivity();
-                }
-                work |= RunParticipants();
-                work |= RunReadyConnections();
-                work |= RunRevisits();
-                _iterations++;
-                if (work)
+                if (Iterate())
                 {
                     idle = 0;
                     continue;
                 }
                 idle++;
-                Backoff(idle, now);
+                Backoff(idle, Now);
             }
         }
         catch (Exception e)
@@ -55,6 +44,24 @@ public sealed partial class SkiffEngine
             Shutdown();
         }
         CloseEventFd();
+    }
+
+    /// <summary>One iteration: application requests, the pipeline (receive, hooks, stack, stages, egress), metrics, then the .NET API's connections. True if anything moved.</summary>
+    private bool Iterate()
+    {
+        bool work = RunRequests();
+        Instant now = Now;
+        work |= RunPipeline(now);
+        Metrics.Publish(now);
+        if (_signals is not null)
+        {
+            work |= _signals.TakeActivity();
+        }
+        work |= RunParticipants();
+        work |= RunReadyConnections();
+        work |= RunRevisits();
+        _iterations++;
+        return work;
     }
 
     private void CloseEventFd()
@@ -178,10 +185,10 @@ public sealed partial class SkiffEngine
         int deviceFd = _eventFd >= 0 ? _waitable!.ReceiveWaitDescriptor : -1;
         if (deviceFd >= 0)
         {
-            BlockOnDevice(deviceFd, Math.Min(policy.BlockMicros, (Interface.PollAt(now) - now).TotalMicros));
+            BlockOnDevice(deviceFd, Math.Min(policy.BlockMicros, (NextPollAt(now) - now).TotalMicros));
             return;
         }
-        long micros = Math.Min(policy.SleepMicros, (Interface.PollAt(now) - now).TotalMicros);
+        long micros = Math.Min(policy.SleepMicros, (NextPollAt(now) - now).TotalMicros);
         if (micros < 1000)
         {
             Thread.Yield(); // the wait below has millisecond granularity
@@ -232,7 +239,7 @@ public sealed partial class SkiffEngine
             RunRequests();
             for (int i = 0; i < ShutdownPolls; i++)
             {
-                if (!Interface.Poll(Now, _device) && i > 2)
+                if (!RunPipeline(Now) && i > 2)
                 {
                     break;
                 }
@@ -242,14 +249,18 @@ public sealed partial class SkiffEngine
                 Interface.Arp.Remove(peer);
             }
             Span<PacketBuffer> burst = new PacketBuffer[64];
-            int n;
-            while ((n = _device.ReceiveBurst(burst, Now)) > 0)
+            foreach (EnginePort port in _ports)
             {
-                for (int i = 0; i < n; i++)
+                int n;
+                while ((n = port.Device.ReceiveBurst(burst, Now)) > 0)
                 {
-                    burst[i].Free();
-                    burst[i] = null!;
+                    for (int i = 0; i < n; i++)
+                    {
+                        burst[i].Free();
+                        burst[i] = null!;
+                    }
                 }
+                port.FreeAll();
             }
             Interface.DropAllQueued();
             Interface.Tcp.FreeAll(); // released connections still closing or in TIME-WAIT hold buffers too

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Skiff.Engine.Internal;
+using Skiff.Engine.Pipeline;
+using Skiff.Hooks;
 using Skiff.Engine.Metrics;
 using Skiff.Stack;
 using Skiff.Wire;
@@ -23,7 +25,6 @@ public sealed partial class SkiffEngine : IDisposable
 {
     private static readonly double s_microsPerTick = 1_000_000.0 / Stopwatch.Frequency;
 
-    private readonly IDevice _device;
     private readonly IEngineDeviceSignals? _signals;
     private readonly IWaitableDevice? _waitable;
     private int _eventFd = -1;      // the loop blocks in poll(2) on the device and this; -1 without a waitable device
@@ -40,6 +41,7 @@ public sealed partial class SkiffEngine : IDisposable
     private readonly Lock _drainLock = new();
     private readonly Lock _lifecycleLock = new();
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+    private readonly IClock? _clock;
     private Thread? _thread;
     private volatile bool _stopRequested;
     private volatile bool _stopped;
@@ -51,17 +53,49 @@ public sealed partial class SkiffEngine : IDisposable
     /// <summary>Creates a stopped engine over <paramref name="iface"/> and <paramref name="device"/>; call <see cref="Start"/>.</summary>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
     public SkiffEngine(Interface iface, IDevice device, SkiffEngineOptions? options = null)
+        : this(iface, [device ?? throw new ArgumentNullException(nameof(device))], options)
+    {
+    }
+
+    /// <summary>
+    /// Creates a stopped engine whose loop serves one queue of each of <paramref name="ports"/> (an l2fwd lcore's ports):
+    /// frames received on any port go through the RX hooks to <paramref name="consumer"/>, by default the stack
+    /// <paramref name="iface"/>, which sends out of port 0. With another consumer (a forwarder, a receive-and-drop sink)
+    /// the stack only counts drops and answers control calls. Call <see cref="Start"/>, or drive it with <see cref="RunOnce"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are invalid, or no port was given.</exception>
+    public SkiffEngine(Interface iface, IReadOnlyList<IDevice> ports, SkiffEngineOptions? options = null, IPacketConsumer? consumer = null)
     {
         ArgumentNullException.ThrowIfNull(iface);
-        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(ports);
+        if (ports.Count is 0 or > ushort.MaxValue)
+        {
+            throw new ArgumentException($"An engine loop serves 1 to {ushort.MaxValue} ports; {ports.Count} were given.", nameof(ports));
+        }
         Options = options ?? new SkiffEngineOptions();
         Options.Validate();
         Interface = iface;
-        _device = device;
-        _signals = device as IEngineDeviceSignals;
-        _waitable = device as IWaitableDevice;
+        _clock = Options.Clock;
+        _consumer = consumer ?? iface;
+        _stackConsumes = ReferenceEquals(_consumer, iface);
+        _rxBurst = new PacketBuffer[iface.Options.RxBurst];
+        _rxResults = new HookResult[iface.Options.RxBurst];
+        _rxBurstsPerPoll = iface.Options.MaxRxBurstsPerPoll;
+        _ports = new EnginePort[ports.Count];
+        for (int i = 0; i < ports.Count; i++)
+        {
+            IDevice device = ports[i] ?? throw new ArgumentNullException(nameof(ports), $"Port {i} is null.");
+            _ports[i] = new EnginePort(i, device, iface.Options.TxQueueFrames, TxHooks, iface);
+        }
+        foreach (EnginePort port in _ports)
+        {
+            port.SetPorts(_ports);
+        }
+        _signals = ports[0] as IEngineDeviceSignals;
+        _waitable = ports[0] as IWaitableDevice;
         Metrics = new SkiffMetricsPublisher(iface, Options.Queue, wake: Wake);
         Metrics.SetSteeringSource(_signals);
+        Metrics.SetPipeline(this);
     }
 
     /// <summary>The engine's settings.</summary>
@@ -94,8 +128,8 @@ public sealed partial class SkiffEngine : IDisposable
     /// <summary>Times the idle loop parked (slept) so far.</summary>
     public long Parks => Interlocked.Read(ref _parks);
 
-    /// <summary>Monotonic time of the loop, in microseconds since the engine was created.</summary>
-    internal Instant Now => new((long)((Stopwatch.GetTimestamp() - _startTimestamp) * s_microsPerTick));
+    /// <summary>The loop's time: <see cref="SkiffEngineOptions.Clock"/>, or monotonic microseconds since the engine was created.</summary>
+    public Instant Now => _clock?.Now ?? new((long)((Stopwatch.GetTimestamp() - _startTimestamp) * s_microsPerTick));
 
     internal bool IsLoopThread => Thread.CurrentThread == _thread;
 

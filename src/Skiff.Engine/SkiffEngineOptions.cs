@@ -21,6 +21,12 @@ public sealed record SkiffEngineOptions
     /// <summary>Most bytes the loop moves from one connection's receive queue into its input pipe per iteration. Default 256 KiB.</summary>
     public int MaxReceiveBytesPerIteration { get; init; } = 256 * 1024;
 
+    /// <summary>
+    /// The loop's clock. Default null: the engine's own monotonic clock (Stopwatch). A <see cref="ManualClock"/> makes the
+    /// loop deterministic for tests that drive it with <see cref="SkiffEngine.RunOnce"/>; the idle waits still pass in real time.
+    /// </summary>
+    public IClock? Clock { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad setting.</summary>
     public void Validate()
     {

@@ -57,6 +57,18 @@ public static class SkiffMetrics
     /// <summary>UpDownCounter, {frame}: packet pool frames in all.</summary>
     public const string PoolFramesLimit = "skiff.pool.frames.limit";
 
+    /// <summary>Tag of <see cref="HookVerdicts"/>: "rx" or "tx".</summary>
+    public const string HookPointTag = "skiff.hook.point";
+
+    /// <summary>Tag of <see cref="HookVerdicts"/>: the hook's name.</summary>
+    public const string HookNameTag = "skiff.hook.name";
+
+    /// <summary>Tag of <see cref="HookVerdicts"/>: pass, drop, tx, redirect or abort.</summary>
+    public const string HookVerdictTag = "skiff.hook.verdict";
+
+    /// <summary>Frames each hook gave each verdict (counter).</summary>
+    public const string HookVerdicts = "skiff.hook.verdicts";
+
     private static readonly Lock s_registryLock = new();
     private static SkiffMetricsPublisher[] s_publishers = [];
     private static readonly Meter s_meter = CreateMeter();
@@ -107,6 +119,7 @@ public static class SkiffMetrics
         meter.CreateObservableUpDownCounter(TcpConnections, () => Observe(s => s.TcpConnections), "{connection}", "TCP connections now, TIME-WAIT included.");
         meter.CreateObservableUpDownCounter(PoolFramesInUse, () => Observe(s => s.PoolFramesInUse), "{frame}", "Packet pool frames in use.");
         meter.CreateObservableUpDownCounter(PoolFramesLimit, () => Observe(s => s.PoolFrames), "{frame}", "Packet pool frames in all.");
+        meter.CreateObservableCounter(HookVerdicts, ObserveHooks, "{packet}", "Frames each RX or TX hook gave each verdict.");
         return meter;
     }
 
@@ -159,6 +172,26 @@ public static class SkiffMetrics
             {
                 measurements.Add(new Measurement<long>(s.SteeringDrops, Tags(s, DropCauseTag, SkiffMetricsSnapshot.SteeringDropCause)));
             }
+        }
+        return measurements;
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveHooks()
+    {
+        List<Measurement<long>> measurements = [];
+        foreach (SkiffMetricsSnapshot s in Snapshots())
+        {
+            foreach (HookStatistics h in s.Hooks)
+            {
+                Add(h, "pass", h.Pass);
+                Add(h, "drop", h.Drop);
+                Add(h, "tx", h.Tx);
+                Add(h, "redirect", h.Redirect);
+                Add(h, "abort", h.Abort);
+            }
+
+            void Add(HookStatistics h, string verdict, long value) => measurements.Add(new Measurement<long>(value,
+                [new(QueueTag, s.Queue), new(AddressTag, s.Address), new(HookPointTag, h.Point), new(HookNameTag, h.Name), new(HookVerdictTag, verdict)]));
         }
         return measurements;
     }

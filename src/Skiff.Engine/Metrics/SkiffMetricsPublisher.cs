@@ -55,6 +55,11 @@ public sealed class SkiffMetricsPublisher
     /// <summary>Where the loop's steering drops are counted (a software-RSS or queue-mesh view); set by the engine before it starts.</summary>
     internal void SetSteeringSource(Internal.IEngineDeviceSignals? steering) => _steering = steering;
 
+    /// <summary>The engine whose hook chains are published with the interface's counters; set by the engine before it starts.</summary>
+    internal void SetPipeline(SkiffEngine engine) => _engine = engine;
+
+    private SkiffEngine? _engine;
+
     /// <summary>The queue tag of every snapshot.</summary>
     public int Queue { get; }
 
@@ -96,6 +101,10 @@ public sealed class SkiffMetricsPublisher
         {
             _published.Capture(_iface, now);
             _published.SteeringDrops = _steering?.SteeringDrops ?? 0;
+            if (_engine is not null)
+            {
+                _published.CaptureHooks(_engine.RxHooks.Current, _engine.TxHooks.Current);
+            }
             _published.Sequence = ++_sequence;
         }
         // Read before the capture, so the capture saw everything that happened before the reader asked.

@@ -18,6 +18,11 @@ public sealed class SkiffMetricsSnapshot
     public static readonly int DropReasonCount = Enum.GetValues<DropReason>().Length;
 
     private readonly long[] _drops = new long[DropReasonCount];
+    private readonly HookStatistics[] _hooks = new HookStatistics[MaxHooks];
+    private int _hookCount;
+
+    /// <summary>Most hooks (RX and TX together) a snapshot carries; hooks beyond are left out of it (their counters still count).</summary>
+    public const int MaxHooks = 32;
 
     /// <summary>The device queue (and core index) of the loop; the <c>skiff.queue</c> tag.</summary>
     public int Queue { get; internal set; }
@@ -94,6 +99,30 @@ public sealed class SkiffMetricsSnapshot
     }
 
     /// <summary>Fills this snapshot from the interface's counters. The interface's loop thread only; allocates nothing.</summary>
+    /// <summary>Every hook's verdict counts, RX hooks first, each chain in its order.</summary>
+    public ReadOnlySpan<HookStatistics> Hooks => _hooks.AsSpan(0, _hookCount);
+
+    internal void CaptureHooks(Skiff.Hooks.HookChain rx, Skiff.Hooks.HookChain tx)
+    {
+        _hookCount = 0;
+        AddHooks("rx", rx);
+        AddHooks("tx", tx);
+    }
+
+    private void AddHooks(string point, Skiff.Hooks.HookChain chain)
+    {
+        foreach (Skiff.Hooks.HookRunner r in chain.Runners)
+        {
+            if (_hookCount == MaxHooks)
+            {
+                return;
+            }
+            Skiff.Hooks.HookCounters c = r.Counters;
+            _hooks[_hookCount++] = new HookStatistics(point, r.Name, c[Skiff.Hooks.HookVerdict.Pass], c[Skiff.Hooks.HookVerdict.Drop],
+                c[Skiff.Hooks.HookVerdict.Tx], c[Skiff.Hooks.HookVerdict.Redirect], c[Skiff.Hooks.HookVerdict.Abort]);
+        }
+    }
+
     internal void Capture(Interface iface, Instant now)
     {
         InterfaceCounters c = iface.Counters;
@@ -135,6 +164,8 @@ public sealed class SkiffMetricsSnapshot
         destination.PoolFrames = PoolFrames;
         destination.SteeringDrops = SteeringDrops;
         _drops.AsSpan().CopyTo(destination._drops);
+        _hooks.AsSpan(0, _hookCount).CopyTo(destination._hooks);
+        destination._hookCount = _hookCount;
     }
 
     /// <summary>Writes this snapshot as a JSON object (the <c>skiff stats</c> control socket's format; drops by cause name, non-zero only).</summary>
@@ -169,6 +200,20 @@ public sealed class SkiffMetricsSnapshot
             writer.WriteNumber(SteeringDropCause, SteeringDrops);
         }
         writer.WriteEndObject();
+        writer.WriteStartArray("hooks");
+        foreach (HookStatistics h in Hooks)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("point", h.Point);
+            writer.WriteString("name", h.Name);
+            writer.WriteNumber("pass", h.Pass);
+            writer.WriteNumber("drop", h.Drop);
+            writer.WriteNumber("tx", h.Tx);
+            writer.WriteNumber("redirect", h.Redirect);
+            writer.WriteNumber("abort", h.Abort);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
         writer.WriteEndObject();
     }
 
@@ -218,6 +263,20 @@ public sealed class SkiffMetricsSnapshot
             else if (Enum.TryParse(drop.Name, out DropReason reason) && Enum.IsDefined(reason) && drop.Value.TryGetInt64(out long count))
             {
                 s._drops[(int)reason] = count;
+            }
+        }
+        if (element.TryGetProperty("hooks", out JsonElement hooks) && hooks.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement h in hooks.EnumerateArray())
+            {
+                if (s._hookCount < MaxHooks && h.ValueKind == JsonValueKind.Object
+                    && h.TryGetProperty("point", out JsonElement point) && point.ValueKind == JsonValueKind.String
+                    && h.TryGetProperty("name", out JsonElement name) && name.ValueKind == JsonValueKind.String
+                    && TryInt64(h, "pass", out long pass) && TryInt64(h, "drop", out long drop) && TryInt64(h, "tx", out long tx)
+                    && TryInt64(h, "redirect", out long redirect) && TryInt64(h, "abort", out long abort))
+                {
+                    s._hooks[s._hookCount++] = new HookStatistics(point.GetString()!, name.GetString()!, pass, drop, tx, redirect, abort);
+                }
             }
         }
         return s;

@@ -1,0 +1,11 @@
+namespace Skiff.Hooks;
+
+/// <summary>The chain's decision for one frame of a burst: the verdict, and for a redirect the port.</summary>
+public struct HookResult
+{
+    /// <summary>The verdict of the last hook that saw the frame (<see cref="HookVerdict.Pass"/> if every hook passed it).</summary>
+    public HookVerdict Verdict;
+
+    /// <summary>The port a <see cref="HookVerdict.Redirect"/> sends the frame out of.</summary>
+    public ushort RedirectPort;
+}
