@@ -29,6 +29,7 @@ internal readonly struct BpfInstruction : IEquatable<BpfInstruction>
     public const byte SizeDW = 0x18;
     public const byte ModeImm = 0x00;
     public const byte ModeMem = 0x60;
+    public const byte ModeAtomic = 0xc0;
 
     // Operand source: the immediate (K) or the source register (X).
     public const byte SourceK = 0x00;
@@ -98,6 +99,18 @@ internal readonly struct BpfInstruction : IEquatable<BpfInstruction>
     /// <summary>dst += imm (64-bit).</summary>
     public static BpfInstruction Add64(BpfRegister destination, int immediate) =>
         new((byte)(ClassAlu64 | AluAdd | SourceK), destination, BpfRegister.R0, 0, immediate);
+
+    /// <summary>dst += src (64-bit).</summary>
+    public static BpfInstruction Add64(BpfRegister destination, BpfRegister source) =>
+        new((byte)(ClassAlu64 | AluAdd | SourceX), destination, source, 0, 0);
+
+    /// <summary>*(size *)(dst + offset) = imm; size is <see cref="SizeB"/>, <see cref="SizeH"/>, <see cref="SizeW"/> or <see cref="SizeDW"/> (sign-extended to it).</summary>
+    public static BpfInstruction StoreImmediate(byte size, BpfRegister destination, short offset, int immediate) =>
+        new((byte)(ClassSt | ModeMem | size), destination, BpfRegister.R0, offset, immediate);
+
+    /// <summary>lock *(u64 *)(dst + offset) += src: BPF_STX | BPF_ATOMIC | BPF_DW with imm BPF_ADD, safe against other CPUs.</summary>
+    public static BpfInstruction AtomicAdd64(BpfRegister destination, BpfRegister source, short offset) =>
+        new((byte)(ClassStx | ModeAtomic | SizeDW), destination, source, offset, AluAdd);
 
     /// <summary>dst = *(size *)(src + offset); size is <see cref="SizeB"/>, <see cref="SizeH"/>, <see cref="SizeW"/> or <see cref="SizeDW"/>; zero-extended.</summary>
     public static BpfInstruction LoadMemory(byte size, BpfRegister destination, BpfRegister source, short offset) =>
