@@ -22,6 +22,9 @@ namespace Skiff.Drivers.Linux;
 /// reference-counted, so with a <c>holdInterface</c> the generator also attaches its program natively to that
 /// interface (a spare veth of its own, which should carry no traffic: what arrives there is sent back out of it)
 /// for its lifetime, and the calls cost no grace period.</para>
+/// <para>Some kernels refuse live-frames runs with EPERM even to a process that has every capability they ask for
+/// (Linux 6.18.44 here, while a plain BPF_PROG_RUN of the same program works): <see cref="Probe"/> tells beforehand,
+/// <see cref="SendBatch"/> says so in its error, and <see cref="TcCloneFrameGenerator"/> is the generator to use there.</para>
 /// <para>Setup errors throw <see cref="DriverException"/> saying what to do. One thread at a time.</para>
 /// </remarks>
 public sealed unsafe class XdpLiveFrameGenerator : IDisposable
@@ -101,39 +104,14 @@ public sealed unsafe class XdpLiveFrameGenerator : IDisposable
     public bool SendBatch(int repeat)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Bpf.XdpMd context = new()
+        int errno = Run(_program, _frame, _frameBytes, IfIndex, repeat, BatchSize, Bpf.BPF_F_TEST_XDP_LIVE_FRAMES);
+        if (errno != 0)
         {
-            Data = 0,
-            DataMeta = 0,
-            DataEnd = (uint)_frameBytes, // must equal data_size_in
-            IngressIfIndex = (uint)IfIndex,
-            RxQueueIndex = 0,
-            EgressIfIndex = 0,
-        };
-        Bpf.TestRunAttr attr = default;
-        attr.ProgFd = (uint)_program.Fd;
-        attr.DataIn = (ulong)_frame;
-        attr.DataSizeIn = (uint)_frameBytes;
-        attr.Repeat = (uint)repeat;
-        attr.CtxIn = (ulong)&context;
-        attr.CtxSizeIn = (uint)sizeof(Bpf.XdpMd);
-        attr.Flags = Bpf.BPF_F_TEST_XDP_LIVE_FRAMES;
-        attr.BatchSize = (uint)BatchSize;
-        if (Bpf.TestRun(ref attr) != 0)
-        {
-            int errno = Marshal.GetLastPInvokeError();
             if (errno == Libc.EINTR)
             {
                 return false;
             }
-            string advice = errno switch
-            {
-                Libc.EPERM or Libc.EACCES => "It needs CAP_BPF and CAP_NET_ADMIN: run as root.",
-                Libc.EINVAL => "The kernel refused the live-frames run: it needs Linux 5.18 or later, and the interface must exist in this namespace.",
-                95 => $"The driver of {InterfaceName} cannot transmit XDP frames (no ndo_xdp_xmit): use a veth or a NIC with native XDP.",
-                _ => "Check that the kernel has BPF_F_TEST_XDP_LIVE_FRAMES (5.18+).",
-            };
-            throw new DriverException($"Running the XDP generator on {InterfaceName} (bpf BPF_PROG_RUN, live frames) failed: {Libc.Describe(errno)} (errno {errno}). {advice}", errno);
+            throw Failure(errno);
         }
         FramesSent += repeat;
         return true;
@@ -179,6 +157,86 @@ public sealed unsafe class XdpLiveFrameGenerator : IDisposable
             SendBatch(RepeatPerCall);
         }
         return FramesSent - start;
+    }
+
+    /// <summary>
+    /// Asks the kernel whether it runs XDP live frames here: loads a program that returns XDP_DROP (so nothing is
+    /// transmitted) and runs it on one 60-byte frame, once with BPF_F_TEST_XDP_LIVE_FRAMES and <paramref name="interfaceName"/>
+    /// as the ingress interface, once as a plain test run. Needs CAP_BPF to load the program; throws
+    /// <see cref="DriverException"/> if the load fails (the message says why).
+    /// </summary>
+    /// <param name="interfaceName">An interface of the calling thread's network namespace ("lo" serves).</param>
+    public static XdpLiveFrameProbe Probe(string interfaceName = "lo")
+    {
+        ArgumentNullException.ThrowIfNull(interfaceName);
+        int ifIndex = (int)Libc.IfNameToIndex(interfaceName);
+        if (ifIndex == 0)
+        {
+            throw new DriverException($"There is no interface named {interfaceName} in this network namespace: check the name with 'ip link'.", Marshal.GetLastPInvokeError());
+        }
+        BpfInstruction[] drop = [BpfInstruction.Mov64(BpfRegister.R0, Bpf.XDP_DROP), BpfInstruction.Exit()];
+        using BpfFileDescriptor program = BpfLoader.LoadXdpProgram(drop, "skiff_xdp_probe");
+        byte* frame = stackalloc byte[60];
+        new Span<byte>(frame, 60).Clear();
+        int live = Run(program, frame, 60, ifIndex, 1, 1, Bpf.BPF_F_TEST_XDP_LIVE_FRAMES);
+        int plain = Run(program, frame, 60, ifIndex, 1, 0, 0);
+        return new XdpLiveFrameProbe(live, plain, ProcessCapabilities.HasBpfNetworking());
+    }
+
+    /// <summary>One bpf(BPF_PROG_RUN) of <paramref name="program"/> on the frame; returns 0 or the errno.</summary>
+    private static int Run(BpfFileDescriptor program, byte* frame, int frameBytes, int ifIndex, int repeat, int batchSize, uint flags)
+    {
+        Bpf.XdpMd context = new()
+        {
+            Data = 0,
+            DataMeta = 0,
+            DataEnd = (uint)frameBytes, // must equal data_size_in
+            IngressIfIndex = (uint)ifIndex,
+            RxQueueIndex = 0,
+            EgressIfIndex = 0,
+        };
+        Bpf.TestRunAttr attr = default;
+        attr.ProgFd = (uint)program.Fd;
+        attr.DataIn = (ulong)frame;
+        attr.DataSizeIn = (uint)frameBytes;
+        attr.Repeat = (uint)repeat;
+        attr.CtxIn = (ulong)&context;
+        attr.CtxSizeIn = (uint)sizeof(Bpf.XdpMd);
+        attr.Flags = flags;
+        attr.BatchSize = (uint)batchSize;
+        return Bpf.TestRun(ref attr) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>The exception for a failed live-frames run, saying what really happened.</summary>
+    private DriverException Failure(int errno)
+    {
+        string advice;
+        if (errno is Libc.EPERM or Libc.EACCES)
+        {
+            if (ProcessCapabilities.HasBpfNetworking())
+            {
+                // Not a missing privilege: tell the user what the kernel did, and whether a plain run of this very program works.
+                bool plainWorks = Run(_program, _frame, _frameBytes, IfIndex, 1, 0, 0) == 0;
+                advice = "The kernel refuses live-frames runs (BPF_F_TEST_XDP_LIVE_FRAMES) although the process has CAP_BPF and CAP_NET_ADMIN" +
+                    (plainWorks ? "; a plain BPF_PROG_RUN of the same program works" : "") +
+                    $". This kernel cannot run this generator: use {nameof(TcCloneFrameGenerator)} instead (bench/drivers.sh does).";
+            }
+            else
+            {
+                string missing = ProcessCapabilities.Effective() is ulong mask ? ProcessCapabilities.Missing(mask) : "CAP_BPF and CAP_NET_ADMIN";
+                advice = $"The process lacks {missing}: run as root.";
+            }
+        }
+        else
+        {
+            advice = errno switch
+            {
+                Libc.EINVAL => "The kernel refused the live-frames run: it needs Linux 5.18 or later, and the interface must exist in this namespace.",
+                Libc.EOPNOTSUPP => $"The driver of {InterfaceName} cannot transmit XDP frames (no ndo_xdp_xmit): use a veth or a NIC with native XDP.",
+                _ => "Check that the kernel has BPF_F_TEST_XDP_LIVE_FRAMES (5.18+).",
+            };
+        }
+        return new DriverException($"Running the XDP generator on {InterfaceName} (bpf BPF_PROG_RUN, live frames) failed: {Libc.Describe(errno)} (errno {errno}). {advice}", errno);
     }
 
     private BpfFileDescriptor Hold(string holdInterface)
