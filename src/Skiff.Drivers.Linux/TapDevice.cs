@@ -17,10 +17,18 @@ namespace Skiff.Drivers.Linux;
 /// <para>Frames from the kernel carry complete checksums (no virtio-net header is negotiated), so
 /// <see cref="PacketBuffer.Checksum"/> is <see cref="ChecksumState.None"/> and the stack verifies them.</para>
 /// <para>Thread-safety: one thread at a time uses the bursts (one engine loop per queue); counters may be read from any
-/// thread. Dispose closes the queue: an interface this device created and did not make persistent disappears.</para>
+/// thread. Dispose closes the queue: an interface this device created and did not make persistent is removed once the
+/// kernel has torn it down, which can be a moment after Dispose returns (the kernel removes it when the last reference
+/// to the queue's file is gone, and a process forked meanwhile holds one until it execs).</para>
+/// <para>Reopening a name right after closing it is safe: if the old interface of that name is still busy, the open
+/// retries for up to <see cref="BusyRetryMilliseconds"/> before it reports EBUSY, and <see cref="Created"/> compares
+/// the interface's index before and after, so a new device never takes a dying one for an existing interface.</para>
 /// </remarks>
 public sealed unsafe class TapDevice : IDevice, IWaitableDevice, IDisposable
 {
+    /// <summary>How long an open waits for a busy interface of its name to go away (a just-closed one being torn down) before it reports it busy.</summary>
+    public const int BusyRetryMilliseconds = 250;
+
     private readonly SafeFileHandle _handle;
     private readonly int _fd;
     private readonly int _receiveOffset;
@@ -49,7 +57,6 @@ public sealed unsafe class TapDevice : IDevice, IWaitableDevice, IDisposable
         Options = options;
 
         string? requested = string.IsNullOrEmpty(options.Name) ? null : options.Name;
-        bool existed = requested is not null && Libc.IfNameToIndex(requested) != 0;
         int fd = Libc.Open(Tun.DevicePath, Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
         if (fd < 0)
         {
@@ -65,12 +72,28 @@ public sealed unsafe class TapDevice : IDevice, IWaitableDevice, IDisposable
                 WriteName(ref request, requested);
             }
             request.Flags = (short)(Tun.IFF_TAP | Tun.IFF_NO_PI | (options.MultiQueue ? Tun.IFF_MULTI_QUEUE : 0));
-            if (Tun.Ioctl(fd, Tun.TUNSETIFF, &request) != 0)
+            long deadline = Environment.TickCount64 + BusyRetryMilliseconds;
+            int indexBefore;
+            while (true)
             {
-                throw SetInterfaceFailure(requested, existed, options.MultiQueue);
+                indexBefore = requested is null ? 0 : (int)Libc.IfNameToIndex(requested);
+                if (Tun.Ioctl(fd, Tun.TUNSETIFF, &request) == 0)
+                {
+                    break;
+                }
+                int errno = Marshal.GetLastPInvokeError();
+                // EBUSY for an existing name: maybe a queue just closed whose interface the kernel is still tearing
+                // down (its file held by a process forked meanwhile). Wait briefly for it to go rather than fail.
+                if (errno != Libc.EBUSY || indexBefore == 0 || Environment.TickCount64 >= deadline)
+                {
+                    throw SetInterfaceFailure(requested, indexBefore != 0, options.MultiQueue, errno);
+                }
+                Thread.Sleep(10);
             }
             Name = ReadName(ref request);
-            Created = !existed;
+            // Created: there was no interface of this name, or there was one and it is gone (a new one has a new index;
+            // the kernel allocates indexes cyclically). Reading the index again is cheap next to TUNSETIFF.
+            Created = indexBefore == 0 || (int)Libc.IfNameToIndex(Name) != indexBefore;
             if (options.Persistent)
             {
                 if (Libc.Ioctl(fd, Tun.TUNSETPERSIST, (void*)1) != 0)
@@ -218,7 +241,11 @@ public sealed unsafe class TapDevice : IDevice, IWaitableDevice, IDisposable
         return n;
     }
 
-    /// <summary>Closes this queue. An interface this device created without <see cref="TapOptions.Persistent"/> disappears with its last queue. Idempotent.</summary>
+    /// <summary>
+    /// Closes this queue. An interface this device created without <see cref="TapOptions.Persistent"/> goes with its last
+    /// queue, once the kernel has torn it down: possibly a moment after this returns, so do not expect the name free at
+    /// once (reopening it is safe, see the remarks). Idempotent.
+    /// </summary>
     public void Dispose()
     {
         _disposed = true;
@@ -240,9 +267,8 @@ public sealed unsafe class TapDevice : IDevice, IWaitableDevice, IDisposable
         };
     }
 
-    private static DriverException SetInterfaceFailure(string? name, bool existed, bool multiQueue)
+    private static DriverException SetInterfaceFailure(string? name, bool existed, bool multiQueue, int errno)
     {
-        int errno = Marshal.GetLastPInvokeError();
         string what = name is null ? "a TAP interface" : $"TAP interface {name}";
         return errno switch
         {
@@ -252,8 +278,8 @@ public sealed unsafe class TapDevice : IDevice, IWaitableDevice, IDisposable
                 $"Interface {name} exists but is not a TAP interface{(multiQueue ? " opened with multi-queue" : " opened without multi-queue")}: " +
                 $"choose another name, delete it (ip link del {name}), or match its MultiQueue setting.", errno),
             Libc.EBUSY => new DriverException(
-                $"TAP interface {name} is already open in another process or device: close that one, or open every queue with MultiQueue = true.", errno),
-            _ => DriverException.FromLastError($"Creating {what} (TUNSETIFF)", "Check the interface name and that the tun module is loaded."),
+                $"TAP interface {name} is already open in another process or device (still after {BusyRetryMilliseconds} ms): close that one, or open every queue with MultiQueue = true.", errno),
+            _ => new DriverException($"Creating {what} (TUNSETIFF) failed: {Libc.Describe(errno)} (errno {errno}). Check the interface name and that the tun module is loaded.", errno),
         };
     }
 

@@ -9,6 +9,9 @@ namespace Skiff.Drivers.Linux.Tests;
 /// </summary>
 public sealed class TapDriverTests : DriverSuite
 {
+    /// <summary>How long a closed, non-persistent TAP interface may take to disappear (measured: milliseconds; bound generously for a loaded machine).</summary>
+    private static readonly TimeSpan LinkTeardownBound = TimeSpan.FromSeconds(5);
+
     protected override DriverSetup Create()
     {
         TestNamespace ns = new("tap");
@@ -55,7 +58,8 @@ public sealed class TapDriverTests : DriverSuite
         {
             tap.Dispose();
         }
-        Assert.False(ns.HasLink(link), $"{link} still exists after its only queue was closed.");
+        // The kernel removes it once the last reference to the queue's file is gone, maybe a moment after Dispose.
+        ns.WaitUntilLinkGone(link, LinkTeardownBound);
     }
 
     [PrivilegedFact("ip")]
@@ -138,8 +142,31 @@ public sealed class TapDriverTests : DriverSuite
             return true;
         });
 
-        Assert.False(ns.HasLink(single));
-        Assert.False(ns.HasLink(multi));
+        ns.WaitUntilLinkGone(single, LinkTeardownBound);
+        ns.WaitUntilLinkGone(multi, LinkTeardownBound);
+    }
+
+    [PrivilegedFact("ip")]
+    public void ReopeningANameRightAfterCloseCreatesANewInterface()
+    {
+        using TestNamespace ns = new("tap");
+        using PacketPool pool = new(64);
+        string link = $"sktap{ns.Id}";
+
+        // Close and reopen at once, many times: the old interface may still be torn down (or, if a process forked
+        // meanwhile holds its file, still have its queue) when the new open runs. The new device must not attach to
+        // the dying one and report Created = false, nor fail as busy: it waits for the name and creates a new one.
+        NamespaceThread.Run(ns.Name, () =>
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                using TapDevice tap = new(new TapOptions { Name = link }, pool);
+                Assert.True(tap.Created, $"Reopen {i} of {link} reported attaching to an existing interface.");
+            }
+            return true;
+        });
+
+        ns.WaitUntilLinkGone(link, LinkTeardownBound);
     }
 
     [PrivilegedFact("ip", "ping")]

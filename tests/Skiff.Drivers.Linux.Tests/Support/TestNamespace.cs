@@ -33,5 +33,26 @@ public sealed class TestNamespace : IDisposable
     /// <summary>True if <paramref name="link"/> exists in the namespace.</summary>
     public bool HasLink(string link) => ExternalTools.Run("ip", ["-n", Name, "link", "show", link]).ExitCode == 0;
 
+    /// <summary>
+    /// Waits until <paramref name="link"/> no longer exists in the namespace, polling <c>ip link show</c> every 20 ms,
+    /// and fails the test if it still exists after <paramref name="timeout"/>. The kernel removes an interface once the
+    /// last reference to it is gone, which can be after the call that dropped ours returned (a process forked meanwhile
+    /// holds a copy of every descriptor until it execs), so a test must not expect it gone at once.
+    /// </summary>
+    /// <returns>How long the link took to go.</returns>
+    public TimeSpan WaitUntilLinkGone(string link, TimeSpan timeout)
+    {
+        System.Diagnostics.Stopwatch waited = System.Diagnostics.Stopwatch.StartNew();
+        while (HasLink(link))
+        {
+            if (waited.Elapsed >= timeout)
+            {
+                Assert.Fail($"{link} still exists in {Name} after waiting {waited.ElapsedMilliseconds} ms (bound {timeout.TotalMilliseconds:F0} ms) for the kernel to remove it.");
+            }
+            Thread.Sleep(20);
+        }
+        return waited.Elapsed;
+    }
+
     public void Dispose() => ExternalTools.Run("ip", ["netns", "del", Name]);
 }
