@@ -71,6 +71,43 @@ public sealed partial class SkiffEngine
     }
 
     /// <summary>
+    /// Runs the loop on the calling thread, with the idle policy of <see cref="SkiffEngineOptions.Idle"/> (spin, yield,
+    /// then block on the device or park), until <paramref name="stop"/> is cancelled or <paramref name="until"/> (asked
+    /// after every iteration) says to end; DPDK runs an lcore function on the main lcore the same way. For an engine
+    /// that was not started; between calls the caller may use the stack on this thread. Returns true if
+    /// <paramref name="until"/> ended the run, false if <paramref name="stop"/> did.
+    /// </summary>
+    public bool RunOnCallingThread(Func<bool>? until, CancellationToken stop)
+    {
+        if (_thread is not null)
+        {
+            throw new InvalidOperationException("The engine runs its own loop thread; RunOnCallingThread is for an engine that was not started.");
+        }
+        if (_waitable is not null && OperatingSystem.IsLinux() && Volatile.Read(ref _eventFd) < 0)
+        {
+            Volatile.Write(ref _eventFd, Interop.PollWait.CreateEventFd(out _));
+        }
+        using CancellationTokenRegistration wake = stop.Register(WakeParked);
+        int idle = 0;
+        while (!stop.IsCancellationRequested && !_stopRequested)
+        {
+            bool work = Iterate();
+            if (until is not null && until())
+            {
+                return true;
+            }
+            if (work)
+            {
+                idle = 0;
+                continue;
+            }
+            idle++;
+            Backoff(idle, Now);
+        }
+        return false;
+    }
+
+    /// <summary>
     /// When the loop must run next without news from a device: the earliest of the stack's <see cref="Interface.PollAt"/>,
     /// every stage's <see cref="IEngineStage.PollAt"/>, and now when a port holds frames to send. Loop thread (or the
     /// thread that calls <see cref="RunOnce"/>).

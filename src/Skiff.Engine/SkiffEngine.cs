@@ -105,7 +105,7 @@ public sealed partial class SkiffEngine : IDisposable
     public SkiffMetricsPublisher Metrics { get; }
 
     /// <summary>The interface the loop polls. Touch it only on the loop thread, through <see cref="InvokeAsync{T}"/>.</summary>
-    internal Interface Interface { get; }
+    public Interface Interface { get; }
 
     /// <summary>True from <see cref="Start"/> until the loop has stopped.</summary>
     public bool IsRunning => _thread is not null && !_stopped;
@@ -175,6 +175,7 @@ public sealed partial class SkiffEngine : IDisposable
                     Shutdown();
                 }
             }
+            CloseEventFd(); // RunOnCallingThread may have made one
             return;
         }
         thread.Join();
@@ -226,8 +227,8 @@ public sealed partial class SkiffEngine : IDisposable
         }
     }
 
-    /// <summary>Wakes the loop if it is parked: another core queued frames for it. Any thread; the caller fences after publishing them.</summary>
-    internal void Wake()
+    /// <summary>Wakes the loop if it is parked (another core queued frames for it, a stage has news). Any thread; the caller fences after publishing what the loop must see.</summary>
+    public void Wake()
     {
         if (Volatile.Read(ref _parked) == 1)
         {

@@ -56,7 +56,7 @@ internal sealed class ServeHarness : IDisposable
     public TcpSocket Connect(ushort port, out SocketHandle handle)
     {
         Interface iface = Client.Interface;
-        handle = iface.Tcp.Connect(Client.Loop.Clock.Now, iface.PrimaryAddress, ServerAddress, port);
+        handle = iface.Tcp.Connect(Client.Loop.Now, iface.PrimaryAddress, ServerAddress, port);
         TcpSocket socket = iface.Tcp.Get(handle);
         Assert.True(Client.Loop.RunUntil(() => socket.State != TcpState.SynSent, TimeSpan.FromSeconds(10), default), "no answer to the SYN");
         Assert.True(socket.IsConnected, $"not connected: {socket.State} {socket.Error}");

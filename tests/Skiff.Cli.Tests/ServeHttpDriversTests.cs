@@ -18,27 +18,7 @@ public sealed class ServeHttpDriversTests
     public void Curl_gets_every_page_kept_alive_and_with_connection_close(string driver)
     {
         using NetnsPair pair = new(kernelAddressesOnA: false);
-        string clientNs, server;
-        Process serve;
-        if (driver == "tap")
-        {
-            // Skiff owns .1 behind the TAP; the kernel side of the TAP, in namespace A, gets .2 and runs curl.
-            string subnet = pair.Ipv4A[..pair.Ipv4A.LastIndexOf('.')].Replace("10.99.", "10.97.", StringComparison.Ordinal);
-            string link = $"{pair.LinkA}t";
-            server = subnet + ".1";
-            clientNs = pair.NamespaceA;
-            serve = ServeProcess.Start("tap", pair.NamespaceA, link, server + "/24", clientNs, server, ["--http", "80"], onStarted: () =>
-                ExternalTools.Run("ip", ["-n", pair.NamespaceA, "addr", "add", subnet + ".2/24", "dev", link]).ExitCode == 0
-                && ExternalTools.Run("ip", ["-n", pair.NamespaceA, "link", "set", link, "up"]).ExitCode == 0);
-        }
-        else
-        {
-            // AF_XDP on veth cannot see unfinished checksums: the kernel peer finishes them (docs/drivers.md).
-            ExternalTools.Check("ip", NetnsPair.In(pair.NamespaceB, "ethtool", "-K", pair.LinkB, "tx", "off"));
-            server = pair.Ipv4A;
-            clientNs = pair.NamespaceB;
-            serve = ServeProcess.Start(driver, pair.NamespaceA, pair.LinkA, server + "/24", clientNs, server, ["--http", "80"]);
-        }
+        (Process serve, string clientNs, string server) = StartServe(pair, driver, ["--http", "80"]);
         using (serve)
         {
             string[] keptAlive = Curl(clientNs, server, close: false);
@@ -54,6 +34,93 @@ public sealed class ServeHttpDriversTests
             Assert.Contains($"http: {2 * Requests} requests, {2 * Requests} 2xx, 0 4xx, 0 5xx", counters);
             Assert.Contains($"{Requests + 1} connections accepted", counters);
         }
+    }
+
+    [PrivilegedTheory("ip", "curl", "ping", "kill", "ethtool")]
+    [InlineData("afpacket")]
+    [InlineData("afxdp")]
+    [InlineData("tap")]
+    public void Drop_icmp_stops_ping_while_http_keeps_working_and_the_drops_are_counted(string driver)
+    {
+        using NetnsPair pair = new(kernelAddressesOnA: false);
+        (Process serve, string clientNs, string server) = StartServe(pair, driver, ["--http", "80", "--drop", "icmp"], ready: s => Curl(pair, s, 1));
+        using (serve)
+        {
+            ExternalTools.Result ping = ExternalTools.Run("ip", NetnsPair.In(clientNs, "ping", "-c", "3", "-i", "0.2", "-W", "1", server));
+            Assert.NotEqual(0, ping.ExitCode);
+            Assert.Contains("3 packets transmitted, 0 received", ping.Output);
+            string[] pages = Curl(clientNs, server, close: false);
+            Assert.All(pages, l => Assert.StartsWith("200 ", l));
+
+            string counters = ServeProcess.Interrupt(serve);
+            Assert.Contains("ping replies 0", counters);
+            Assert.Matches(@"drops: .*Filter [3-9]", counters); // the 3 echo requests (and any ICMP the kernel sent on its own)
+            Assert.Matches(@"hook drop: icmp \(queue 0\): pass \d+, drop [3-9]", counters);
+        }
+    }
+
+    [PrivilegedTheory("ip", "curl", "ping", "kill", "ethtool")]
+    [InlineData("afpacket")]
+    [InlineData("afxdp")]
+    [InlineData("tap")]
+    public void The_echo_hook_answers_ping_before_the_stack(string driver)
+    {
+        using NetnsPair pair = new(kernelAddressesOnA: false);
+        (Process serve, string clientNs, string server) = StartServe(pair, driver, ["--http", "80", "--echo-hook"]);
+        using (serve)
+        {
+            ExternalTools.Result ping = ExternalTools.Run("ip", NetnsPair.In(clientNs, "ping", "-c", "5", "-i", "0.2", "-W", "1", server));
+            Assert.True(ping.ExitCode == 0, ping.Output + ping.Error);
+            Assert.Contains("5 packets transmitted, 5 received", ping.Output);
+            string counters = ServeProcess.Interrupt(serve);
+            Assert.Contains("ping replies 0", counters); // the stack's ICMP never answered
+            Assert.Matches(@"hook echo-responder \(queue 0\): pass \d+, drop 0, tx ([6-9]|\d\d)", counters); // the start-up probe's pings too
+        }
+    }
+
+    [PrivilegedTheory("ip", "curl", "ping", "kill", "ethtool")]
+    [InlineData("afpacket")]
+    [InlineData("tap")]
+    public void Two_cores_serve_kept_alive_and_short_connections(string driver)
+    {
+        using NetnsPair pair = new(kernelAddressesOnA: false);
+        (Process serve, string clientNs, string server) = StartServe(pair, driver, ["--http", "80", "--cores", "2"]);
+        using (serve)
+        {
+            Assert.All(Curl(clientNs, server, close: false), l => Assert.StartsWith("200 ", l));
+            Assert.All(Curl(clientNs, server, close: true), l => Assert.Equal("200 1", l));
+            string counters = ServeProcess.Interrupt(serve);
+            Assert.Contains($"http: {2 * Requests} requests, {2 * Requests} 2xx", counters);
+        }
+    }
+
+    /// <summary>Starts serve on <paramref name="driver"/> with <paramref name="services"/>; returns it, the client namespace and the server address.</summary>
+    private static (Process Serve, string ClientNs, string Server) StartServe(NetnsPair pair, string driver, string[] services, Func<string, bool>? ready = null)
+    {
+        if (driver == "tap")
+        {
+            // Skiff owns .1 behind the TAP; the kernel side of the TAP, in namespace A, gets .2 and runs curl.
+            string subnet = pair.Ipv4A[..pair.Ipv4A.LastIndexOf('.')].Replace("10.99.", "10.97.", StringComparison.Ordinal);
+            string link = $"{pair.LinkA}t";
+            string tapServer = subnet + ".1";
+            Process tap = ServeProcess.Start("tap", pair.NamespaceA, link, tapServer + "/24", pair.NamespaceA, tapServer, services, onStarted: () =>
+                ExternalTools.Run("ip", ["-n", pair.NamespaceA, "addr", "add", subnet + ".2/24", "dev", link]).ExitCode == 0
+                && ExternalTools.Run("ip", ["-n", pair.NamespaceA, "link", "set", link, "up"]).ExitCode == 0,
+                ready: ready is null ? null : () => ready(tapServer));
+            return (tap, pair.NamespaceA, tapServer);
+        }
+        // AF_XDP on veth cannot see unfinished checksums: the kernel peer finishes them (docs/drivers.md).
+        ExternalTools.Check("ip", NetnsPair.In(pair.NamespaceB, "ethtool", "-K", pair.LinkB, "tx", "off"));
+        Process serve = ServeProcess.Start(driver, pair.NamespaceA, pair.LinkA, pair.Ipv4A + "/24", pair.NamespaceB, pair.Ipv4A, services,
+            ready: ready is null ? null : () => ready(pair.Ipv4A));
+        return (serve, pair.NamespaceB, pair.Ipv4A);
+    }
+
+    /// <summary>True when one GET of / from the client side answers 200 within a second (a readiness probe without ping).</summary>
+    private static bool Curl(NetnsPair pair, string server, int seconds)
+    {
+        string ns = server.StartsWith("10.97.", StringComparison.Ordinal) ? pair.NamespaceA : pair.NamespaceB;
+        return ExternalTools.Run("ip", NetnsPair.In(ns, "curl", "-s", "-m", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", "/dev/null", "-w", "%{http_code}", $"http://{server}/")).Output == "200";
     }
 
     /// <summary>One curl fetching <see cref="Requests"/> pages; a line "status connects" per page.</summary>

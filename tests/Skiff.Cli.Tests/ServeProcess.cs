@@ -15,8 +15,10 @@ internal static class ServeProcess
     /// created it), and waits until <paramref name="pingFrom"/> can ping <paramref name="address"/>.
     /// </summary>
     public static Process Start(string driver, string netns, string iface, string cidr, string pingFrom, string address, string[] services,
-        Func<bool>? onStarted = null)
+        Func<bool>? onStarted = null, Func<bool>? ready = null)
     {
+        // Ready when B can ping it, or, for a serve that is told not to answer ping, when the given probe says so.
+        ready ??= () => ExternalTools.Run("ip", NetnsPair.In(pingFrom, "ping", "-c", "1", "-W", "1", address)).ExitCode == 0;
         string[] command = [Dotnet, SkiffDll, "serve", "--driver", driver, "--iface", iface, "--ip", cidr, .. services];
         Process serve = ExternalTools.Start("ip", NetnsPair.In(netns, command));
         Stopwatch watch = Stopwatch.StartNew();
@@ -28,7 +30,7 @@ internal static class ServeProcess
                 Assert.Fail($"skiff serve exited {serve.ExitCode}: {serve.StandardError.ReadToEnd()}");
             }
             started = started || onStarted!();
-            if (started && ExternalTools.Run("ip", NetnsPair.In(pingFrom, "ping", "-c", "1", "-W", "1", address)).ExitCode == 0)
+            if (started && ready())
             {
                 return serve;
             }
@@ -38,7 +40,7 @@ internal static class ServeProcess
             }
         }
         serve.Kill();
-        Assert.Fail($"skiff serve on {driver} did not answer ping within 30 s");
+        Assert.Fail($"skiff serve on {driver} was not ready (ping, or the test's probe) within 30 s");
         return serve;
     }
 

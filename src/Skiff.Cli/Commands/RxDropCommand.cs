@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Skiff.Cli.Drivers;
+using Skiff.Hooks;
+using Skiff.Hooks.Bpf;
 using Skiff.Wire;
 
 namespace Skiff.Cli.Commands;
@@ -16,11 +18,17 @@ public static class RxDropCommand
         Option<int> queues = new("--queues") { Description = "Queues (one device and thread each; AF_XDP sockets sharing one XDP program, AF_PACKET fanout, TAP multi-queue). Default 1.", DefaultValueFactory = _ => 1 };
         Option<string[]> steer = new("--ip") { Description = "afxdp only (required there): an IPv4 address whose frames, and ARP about it, the XDP program steers to Skiff to drop; repeat for more. Everything else stays with the kernel.", AllowMultipleArgumentsPerToken = false };
         Option<double> seconds = new("--seconds") { Description = "Stop after this many seconds; 0 runs until Ctrl-C. Default 0." };
+        Option<string[]> filter = new("--filter")
+        {
+            Description = "Run an RX hook that keeps only frames matching this tcpdump expression (the rest are dropped as Filter) before the drop stage; repeatable. Measures the hook chain's cost, e.g. --filter 'ip or not ip'.",
+            AllowMultipleArgumentsPerToken = false,
+        };
         Command command = new("rxdrop", "Receive and drop every frame, printing pps each second and the median at the end (DPDK rxonly).");
         device.AddTo(command);
         command.Options.Add(queues);
         command.Options.Add(steer);
         command.Options.Add(seconds);
+        command.Options.Add(filter);
         command.SetAction(result =>
         {
             TextWriter output = result.InvocationConfiguration.Output;
@@ -58,6 +66,19 @@ public static class RxDropCommand
                 error.WriteLine($"skiff rxdrop: --ip chooses what AF_XDP steers; {driver} sees every frame of the interface, so leave --ip out.");
                 return 2;
             }
+            List<BpfFilter> filters = [];
+            foreach (string expression in result.GetValue(filter) ?? [])
+            {
+                try
+                {
+                    filters.Add(BpfFilter.Compile(expression));
+                }
+                catch (BpfCompileException e)
+                {
+                    error.WriteLine($"skiff rxdrop: --filter '{expression}': {e.Message}");
+                    return 2;
+                }
+            }
             using StopSignal stop = new();
             // AF_XDP registers each queue's pool as its socket's UMEM: a pool per queue. The others copy into one shared pool.
             List<PacketPool> pools = [.. Enumerable.Range(0, driver == "afxdp" ? n : 1).Select(_ => new PacketPool(driver == "afxdp" ? 8192 : 16384))];
@@ -72,7 +93,11 @@ public static class RxDropCommand
                 }
                 string what = steered.Count == 0 ? "every frame" : $"every frame to {string.Join(", ", steered)}";
                 output.WriteLine($"skiff rxdrop: dropping {what} on {opened[0].Description}, {n} queue(s); Ctrl-C to stop");
-                return Run([.. opened.Select(o => o.Device)], TimeSpan.FromSeconds(result.GetValue(seconds)), output, stop.Token);
+                if (filters.Count > 0)
+                {
+                    output.WriteLine($"  RX hooks: {string.Join(", ", filters.Select(f => $"keep '{f.Expression}'"))}");
+                }
+                return Run([.. opened.Select(o => o.Device)], TimeSpan.FromSeconds(result.GetValue(seconds)), output, stop.Token, filters);
             }
             finally
             {
@@ -87,9 +112,18 @@ public static class RxDropCommand
     }
 
     /// <summary>Drops on open devices until the duration passes or <paramref name="stop"/>; prints the median. Exit 0.</summary>
-    internal static int Run(IReadOnlyList<IDevice> devices, TimeSpan duration, TextWriter output, CancellationToken stop)
+    internal static int Run(IReadOnlyList<IDevice> devices, TimeSpan duration, TextWriter output, CancellationToken stop, IReadOnlyList<BpfFilter>? filters = null)
     {
-        RxDropper dropper = new(devices);
+        RxDropper dropper = new(devices)
+        {
+            HooksToAdd = engine =>
+            {
+                foreach (BpfFilter f in filters ?? [])
+                {
+                    engine.RxHooks.Add($"keep: {f.Expression}", new BpfPassHook(f));
+                }
+            },
+        };
         List<double> rates = dropper.Run(output, duration, stop);
         string perQueue = devices.Count == 1 ? "" : $" ({string.Join(", ", Enumerable.Range(0, devices.Count).Select(q => $"queue {q}: {dropper.ReceivedOn(q)}"))})";
         output.WriteLine($"skiff rxdrop: {dropper.Received} frames{perQueue}; median {(rates.Count == 0 ? 0 : Median(rates)):N0} pps over {rates.Count} s");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Skiff.Cli.Drivers;
 using Skiff.Cli.Serve;
 using Skiff.Cli.Stats;
+using Skiff.Engine;
 using Skiff.Engine.Metrics;
 using Skiff.Stack;
 
@@ -22,6 +23,13 @@ public static class ServeCommand
         Option<ushort?> tcpDiscard = new("--tcp-discard") { Description = "Serve TCP discard (RFC 863) on this port." };
         Option<ushort?> udpEcho = new("--udp-echo") { Description = "Serve UDP echo on this port." };
         Option<ushort?> http = new("--http") { Description = "Serve HTTP/1.1 on this port: GET / (a page) and GET /bytes/N (N seeded bytes)." };
+        Option<string[]> drop = new("--drop")
+        {
+            Description = "Drop received frames that match this tcpdump expression before the stack (repeatable); counted as drop cause Filter. Example: --drop icmp --drop 'udp port 53'.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        Option<bool> echoHook = new("--echo-hook") { Description = "Answer ping in an RX hook (XDP_TX style) before the stack, instead of in the stack's ICMP." };
+        Option<int> cores = new("--cores") { Description = "Engine loops (cores) to serve on: the device's frames are spread over them by software RSS. Default 1.", DefaultValueFactory = _ => 1 };
         Option<string?> statsSocket = new("--stats-socket")
         {
             Description = $"The control socket skiff stats reads. Default: {StatsSocketPaths.FilePrefix}PID{StatsSocketPaths.FileSuffix} in $XDG_RUNTIME_DIR, else in /tmp; '{StatsSocketPaths.Off}' for no socket.",
@@ -32,6 +40,9 @@ public static class ServeCommand
         command.Options.Add(tcpDiscard);
         command.Options.Add(udpEcho);
         command.Options.Add(http);
+        command.Options.Add(drop);
+        command.Options.Add(echoHook);
+        command.Options.Add(cores);
         command.Options.Add(statsSocket);
         command.SetAction(result =>
         {
@@ -49,8 +60,19 @@ public static class ServeCommand
                 UdpEchoPort = result.GetValue(udpEcho),
                 HttpPort = result.GetValue(http),
             };
+            ServeHooks hooks = new(result.GetValue(drop) ?? [], result.GetValue(echoHook));
+            int coreCount = result.GetValue(cores);
+            if (coreCount is < 1 or > 64)
+            {
+                error.WriteLine($"skiff serve: --cores {coreCount} is out of range; give 1 to 64 (one engine loop per core).");
+                return 2;
+            }
+            if (!hooks.TryCompile("skiff serve", error))
+            {
+                return 2;
+            }
             using StopSignal stop = new();
-            return Run(settings, options, result.GetValue(statsSocket), output, error, stop.Token);
+            return Run(settings, options, result.GetValue(statsSocket), output, error, stop.Token, hooks, coreCount);
         });
         return command;
     }
@@ -59,7 +81,8 @@ public static class ServeCommand
     /// Opens the stats socket (<paramref name="statsSocket"/>: a path, null for the default, <see cref="StatsSocketPaths.Off"/>
     /// for none) and the device, and serves until <paramref name="stop"/> is cancelled; returns the exit code.
     /// </summary>
-    internal static int Run(StackSettings settings, ServeOptions options, string? statsSocket, TextWriter output, TextWriter error, CancellationToken stop)
+    internal static int Run(StackSettings settings, ServeOptions options, string? statsSocket, TextWriter output, TextWriter error, CancellationToken stop,
+        ServeHooks? hooks = null, int cores = 1)
     {
         foreach (ushort? port in new[] { options.TcpEchoPort, options.TcpDiscardPort, options.UdpEchoPort, options.HttpPort })
         {
@@ -95,54 +118,72 @@ public static class ServeCommand
         }
         using (stats)
         {
-            using StackHost? host = StackHost.TryOpen(settings, "skiff serve", error);
+            using StackHost? host = StackHost.TryOpen(settings, "skiff serve", error, cores);
             if (host is null)
             {
                 return DriverFactory.ExitDeviceUnavailable;
             }
-            return Serve(host, options, stats, output, stop);
+            return Serve(host, options, stats, output, stop, hooks);
         }
     }
 
     /// <summary>
-    /// Serves on an open host until <paramref name="stop"/> is cancelled, then prints the counters. Exit 0. The loop
-    /// publishes its metrics snapshot (queue 0) to the <c>Skiff</c> meter and to <paramref name="stats"/>, if given.
+    /// Serves on an open host until <paramref name="stop"/> is cancelled, then prints the counters (summed over the
+    /// cores). Exit 0. Core 0's engine runs on this thread, the others on their own; each core serves with its own
+    /// <see cref="ServeApp"/> as an engine stage, and publishes its metrics snapshot to the <c>Skiff</c> meter and to
+    /// <paramref name="stats"/>, if given.
     /// </summary>
-    internal static int Serve(StackHost host, ServeOptions options, StatsServer? stats, TextWriter output, CancellationToken stop)
+    internal static int Serve(StackHost host, ServeOptions options, StatsServer? stats, TextWriter output, CancellationToken stop, ServeHooks? hooks = null)
     {
-        Interface iface = host.Interface;
-        ServeApp app = new(iface, options);
-        app.Start();
-        SkiffMetricsPublisher metrics = new(iface, queue: 0);
-        SkiffMetrics.Register(metrics);
+        IReadOnlyList<SkiffEngine> engines = host.Engines;
+        ServeApp[] apps = new ServeApp[engines.Count];
+        for (int i = 0; i < engines.Count; i++)
+        {
+            apps[i] = new ServeApp(engines[i].Interface, options);
+            apps[i].Start();
+            engines[i].AddStage(new ServeStage(apps[i]));
+            hooks?.AddTo(engines[i]);
+        }
+        SkiffEngine main = engines[0];
+        SkiffMetrics.Register(main.Metrics); // the other cores register when they start
         try
         {
             if (stats is not null)
             {
-                stats.Publishers = [metrics];
+                stats.Publishers = [.. engines.Select(e => e.Metrics)];
             }
-            output.WriteLine($"skiff serve: {iface.Addresses[0]} at {iface.Mac} on {host.DeviceDescription}");
-            output.WriteLine($"  answering ARP and ping{Describe(options)}; Ctrl-C to stop");
+            Interface iface = main.Interface;
+            output.WriteLine($"skiff serve: {iface.Addresses[0]} at {iface.Mac} on {host.DeviceDescription}{(engines.Count > 1 ? $", {engines.Count} cores (software RSS)" : "")}");
+            output.WriteLine($"  answering ARP and ping{Describe(options)}{hooks?.Describe()}; Ctrl-C to stop");
             if (stats is not null)
             {
                 output.WriteLine($"  counters: skiff stats --socket {stats.Path}");
             }
             output.Flush();
-            host.Loop.Run(now =>
+            for (int i = 1; i < engines.Count; i++)
             {
-                metrics.Publish(now);
-                return new PollLoop.StepResult(app.Service(now), false);
-            }, stop);
-            app.Stop();
-            // Let the releases' FINs and RSTs leave before the device closes.
+                engines[i].Start();
+            }
+            main.RunOnCallingThread(null, stop);
+            for (int i = 1; i < engines.Count; i++)
+            {
+                ServeApp app = apps[i];
+                engines[i].InvokeAsync(_ => { app.Stop(); return true; }).Wait();
+            }
+            apps[0].Stop();
+            // Let the releases' FINs and RSTs leave before the device closes (core 0 carries the other cores' frames).
             host.Loop.RunUntil(() => false, TimeSpan.FromMilliseconds(100), CancellationToken.None);
-            metrics.PublishNow(host.Loop.Clock.Now);
-            WriteCounters(output, iface, app.Counters);
+            for (int i = engines.Count - 1; i >= 1; i--)
+            {
+                engines[i].Stop();
+            }
+            main.Metrics.PublishNow(main.Now);
+            WriteCounters(output, engines, apps);
             return 0;
         }
         finally
         {
-            SkiffMetrics.Unregister(metrics);
+            SkiffMetrics.Unregister(main.Metrics);
         }
     }
 
@@ -168,21 +209,53 @@ public static class ServeCommand
         return parts.Count == 0 ? "" : ", " + string.Join(", ", parts);
     }
 
-    internal static void WriteCounters(TextWriter output, Interface iface, ServeCounters c)
+    internal static void WriteCounters(TextWriter output, IReadOnlyList<SkiffEngine> engines, IReadOnlyList<ServeApp> apps)
     {
-        InterfaceCounters ic = iface.Counters;
+        ServeCounters c = ServeCounters.Sum(apps.Select(a => a.Counters));
+        long rx = 0, rxBytes = 0, tx = 0, txBytes = 0, arp = 0, ping = 0, icmpErrors = 0;
+        long[] drops = new long[Enum.GetValues<DropReason>().Length];
+        foreach (SkiffEngine e in engines)
+        {
+            Skiff.Engine.Pipeline.PortCounters port = e.PortCountersOf(0);
+            rx += port.RxFrames;
+            rxBytes += port.RxBytes;
+            tx += port.TxFrames;
+            txBytes += port.TxBytes;
+            InterfaceCounters ic = e.Interface.Counters;
+            arp += ic.ArpRepliesSent;
+            ping += ic.IcmpEchoRepliesSent;
+            icmpErrors += ic.IcmpErrorsSent;
+            foreach ((DropReason reason, long count) in ic.NonZeroDrops())
+            {
+                drops[(int)reason] += count;
+            }
+        }
         output.WriteLine("skiff serve: stopped");
-        output.WriteLine($"  frames: rx {ic.RxFrames} ({ic.RxBytes} bytes), tx {ic.TxFrames} ({ic.TxBytes} bytes)");
-        output.WriteLine($"  arp replies {ic.ArpRepliesSent}, ping replies {ic.IcmpEchoRepliesSent}, icmp errors {ic.IcmpErrorsSent}");
+        output.WriteLine($"  frames: rx {rx} ({rxBytes} bytes), tx {tx} ({txBytes} bytes)");
+        output.WriteLine($"  arp replies {arp}, ping replies {ping}, icmp errors {icmpErrors}");
+        foreach (SkiffEngine e in engines)
+        {
+            foreach (Skiff.Hooks.HookChain chain in new[] { e.RxHooks.Current, e.TxHooks.Current })
+            {
+                foreach (Skiff.Hooks.HookRunner h in chain.Runners)
+                {
+                    output.WriteLine($"  hook {h.Name} (queue {e.Options.Queue}): pass {h.Counters[Skiff.Hooks.HookVerdict.Pass]}, drop {h.Counters[Skiff.Hooks.HookVerdict.Drop]}, " +
+                        $"tx {h.Counters[Skiff.Hooks.HookVerdict.Tx]}, redirect {h.Counters[Skiff.Hooks.HookVerdict.Redirect]}, abort {h.Counters[Skiff.Hooks.HookVerdict.Abort]}");
+                }
+            }
+        }
         output.WriteLine($"  tcp: {c.ConnectionsAccepted} connections accepted, {c.ConnectionsRefused} refused (limit), {c.ConnectionsTimedOut} idle timeouts");
         output.WriteLine($"  echo {c.EchoBytes} bytes, discard {c.DiscardBytes} bytes, udp echo {c.UdpEchoDatagrams} datagrams ({c.UdpEchoRefused} refused)");
         output.WriteLine($"  http: {c.HttpRequests} requests, {c.HttpResponses2xx} 2xx, {c.HttpResponses4xx} 4xx, {c.HttpResponses5xx} 5xx, {c.HttpBodyBytes} body bytes");
         output.WriteLine($"  gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated by the process");
-        List<string> drops = [];
-        foreach ((DropReason reason, long count) in ic.NonZeroDrops())
+        List<string> dropped = [];
+        for (int i = 0; i < drops.Length; i++)
         {
-            drops.Add($"{reason} {count}");
+            if (drops[i] != 0)
+            {
+                dropped.Add($"{(DropReason)i} {drops[i]}");
+            }
         }
-        output.WriteLine($"  drops: {(drops.Count == 0 ? "none" : string.Join(", ", drops))}");
+        output.WriteLine($"  drops: {(dropped.Count == 0 ? "none" : string.Join(", ", dropped))}");
     }
 }

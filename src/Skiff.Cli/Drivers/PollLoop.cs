@@ -1,77 +1,52 @@
 using System.Diagnostics;
-using Skiff.Stack;
+using Skiff.Engine;
 
 namespace Skiff.Cli.Drivers;
 
 /// <summary>
-/// Busy-polls one <see cref="Interface"/> over one device on the real clock, calling the application's step
-/// after every poll, until a token is cancelled or the step says it is finished. When nothing has moved for a
-/// while it yields, and after <see cref="SleepAfterIdle"/> it sleeps a millisecond per round, so an idle server
-/// does not hold a core (the first frame after a long idle pays up to a millisecond; DPDK's l3fwd-power does the same).
+/// Runs a command's step on an engine's loop, on the command's own thread (<see cref="SkiffEngine.RunOnCallingThread"/>):
+/// the engine's pipeline (RX hooks, the stack, TX hooks, the egress) and its idle policy, with the step as one more
+/// stage. Between runs the command may use the stack on its thread (open a connection, read counters), since no
+/// other thread polls it. What <c>send</c> and <c>fetch</c> run on.
 /// </summary>
 internal sealed class PollLoop
 {
-    /// <summary>Idle time after which the loop yields its time slice between polls.</summary>
-    public static readonly TimeSpan YieldAfterIdle = TimeSpan.FromMilliseconds(1);
+    private readonly StepStage _stage = new();
 
-    /// <summary>Idle time after which the loop sleeps between polls.</summary>
-    public static readonly TimeSpan SleepAfterIdle = TimeSpan.FromMilliseconds(200);
-
-    private readonly Interface _iface;
-    private readonly IDevice _device;
-
-    public PollLoop(Interface iface, IDevice device, MonotonicClock clock)
+    public PollLoop(SkiffEngine engine)
     {
-        _iface = iface;
-        _device = device;
-        Clock = clock;
+        Engine = engine;
+        engine.AddStage(_stage);
     }
 
-    public MonotonicClock Clock { get; }
+    public SkiffEngine Engine { get; }
 
-    /// <summary>
-    /// The step's answer: whether anything moved (keeps the loop hot) and whether the application is finished.
-    /// </summary>
+    /// <summary>The engine's time.</summary>
+    public Instant Now => Engine.Now;
+
+    /// <summary>The step's answer: whether anything moved (keeps the loop hot) and whether the application is finished.</summary>
     public readonly record struct StepResult(bool Activity, bool Finished);
 
-    /// <summary>Polls until <paramref name="stop"/> is cancelled (returns false) or <paramref name="step"/> reports finished (returns true).</summary>
+    /// <summary>Runs the loop with <paramref name="step"/> after every iteration until <paramref name="stop"/> is cancelled (returns false) or the step reports finished (returns true).</summary>
     public bool Run(Func<Instant, StepResult> step, CancellationToken stop)
     {
-        long yieldTicks = (long)(YieldAfterIdle.TotalSeconds * Stopwatch.Frequency);
-        long sleepTicks = (long)(SleepAfterIdle.TotalSeconds * Stopwatch.Frequency);
-        long lastActivity = Stopwatch.GetTimestamp();
-        while (!stop.IsCancellationRequested)
+        _stage.Begin(step);
+        try
         {
-            // One clock read per round: on an idle spin the reads were a sixth of the loop's time (perf, UDP echo).
-            long t = Stopwatch.GetTimestamp();
-            Instant now = Clock.At(t);
-            bool activity = _iface.Poll(now, _device);
-            StepResult r = step(now);
-            if (r.Finished)
+            bool finished = Engine.RunOnCallingThread(() => _stage.Finished, stop);
+            if (finished)
             {
-                // One more poll sends what the step just queued.
-                _iface.Poll(Clock.Now, _device);
-                return true;
+                Engine.RunOnce(); // sends what the step just queued
             }
-            if (activity || r.Activity)
-            {
-                lastActivity = t;
-                continue;
-            }
-            long idle = t - lastActivity;
-            if (idle > sleepTicks && _iface.PollAt(now) > now + Duration.FromMillis(1))
-            {
-                Thread.Sleep(1);
-            }
-            else if (idle > yieldTicks)
-            {
-                Thread.Yield();
-            }
+            return finished;
         }
-        return false;
+        finally
+        {
+            _stage.End();
+        }
     }
 
-    /// <summary>Polls (with <see cref="Run"/>'s idling) until <paramref name="condition"/> (called once per round) holds, the timeout passes or <paramref name="stop"/> is cancelled.</summary>
+    /// <summary>Runs until <paramref name="condition"/> (asked once per iteration) holds, the timeout passes or <paramref name="stop"/> is cancelled.</summary>
     public bool RunUntil(Func<bool> condition, TimeSpan timeout, CancellationToken stop)
     {
         long end = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
@@ -82,5 +57,34 @@ internal sealed class PollLoop
             return new StepResult(false, met || Stopwatch.GetTimestamp() > end);
         }, stop);
         return met;
+    }
+
+    /// <summary>The command's step as an engine stage; asks to be run at least every millisecond, since steps wait on wall-clock timeouts too.</summary>
+    private sealed class StepStage : IEngineStage
+    {
+        private Func<Instant, StepResult>? _step;
+
+        public bool Finished { get; private set; }
+
+        public void Begin(Func<Instant, StepResult> step)
+        {
+            _step = step;
+            Finished = false;
+        }
+
+        public void End() => _step = null;
+
+        public bool Run(Instant now)
+        {
+            if (_step is null || Finished)
+            {
+                return false;
+            }
+            StepResult r = _step(now);
+            Finished = r.Finished;
+            return r.Activity;
+        }
+
+        public Instant PollAt(Instant now) => _step is null ? Instant.Never : now + Duration.FromMillis(1);
     }
 }

@@ -1,10 +1,13 @@
 using System.Diagnostics;
+using Skiff.Engine;
+using Skiff.Stack;
+using Skiff.Wire;
 
 namespace Skiff.Cli.Drivers;
 
 /// <summary>
-/// <c>skiff rxdrop</c>'s loop (DPDK's rxonly): one thread per device (queue) receives bursts and frees every frame at
-/// once; the calling thread prints the total pps each second and returns the per-second rates.
+/// <c>skiff rxdrop</c> (DPDK's rxonly): one busy-polling engine loop per device (queue), whose consumer stage frees every
+/// burst at once after the RX hooks; the calling thread prints the total pps each second and returns the per-second rates.
 /// </summary>
 internal sealed class RxDropper(IReadOnlyList<IDevice> devices)
 {
@@ -31,12 +34,22 @@ internal sealed class RxDropper(IReadOnlyList<IDevice> devices)
     public List<double> Run(TextWriter output, TimeSpan duration, CancellationToken stop)
     {
         using CancellationTokenSource done = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        Thread[] threads = new Thread[devices.Count];
+        SkiffEngine[] engines = new SkiffEngine[devices.Count];
         for (int q = 0; q < devices.Count; q++)
         {
-            int queue = q;
-            threads[q] = new Thread(() => Drop(devices[queue], queue, done.Token)) { IsBackground = true, Name = $"skiff-rxdrop-{q}" };
-            threads[q].Start();
+            // The engine needs a stack for its drop counters and metrics; with a consumer of its own the stack sees no frame and sends none.
+            Interface iface = new(new InterfaceOptions { Mac = new MacAddress(0x02_00_00_00_00_01UL), Addresses = [Ipv4Cidr.Parse("192.0.2.1/32")], RxBurst = Burst }, devices[q].Pool);
+            engines[q] = new SkiffEngine(iface, [devices[q]], new SkiffEngineOptions
+            {
+                Queue = q,
+                ThreadName = $"skiff-rxdrop-{q}",
+                Idle = SkiffIdlePolicy.BusyPoll, // a receive benchmark: never sleep
+            }, new DropConsumer(this, q));
+            HooksToAdd?.Invoke(engines[q]);
+        }
+        foreach (SkiffEngine engine in engines)
+        {
+            engine.Start();
         }
         long freq = Stopwatch.Frequency;
         long start = Stopwatch.GetTimestamp();
@@ -68,36 +81,28 @@ internal sealed class RxDropper(IReadOnlyList<IDevice> devices)
             }
         }
         done.Cancel();
-        foreach (Thread thread in threads)
+        foreach (SkiffEngine engine in engines)
         {
-            thread.Join();
+            engine.Stop();
+            if (engine.Failure is Exception failure)
+            {
+                throw new InvalidOperationException($"The rxdrop loop of queue {engine.Options.Queue} failed: {failure.Message}", failure);
+            }
         }
         return rates;
     }
 
-    private void Drop(IDevice device, int queue, CancellationToken stop)
+    /// <summary>Adds RX hooks to each queue's engine before it starts (benchmarks of the hook chain's cost).</summary>
+    public Action<SkiffEngine>? HooksToAdd { get; init; }
+
+    /// <summary>The consumer stage of rxdrop: frees each burst with one free-list operation (DPDK's rte_pktmbuf_free_bulk) and counts it.</summary>
+    private sealed class DropConsumer(RxDropper owner, int queue) : IPacketConsumer
     {
-        PacketBuffer[] burst = new PacketBuffer[Burst];
-        long start = Stopwatch.GetTimestamp();
-        int idle = 0;
-        while (!stop.IsCancellationRequested)
+        public void Receive(Instant now, Span<PacketBuffer> burst, TxBuffer output)
         {
-            Instant now = new((Stopwatch.GetTimestamp() - start) * 1_000_000 / Stopwatch.Frequency);
-            int n = device.ReceiveBurst(burst, now);
-            if (n == 0)
-            {
-                device.TransmitBurst([], now);
-                if (++idle > 1024)
-                {
-                    Thread.Yield();
-                }
-                continue;
-            }
-            idle = 0;
-            // One free-list operation per burst, as DPDK's rte_pktmbuf_free_bulk (the device's frames are its pool's).
-            device.Pool.FreeBurst(burst.AsSpan(0, n));
-            Array.Clear(burst, 0, n);
-            Volatile.Write(ref _received[queue * 16], _received[queue * 16] + n);
+            burst[0].Pool.FreeBurst(burst);
+            burst.Clear();
+            Volatile.Write(ref owner._received[queue * 16], owner._received[queue * 16] + burst.Length);
         }
     }
 }

@@ -24,7 +24,7 @@ internal sealed class EchoSender(StackHost host, TextWriter output)
     {
         Interface iface = host.Interface;
         PollLoop loop = host.Loop;
-        SocketHandle handle = iface.Tcp.Connect(loop.Clock.Now, iface.SourceFor(to), to, port);
+        SocketHandle handle = iface.Tcp.Connect(loop.Now, iface.SourceFor(to), to, port);
         TcpSocket socket = iface.Tcp.Get(handle);
         try
         {

@@ -46,7 +46,7 @@ internal sealed class HttpFetcher(StackHost host, TextWriter output)
     {
         Interface iface = host.Interface;
         PollLoop loop = host.Loop;
-        SocketHandle handle = iface.Tcp.Connect(loop.Clock.Now, iface.SourceFor(target.Address), target.Address, target.Port);
+        SocketHandle handle = iface.Tcp.Connect(loop.Now, iface.SourceFor(target.Address), target.Address, target.Port);
         TcpSocket socket = iface.Tcp.Get(handle);
         try
         {
