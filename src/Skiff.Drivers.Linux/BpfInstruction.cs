@@ -50,6 +50,10 @@ internal readonly struct BpfInstruction : IEquatable<BpfInstruction>
     public const byte JumpCall = 0x80;
     public const byte JumpExit = 0x90;
     public const byte JumpLt = 0xa0;
+    public const byte JumpSle = 0xd0;
+
+    // Atomic operations (the immediate of a BPF_ATOMIC store): BPF_ADD, optionally with BPF_FETCH.
+    public const int AtomicFetch = 0x01;
 
     public BpfInstruction(byte code, BpfRegister destination, BpfRegister source, short offset, int immediate)
     {
@@ -111,6 +115,10 @@ internal readonly struct BpfInstruction : IEquatable<BpfInstruction>
     /// <summary>lock *(u64 *)(dst + offset) += src: BPF_STX | BPF_ATOMIC | BPF_DW with imm BPF_ADD, safe against other CPUs.</summary>
     public static BpfInstruction AtomicAdd64(BpfRegister destination, BpfRegister source, short offset) =>
         new((byte)(ClassStx | ModeAtomic | SizeDW), destination, source, offset, AluAdd);
+
+    /// <summary>src = atomic_fetch_add((u64 *)(dst + offset), src): adds and returns the old value in the source register.</summary>
+    public static BpfInstruction AtomicFetchAdd64(BpfRegister destination, BpfRegister source, short offset) =>
+        new((byte)(ClassStx | ModeAtomic | SizeDW), destination, source, offset, AluAdd | AtomicFetch);
 
     /// <summary>dst = *(size *)(src + offset); size is <see cref="SizeB"/>, <see cref="SizeH"/>, <see cref="SizeW"/> or <see cref="SizeDW"/>; zero-extended.</summary>
     public static BpfInstruction LoadMemory(byte size, BpfRegister destination, BpfRegister source, short offset) =>

@@ -24,7 +24,7 @@ namespace Skiff.Drivers.Linux;
 /// for its lifetime, and the calls cost no grace period.</para>
 /// <para>Some kernels refuse live-frames runs with EPERM even to a process that has every capability they ask for
 /// (Linux 6.18.44 here, while a plain BPF_PROG_RUN of the same program works): <see cref="Probe"/> tells beforehand,
-/// <see cref="SendBatch"/> says so in its error, and <see cref="TcCloneFrameGenerator"/> is the generator to use there.</para>
+/// <see cref="SendBatch"/> says so in its error, and <see cref="XdpLoopFrameGenerator"/> is the generator to use there.</para>
 /// <para>Setup errors throw <see cref="DriverException"/> saying what to do. One thread at a time.</para>
 /// </remarks>
 public sealed unsafe class XdpLiveFrameGenerator : IDisposable
@@ -219,7 +219,7 @@ public sealed unsafe class XdpLiveFrameGenerator : IDisposable
                 bool plainWorks = Run(_program, _frame, _frameBytes, IfIndex, 1, 0, 0) == 0;
                 advice = "The kernel refuses live-frames runs (BPF_F_TEST_XDP_LIVE_FRAMES) although the process has CAP_BPF and CAP_NET_ADMIN" +
                     (plainWorks ? "; a plain BPF_PROG_RUN of the same program works" : "") +
-                    $". This kernel cannot run this generator: use {nameof(TcCloneFrameGenerator)} instead (bench/drivers.sh does).";
+                    $". This kernel cannot run this generator: use {nameof(XdpLoopFrameGenerator)} instead (bench/drivers.sh does), or {nameof(TcCloneFrameGenerator)}.";
             }
             else
             {

@@ -82,7 +82,7 @@ public sealed class XdpLiveFrameGeneratorTests
             Assert.Contains("The kernel refuses live-frames runs (BPF_F_TEST_XDP_LIVE_FRAMES) although the process has CAP_BPF and CAP_NET_ADMIN", refused.Message);
             Assert.DoesNotContain("run as root", refused.Message);
             Assert.Equal(probe.PlainRunWorks, refused.Message.Contains("a plain BPF_PROG_RUN of the same program works", StringComparison.Ordinal));
-            Assert.Contains(nameof(TcCloneFrameGenerator), refused.Message);
+            Assert.Contains(nameof(XdpLoopFrameGenerator), refused.Message);
         }
     }
 

@@ -37,3 +37,13 @@ internal static partial class Libc
     /// <summary>SO_MARK: the skb mark of every frame the socket sends (needs CAP_NET_ADMIN).</summary>
     public const int SO_MARK = 36;
 }
+
+/// <summary>What <see cref="XdpLoopFrameGenerator"/> needs beyond Interop.Bpf.cs: a device map and broadcast redirects (linux/bpf.h).</summary>
+internal static partial class Bpf
+{
+    // enum bpf_map_type
+    public const uint BPF_MAP_TYPE_DEVMAP = 14;
+
+    // bpf_redirect_map flags: send to every device in the map (the kernel clones the frame for all but the last).
+    public const int BPF_F_BROADCAST = 1 << 3;
+}
