@@ -14,7 +14,7 @@ public sealed class CompiledBpfFilter
         _entry = entry;
     }
 
-    /// <summary>The signature of the emitted method: packet, captured length, wire length; returns the program's value.</summary>
+    /// <summary>The signature of the emitted method (closed over a dummy target): packet, captured length, wire length; returns the program's value.</summary>
     internal unsafe delegate uint NativeEntry(byte* packet, uint capturedLength, uint wireLength);
 
     /// <summary>The program this was compiled from.</summary>
