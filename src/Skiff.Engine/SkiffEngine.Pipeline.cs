@@ -122,6 +122,13 @@ public sealed partial class SkiffEngine
             }
         }
         Instant at = _stackConsumes ? Interface.PollAt(now) : Instant.Never;
+        foreach (EnginePort port in _ports)
+        {
+            if (port.Device is Skiff.Devices.DelegatingDevice middleware)
+            {
+                at = Instant.Min(at, middleware.PollAt(now)); // frames an impairment delays fall due without news
+            }
+        }
         foreach (IEngineStage stage in _stages)
         {
             at = Instant.Min(at, stage.PollAt(now));

@@ -16,7 +16,7 @@ namespace Skiff.Devices;
 /// <see cref="ImpairmentOptions.QueueLimitFrames"/>. A direction that is not impaired passes calls straight through,
 /// backpressure included.</para>
 /// <para>Time: held frames move only inside calls. <see cref="ReceiveBurst"/> and <see cref="TransmitBurst"/> release
-/// what is due at their <c>now</c>; <see cref="Flush"/> does it without sending anything new; <see cref="PollAt"/>
+/// what is due at their <c>now</c>; <see cref="Flush"/> does it without sending anything new; <see cref="PollAt()"/>
 /// says when to come back.</para>
 /// <para>Checksums: a corrupted frame's <see cref="PacketBuffer.Checksum"/> is cleared. When transmit corruption is on,
 /// <see cref="Capabilities"/> reports no transmit checksum offload, so the stack fills checksums in itself and a peer
@@ -25,7 +25,7 @@ namespace Skiff.Devices;
 /// <para>Thread-safety: like any device, one thread at a time. Not thread-safe. Disposing does not dispose the
 /// inner device, which the caller still owns.</para>
 /// </remarks>
-public sealed class ImpairedDevice : IDevice, IDisposable
+public sealed class ImpairedDevice : DelegatingDevice, IDisposable
 {
     private readonly IDevice _inner;
     private readonly ImpairmentPipeline? _transmit;
@@ -40,8 +40,8 @@ public sealed class ImpairedDevice : IDevice, IDisposable
     /// entries per impaired direction) now, none later.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (see <see cref="ImpairmentOptions"/>).</exception>
     public ImpairedDevice(IDevice inner, ImpairmentOptions options)
+        : base(inner)
     {
-        ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _inner = inner;
@@ -65,17 +65,15 @@ public sealed class ImpairedDevice : IDevice, IDisposable
         Capabilities = caps;
     }
 
-    /// <summary>The wrapped device.</summary>
-    public IDevice Inner => _inner;
 
     /// <summary>The settings this device was built with.</summary>
     public ImpairmentOptions Options { get; }
 
     /// <summary>The inner device's capabilities, without transmit checksum offload when transmit corruption is on.</summary>
-    public DeviceCapabilities Capabilities { get; }
+    public override DeviceCapabilities Capabilities { get; }
 
     /// <summary>The inner device's pool.</summary>
-    public PacketPool Pool => _inner.Pool;
+    public override PacketPool Pool => _inner.Pool;
 
     /// <summary>What happened to transmitted frames. On a direction that is not impaired only <see cref="ImpairmentCounters.Passed"/> moves.</summary>
     public ImpairmentCounters TransmitCounters => _transmit?.Counters ?? _transmitPassThrough;
@@ -93,7 +91,7 @@ public sealed class ImpairedDevice : IDevice, IDisposable
     /// queue limit are dropped and counted; once the queue is full the rest stay in the inner device.
     /// </summary>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
-    public int ReceiveBurst(Span<PacketBuffer> buffers, Instant now)
+    public override int ReceiveBurst(Span<PacketBuffer> buffers, Instant now)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_receive is null)
@@ -123,7 +121,7 @@ public sealed class ImpairedDevice : IDevice, IDisposable
     /// inner device accepted. Precondition: no null entries.
     /// </summary>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
-    public int TransmitBurst(ReadOnlySpan<PacketBuffer> buffers, Instant now)
+    public override int TransmitBurst(ReadOnlySpan<PacketBuffer> buffers, Instant now)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_transmit is null)
@@ -146,7 +144,7 @@ public sealed class ImpairedDevice : IDevice, IDisposable
     /// <summary>
     /// Hands held transmit frames that are due at <paramref name="now"/> to the inner device and releases expired
     /// reorder holds in both directions (received frames are then returned by the next <see cref="ReceiveBurst"/>).
-    /// Call it at <see cref="PollAt"/> when there is nothing new to send.
+    /// Call it at <see cref="PollAt()"/> when there is nothing new to send.
     /// </summary>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     public void Flush(Instant now)
@@ -178,6 +176,9 @@ public sealed class ImpairedDevice : IDevice, IDisposable
         }
         return at;
     }
+
+    /// <summary>The earliest of <see cref="PollAt()"/> and what the wrapped middleware holds: the engine polls the device then.</summary>
+    public override Instant PollAt(Instant now) => Instant.Min(PollAt(), base.PollAt(now));
 
     /// <summary>Frees every held frame back to its pool. Idempotent. The inner device is not disposed.</summary>
     public void Dispose()

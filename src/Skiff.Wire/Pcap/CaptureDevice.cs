@@ -10,7 +10,7 @@ namespace Skiff.Wire.Pcap;
 /// Writing costs a copy per frame into the file stream; the wrapper allocates nothing per frame. It
 /// assumes the IDevice convention that a caller retries refused frames first and in order.
 /// </remarks>
-public sealed class CaptureDevice : IDevice, IDisposable
+public sealed class CaptureDevice : Skiff.Devices.DelegatingDevice, IDisposable
 {
     private readonly IDevice _inner;
     private readonly PcapNgWriter _writer;
@@ -21,8 +21,8 @@ public sealed class CaptureDevice : IDevice, IDisposable
     /// <param name="writer">Where frames go; the caller disposes it after this device.</param>
     /// <param name="interfaceName">The pcapng interface name (if_name).</param>
     public CaptureDevice(IDevice inner, PcapNgWriter writer, string interfaceName)
+        : base(inner)
     {
-        ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(writer);
         _inner = inner;
         _writer = writer;
@@ -32,14 +32,14 @@ public sealed class CaptureDevice : IDevice, IDisposable
     /// <summary>Added to each <see cref="Instant"/> to make a wall-clock timestamp (nanoseconds since the Unix epoch). Default 0.</summary>
     public long EpochNanos { get; init; }
 
-    public DeviceCapabilities Capabilities => _inner.Capabilities;
+    public override DeviceCapabilities Capabilities => _inner.Capabilities;
 
-    public PacketPool Pool => _inner.Pool;
+    public override PacketPool Pool => _inner.Pool;
 
     /// <summary>Frames written to the capture.</summary>
     public long FramesCaptured { get; private set; }
 
-    public int ReceiveBurst(Span<PacketBuffer> buffers, Instant now)
+    public override int ReceiveBurst(Span<PacketBuffer> buffers, Instant now)
     {
         int n = _inner.ReceiveBurst(buffers, now);
         for (int i = 0; i < n; i++)
@@ -49,7 +49,7 @@ public sealed class CaptureDevice : IDevice, IDisposable
         return n;
     }
 
-    public int TransmitBurst(ReadOnlySpan<PacketBuffer> buffers, Instant now)
+    public override int TransmitBurst(ReadOnlySpan<PacketBuffer> buffers, Instant now)
     {
         // Record before handing over: once the inner device owns a frame it may be gone. Frames the device
         // refused last time come back first (callers retry in order), and were recorded already.
