@@ -215,4 +215,119 @@ public class ReadCommandTests
             File.Delete(path);
         }
     }
+
+    private static string DataFile(string name) => Path.Combine(CliRunner.RepositoryRoot(), "tests", "data", name);
+
+    /// <summary>The timestamps (UTC time of day, as skiff prints them) of the frames tcpdump -nn -tt -r prints for the expression.</summary>
+    private static List<string> TcpdumpTimes(string file, string expression)
+    {
+        ExternalTools.Result result = ExternalTools.Run("tcpdump", ["-nn", "-tt", "-r", file, .. expression.Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
+        Assert.True(result.ExitCode == 0, $"tcpdump -r {file} {expression} exited {result.ExitCode}: {result.Error}");
+        List<string> times = [];
+        foreach (string line in result.Output.Split('\n'))
+        {
+            // "1704067200.003000 IP 10.0.0.1.40000 > ...": seconds.microseconds since the epoch
+            int space = line.IndexOf(' ');
+            if (space > 0 && char.IsAsciiDigit(line[0]) && decimal.TryParse(line[..space], System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out decimal seconds))
+            {
+                times.Add(Skiff.Cli.Commands.ReadCommand.FormatTime((long)(seconds * 1_000_000_000m), nanosecond: false));
+            }
+        }
+        return times;
+    }
+
+    [PrivilegedTheory("tcpdump")]
+    [InlineData("filters.pcap", "tcp port 80")]
+    [InlineData("filters.pcap", "udp and not port 53")]
+    [InlineData("filters.pcap", "arp or icmp")]
+    [InlineData("filters.pcap", "vlan 10 and udp")]
+    [InlineData("filters.pcap", "tcp[tcpflags] & tcp-syn != 0 and (dst net 10.0.0.0/8 or src host 192.168.1.1) and not port 22")]
+    [InlineData("filters.pcap", "ip6 and not icmp6")]
+    [InlineData("filters.pcap", "ip[6:2] & 0x1fff != 0")]
+    [InlineData("filters.pcap", "ether broadcast and ip")]
+    [InlineData("filters.pcap", "greater 200 and ip")]
+    [InlineData("sample.pcapng", "tcp")]
+    [InlineData("sample.pcapng", "host 10.0.0.2 and not arp")]
+    [InlineData("sample.pcapng", "icmp6 or vlan")]
+    public void Filter_PrintsExactlyTheFramesTcpdumpPrints(string name, string expression)
+    {
+        string file = DataFile(name);
+        List<string> expected = TcpdumpTimes(file, expression);
+        string[] args = ["read", file, .. expression.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+        CliRunner.Result result = CliRunner.Run(args);
+        Assert.True(result.ExitCode == 0, result.Error);
+        string[] lines = result.Lines;
+        List<string> printed = lines[..^2].Select(l => l[..l.IndexOf(' ')]).ToList();
+        Assert.Equal(expected, printed);
+        Assert.NotEmpty(expected); // each expression matches something, or the comparison shows little
+        int total = CliRunner.Run("read", file).Lines.Length - 2;
+        Assert.True(expected.Count < total, $"'{expression}' matches every frame of {name}");
+        Assert.StartsWith($"summary: {expected.Count} of {total} frames matched '{expression}', ", lines[^2]);
+    }
+
+    [Fact]
+    public void Filter_IsTheRemainingArgumentsJoined_LikeTcpdump()
+    {
+        string file = DataFile("sample.pcapng");
+        CliRunner.Result split = CliRunner.Run("read", file, "tcp", "and", "dst", "port", "80");
+        CliRunner.Result whole = CliRunner.Run("read", file, "tcp and dst port 80");
+        Assert.Equal(0, split.ExitCode);
+        Assert.Equal(whole.Output, split.Output);
+        // frames 3, 5, 6 and 17 go to port 80: the SYN, the ACK, the request and the malformed segment (its ports are intact)
+        Assert.Equal(4 + 2, split.Lines.Length);
+        Assert.All(split.Lines[..3], l => Assert.Contains("10.0.0.1.5000 > 10.0.0.2.80:", l));
+        Assert.Contains("[malformed TCP", split.Lines[3]);
+        Assert.Equal($"summary: 4 of {SampleFrames} frames matched 'tcp and dst port 80', 1 malformed, 0 capture errors", split.Lines[4]);
+        Assert.Equal("by protocol: TCP 4", split.Lines[5]);
+    }
+
+    [Fact]
+    public void Filter_WithCount_CountsMatchingFrames()
+    {
+        CliRunner.Result result = CliRunner.Run("read", DataFile("sample.pcapng"), "icmp", "--count", "2");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(2 + 2, result.Lines.Length);
+        Assert.All(result.Lines[..2], l => Assert.Contains("ICMP", l));
+        Assert.StartsWith("summary: 2 of 10 frames matched 'icmp'", result.Lines[2]); // the ICMP port unreachable (frame 9) and the echo request (frame 10)
+    }
+
+    [Fact]
+    public void Filter_InJson_NumbersFramesByTheirPlaceInTheFile_AndSummarisesTheMatch()
+    {
+        CliRunner.Result result = CliRunner.Run("read", DataFile("sample.pcapng"), "--json", "vlan");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(2, result.Lines.Length);
+        using (JsonDocument frame = JsonDocument.Parse(result.Lines[0]))
+        {
+            Assert.Equal(16, frame.RootElement.GetProperty("frame").GetInt32());
+            Assert.Equal(10, frame.RootElement.GetProperty("vlan").GetInt32());
+        }
+        using JsonDocument summary = JsonDocument.Parse(result.Lines[1]);
+        JsonElement s = summary.RootElement.GetProperty("summary");
+        Assert.Equal(SampleFrames, s.GetProperty("frames").GetInt32());
+        Assert.Equal(1, s.GetProperty("matched").GetInt32());
+        Assert.Equal("vlan", s.GetProperty("filter").GetString());
+    }
+
+    [Fact]
+    public void BadFilter_ExitsTwo_WithLibpcapsMessage_BeforeAnyOutput()
+    {
+        CliRunner.Result result = CliRunner.Run("read", DataFile("sample.pcapng"), "tcp", "port");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("", result.Output);
+        Assert.Contains("'tcp port' is not valid: ", result.Error);
+        Assert.Contains("syntax error", result.Error); // libpcap's own words
+    }
+
+    [Fact]
+    public void TruncatedFrames_AreFilteredOnWhatWasCaptured_AsTcpdumpDoes()
+    {
+        // filters.pcap frame 55 is a TCP SYN to port 80 cut inside its TCP header: the ports were captured, the flags were not.
+        string file = DataFile("filters.pcap");
+        string[] ports = CliRunner.Run("read", file, "tcp dst port 80").Lines;
+        string[] flags = CliRunner.Run("read", file, "tcp[13] & 2 != 0 and tcp dst port 80").Lines;
+        Assert.Contains(ports, l => l.StartsWith("00:00:00.054000 "));
+        Assert.DoesNotContain(flags, l => l.StartsWith("00:00:00.054000 "));
+        Assert.Contains(flags, l => l.StartsWith("00:00:00.003000 "));
+    }
 }

@@ -2,16 +2,20 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Skiff.Cli.Formatting;
+using Skiff.Hooks.Bpf;
 using Skiff.Wire;
 using Skiff.Wire.Pcap;
 
 namespace Skiff.Cli.Commands;
 
 /// <summary>
-/// <c>skiff read FILE [--count N] [--json]</c>: prints a pcap or pcapng file one line per frame, tcpdump-style, decoded
-/// by Skiff's own wire views, then a summary (frames, counts by protocol, malformed frames). A malformed frame is
-/// described and reading goes on. Exit code 0 when the file could be read (even with malformed frames or a damaged
-/// tail), 2 when it cannot be opened or is not a capture file.
+/// <c>skiff read FILE [EXPR...] [--count N] [--json]</c>: prints a pcap or pcapng file one line per frame, tcpdump-style,
+/// decoded by Skiff's own wire views, then a summary (frames, counts by protocol, malformed frames). A malformed frame is
+/// described and reading goes on. With a filter expression (the remaining arguments joined by spaces, as tcpdump takes
+/// them) only the frames it matches are printed and counted, as <c>tcpdump -r FILE EXPR</c> would print them, and the
+/// summary says how many matched of how many were read; <c>--count</c> then counts matching frames. Exit code 0 when
+/// the file could be read (even with malformed frames or a damaged tail), 2 when it cannot be opened or is not a
+/// capture file, or the expression cannot be compiled.
 /// </summary>
 public static class ReadCommand
 {
@@ -21,17 +25,26 @@ public static class ReadCommand
     public static Command Create()
     {
         Argument<string> file = new("file") { Description = "The capture file to read (pcap or pcapng, as written by tcpdump, Wireshark or Skiff)." };
-        Option<int?> count = new("--count", "-c") { Description = "Stop after this many frames." };
+        Option<int?> count = new("--count", "-c") { Description = "Stop after this many frames (with a filter, this many matching frames)." };
         Option<bool> json = new("--json") { Description = "Print one JSON object per frame, then a summary object." };
-        Command command = new("read", "Print the frames of a capture file, one line each, and a summary.") { file, count, json };
+        Argument<string[]> expression = new("expression")
+        {
+            Description = "A tcpdump filter expression (pcap-filter(7)), e.g. 'tcp port 80 and host 10.0.0.1': only matching frames are printed.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        Command command = new("read", "Print the frames of a capture file, one line each, and a summary; optionally only those a tcpdump filter expression matches.")
+        {
+            file, expression, count, json,
+        };
         command.SetAction(result => Run(
             result.GetValue(file)!, result.GetValue(count), result.GetValue(json),
-            result.InvocationConfiguration.Output, result.InvocationConfiguration.Error));
+            result.InvocationConfiguration.Output, result.InvocationConfiguration.Error,
+            string.Join(' ', result.GetValue(expression) ?? [])));
         return command;
     }
 
     /// <summary>Reads <paramref name="path"/> and writes the listing to <paramref name="output"/>; returns the exit code.</summary>
-    internal static int Run(string path, int? count, bool json, TextWriter output, TextWriter error)
+    internal static int Run(string path, int? count, bool json, TextWriter output, TextWriter error, string expression = "")
     {
         if (count is <= 0)
         {
@@ -56,32 +69,51 @@ public static class ReadCommand
         }
         using (reader)
         {
-            CaptureListing listing = new(output, json);
-            listing.ReadAll(reader, count ?? int.MaxValue);
-            listing.WriteSummary();
+            CaptureFilter? filter = expression.Trim().Length > 0 ? new CaptureFilter(expression.Trim()) : null;
+            try
+            {
+                foreach (CaptureInterface known in reader.Interfaces)
+                {
+                    filter?.Prepare(known.LinkType);
+                }
+                CaptureListing listing = new(output, json, filter);
+                listing.ReadAll(reader, count ?? int.MaxValue);
+                listing.WriteSummary();
+            }
+            catch (BpfCompileException e)
+            {
+                error.WriteLine($"skiff read: {e.Message}");
+                return ExitUnreadable;
+            }
         }
         return 0;
     }
 
     /// <summary>The per-run state of one listing: counters, the reused decoder output and JSON buffer.</summary>
-    private sealed class CaptureListing(TextWriter output, bool json)
+    private sealed class CaptureListing(TextWriter output, bool json, CaptureFilter? filter)
     {
         private readonly DecodedFrame _frame = new();
         private readonly SortedDictionary<string, int> _byProtocol = new(StringComparer.Ordinal);
         private readonly MemoryStream _jsonBuffer = new(1024);
         private readonly Utf8JsonWriter _json = new(Stream.Null);
         private long _frames;
+        private long _matched;
         private long _malformed;
         private long _captureErrors;
         private bool _stoppedEarly;
 
         public void ReadAll(ICaptureReader reader, int maxFrames)
         {
-            while (_frames < maxFrames)
+            while (_matched < maxFrames)
             {
                 if (reader.TryReadNext(out CaptureRecord record, out WireError error))
                 {
                     _frames++;
+                    if (filter is not null && !filter.Matches(record))
+                    {
+                        continue;
+                    }
+                    _matched++;
                     FrameDecoder.Decode(record.Data, record.LinkType, _frame);
                     Count(_frame);
                     long unitsPerSecond = record.InterfaceId < reader.Interfaces.Count ? reader.Interfaces[record.InterfaceId].TimestampUnitsPerSecond : 1_000_000;
@@ -144,6 +176,11 @@ public static class ReadCommand
                 _json.WriteStartObject();
                 _json.WriteStartObject("summary");
                 _json.WriteNumber("frames", _frames);
+                if (filter is not null)
+                {
+                    _json.WriteString("filter", filter.Expression);
+                    _json.WriteNumber("matched", _matched);
+                }
                 _json.WriteNumber("malformed", _malformed);
                 _json.WriteNumber("capture_errors", _captureErrors);
                 _json.WriteBoolean("complete", !_stoppedEarly);
@@ -163,7 +200,8 @@ public static class ReadCommand
             {
                 protocols.Append(protocols.Length == 0 ? "" : ", ").Append(protocol).Append(' ').Append(n);
             }
-            output.WriteLine($"summary: {_frames} frames, {_malformed} malformed, {_captureErrors} capture errors");
+            string frames = filter is null ? $"{_frames} frames" : $"{_matched} of {_frames} frames matched '{filter.Expression}'";
+            output.WriteLine($"summary: {frames}, {_malformed} malformed, {_captureErrors} capture errors");
             output.WriteLine($"by protocol: {(protocols.Length == 0 ? "none" : protocols)}");
         }
 
