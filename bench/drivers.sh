@@ -6,16 +6,26 @@
 #   bench-afxdp    the benchmark harness's own rxdrop loop on AF_XDP (also prints the receiver's ns per frame)
 #   kernel-udp     bench/native/udp_recvmmsg.c: a kernel UDP socket, recvmmsg batch 64, busy-poll (MSG_DONTWAIT)
 #   dpdk-afxdp     dpdk-testpmd --vdev net_af_xdp rxonly (--no-huge)
-# all fed by the same generator: XdpLiveFrameGenerator (BPF_PROG_RUN, XDP live frames, XDP_TX out of the veth)
-# in namespace B pinned to CPU 0; every receiver in namespace A pinned to CPU 1 (taskset; testpmd: main lcore 0,
-# forwarding lcore 1). GRO is on on A's veth so frames from the XDP generator reach A without an XDP program.
-# On veth the receiver's kernel work (NAPI, XDP, the AF_XDP copy) runs on the generator's CPU: whole-machine figures.
-# Prints per-round pps, the medians and the ratios Skiff-AF_XDP/kernel and Skiff-AF_XDP/DPDK.
+#   xdp-drop       bench/native/xdp_drop_sink.c: XDP_DROP on A's veth, the cheapest receiver there is: the generator's own rate
+# all fed by the same generator in namespace B, started from CPU 0; every receiver in namespace A pinned to CPU 1
+# (taskset; testpmd: main lcore 0, forwarding lcore 1). GEN picks it:
+#   loop  (default) XdpLoopFrameGenerator: frames circulate in a spare veth pair in B and an XDP program there broadcasts
+#         COPIES (4) copies of each pass out of B's veth, IN_FLIGHT (8) frames in flight; XDP frames, no skb. It runs in
+#         softirq on CPU 0 and keeps CPU 0 busy.
+#   clone TcCloneFrameGenerator: a tcx program on a spare veth clones each frame written to it CLONES (64) times (skbs).
+#   live  XdpLiveFrameGenerator (BPF_PROG_RUN live frames, XDP_TX): the generator of the runs before issue 11; Linux
+#         6.18.44 refuses it (EPERM, even to root).
+# GRO is on on A's veth so XDP frames reach A without an XDP program. On veth the receiver's kernel work (NAPI, XDP,
+# the AF_XDP copy) runs on the generator's CPU: whole-machine figures. Each round prints every receiver's pps and the
+# generator's own count for that run (frames it handed to the veth); xdp-drop's figure is the generator's rate.
+# Prints per-round pps, the medians and the ratios Skiff-AF_XDP/kernel and Skiff-AF_XDP/DPDK, and each receiver's
+# median against the generator's (near 1.00: the generator, not the receiver, set the figure).
 # SYSTEMS="skiff-afxdp skiff-afxdp-fill2048" picks systems (fill2048: the fill-ring target before the fix).
 # PRIO=-10 runs generator and receivers at that nice value (all alike), to shield them from other load.
-# KEEP=1 keeps the logs (printed path). Needs: dotnet, gcc, iproute2, ethtool, dpdk (dpdk-testpmd). Creates and removes two namespaces and a veth pair.
+# KEEP=1 keeps the logs (printed path). Needs: dotnet, gcc, iproute2, ethtool, dpdk-dev (dpdk-testpmd). Creates and removes two
+# namespaces and three veth pairs.
 set -euo pipefail
-S=${1:-8}; ROUNDS=${2:-3}; PRIO=${PRIO:-0}
+S=${1:-8}; ROUNDS=${2:-3}; PRIO=${PRIO:-0}; GEN=${GEN:-loop}; COPIES=${COPIES:-4}; IN_FLIGHT=${IN_FLIGHT:-8}; CLONES=${CLONES:-64}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$(mktemp -d /tmp/skiff-drivers.XXXXXX)
 A=skd-a-$$; B=skd-b-$$; VA=skda$$; VB=skdb$$
@@ -31,7 +41,7 @@ trap 'exit 130' INT TERM
 
 [ "$(id -u)" = 0 ] || { echo "drivers.sh: run as root (namespaces, XDP, AF_XDP)." >&2; exit 2; }
 for t in dotnet gcc ip ethtool dpdk-testpmd taskset python3; do
-  command -v $t >/dev/null || { echo "drivers.sh: $t is missing; apt-get install it (dpdk-testpmd: apt-get install dpdk)." >&2; exit 2; }
+  command -v $t >/dev/null || { echo "drivers.sh: $t is missing; apt-get install it (dpdk-testpmd: apt-get install dpdk-dev)." >&2; exit 2; }
 done
 
 echo "== build"
@@ -42,6 +52,7 @@ dotnet build -c Release "$ROOT/src/Skiff.Cli" --artifacts-path "${ARTIFACTS:-/tm
   || { cat "$OUT/build-cli.log"; echo "drivers.sh: the skiff build failed (above)." >&2; exit 1; }
 SKIFF="$OUT/cli/skiff.dll"
 gcc -O2 -Wall -o "$OUT/udp_recvmmsg" "$ROOT/bench/native/udp_recvmmsg.c"
+gcc -O2 -Wall -o "$OUT/xdp_drop_sink" "$ROOT/bench/native/xdp_drop_sink.c"
 
 echo "== namespaces $A (receivers, $VA $IPA) and $B (generator, $VB $IPB)"
 ip netns add $A; ip netns add $B
@@ -49,19 +60,32 @@ ip link add $VA netns $A type veth peer name $VB netns $B
 ip -n $A addr add $IPA/24 dev $VA; ip -n $B addr add $IPB/24 dev $VB
 ip -n $A link set $VA up; ip -n $B link set $VB up; ip -n $A link set lo up; ip -n $B link set lo up
 ip netns exec $A ethtool -K $VA gro on >/dev/null
-# A spare veth pair in B that carries no traffic: the generator attaches its XDP_TX program to it natively, which keeps
-# the program in the kernel's XDP dispatcher, so each BPF_PROG_RUN call skips two RCU grace periods (without it the
+# Spare veth pairs in B that carry nothing else. loop: the loop generator's frames circulate in ${VB}l/${VB}m (its program
+# sits on ${VB}m). clone: the tc program sits at ${VB}t's egress. live: the XDP_TX program is attached natively to ${VB}h
+# to keep it in the kernel's XDP dispatcher, so each BPF_PROG_RUN call skips two RCU grace periods (without it the
 # generator's CPU idled about 40 % of the time and offered half the frames).
-ip -n $B link add ${VB}h type veth peer name ${VB}g
+for pair in "${VB}l ${VB}m" "${VB}t ${VB}u" "${VB}h ${VB}g"; do
+  set -- $pair
+  ip -n $B link add $1 type veth peer name $2
+  ip netns exec $B sysctl -qw net.ipv6.conf.$1.disable_ipv6=1 net.ipv6.conf.$2.disable_ipv6=1
+  ip -n $B link set $1 up; ip -n $B link set $2 up
+done
 MACA=$(ip netns exec $A cat /sys/class/net/$VA/address)
+case $GEN in
+  loop)  GENARGS=(--generator loop --loop-iface ${VB}l --loop-peer-iface ${VB}m --copies $COPIES --in-flight $IN_FLIGHT) ;;
+  clone) GENARGS=(--generator clone --trigger-iface ${VB}t --clones $CLONES) ;;
+  live)  GENARGS=(--generator live --hold-iface ${VB}h) ;;
+  *) echo "drivers.sh: GEN is loop, clone or live, not '$GEN'." >&2; exit 2 ;;
+esac
 
-# gen_start NAME: the generator in B on CPU 0, long enough to cover the receiver's start-up and S seconds.
+# gen_start NAME: the generator in B from CPU 0, long enough to cover the receiver's start-up and S seconds.
 gen_start() {
   ip netns exec $B nice -n $PRIO taskset -c 0 dotnet "$BENCH" gen --iface $VB --dst-mac $MACA --dst-ip $IPA --src-ip $IPB \
-    --hold-iface ${VB}h --seconds $((S + 12)) --cpu 0 >"$OUT/gen.$1.log" 2>&1 &
-  GEN=$!; PIDS+=($GEN); sleep 1.5
+    "${GENARGS[@]}" --seconds $((S + 12)) --cpu 0 >"$OUT/gen.$1.log" 2>&1 &
+  GEN_PID=$!; PIDS+=($GEN_PID); sleep 1.5
+  if ! kill -0 $GEN_PID 2>/dev/null; then cat "$OUT/gen.$1.log"; echo "drivers.sh: the generator ($GEN) did not start (above)." >&2; exit 1; fi
 }
-gen_stop() { kill -TERM $GEN 2>/dev/null || true; wait $GEN 2>/dev/null || true; }
+gen_stop() { kill -TERM $GEN_PID 2>/dev/null || true; wait $GEN_PID 2>/dev/null || true; }
 
 # run_one NAME ROUND: one receiver for S seconds under the generator; prints and records its median pps.
 run_one() {
@@ -73,6 +97,18 @@ run_one() {
     skiff-afxdp-fill2048) ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$BENCH" rxdrop --driver afxdp --iface $VA --ip $IPA --fill-frames 2048 --seconds $S >"$log" 2>&1 || true ;;
     skiff-afpacket) ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$SKIFF" rxdrop --driver afpacket --iface $VA --seconds $S >"$log" 2>&1 || true ;;
     kernel-udp)     ip netns exec $A nice -n $PRIO taskset -c 1 "$OUT/udp_recvmmsg" 9 $S >"$log" 2>&1 || true ;;
+    xdp-drop)       # The sink holds XDP_DROP for S seconds; its figure is the median of the veth's XDP drops per second.
+                    ip netns exec $A taskset -c 1 "$OUT/xdp_drop_sink" $VA $((S + 1)) >"$log" 2>&1 &
+                    local sink=$!; sleep 1
+                    local prev now
+                    prev=$(ip netns exec $A ethtool -S $VA | awk '/rx_queue_0_xdp_drops/{print $2}')
+                    for i in $(seq 1 $((S - 1))); do
+                      sleep 1; now=$(ip netns exec $A ethtool -S $VA | awk '/rx_queue_0_xdp_drops/{print $2}')
+                      echo "xdp-drop second $i: $((now - prev)) pps" >>"$log"; prev=$now
+                    done
+                    wait $sink 2>/dev/null || true
+                    grep -o 'second [0-9]*: [0-9]*' "$log" | awk '{print $3}' | sort -n \
+                      | awk '{a[NR]=$1} END{if(NR){m=(NR%2)?a[(NR+1)/2]:int((a[NR/2]+a[NR/2+1])/2); print "xdp-drop median: " m}}' >>"$log" ;;
     dpdk-afxdp)     ip netns exec $A nice -n $PRIO timeout -s INT $((S + 6)) dpdk-testpmd -l 0,1 --main-lcore 0 --no-pci --no-huge -m 1024 \
                       --file-prefix skd$$ --vdev net_af_xdp0,iface=$VA,start_queue=0,queue_count=1 -- \
                       --forward-mode=rxonly --nb-cores=1 --stats-period 1 --total-num-mbufs=16384 </dev/null >"$log" 2>&1 || true ;;
@@ -91,32 +127,44 @@ run_one() {
     echo "   $name round $r: no figure (left out of the median); log:"; tail -25 "$log" | sed 's/^/     /'
     return 0
   fi
-  local gen; gen=$(grep -o 'median: [0-9]*' "$OUT/gen.$name.$r.log" | awk '{print $2}' | tail -1 || true)
+  # The generator's own count over the receiver's window: its per-second figures without the first two (the receiver
+  # starting) and the last (cut short by the stop), medianed.
+  local gen; gen=$(grep -o 'gen second [0-9]*: [0-9]*' "$OUT/gen.$name.$r.log" | awk '{print $4}' | tail -n +3 | head -n -1 | sort -n \
+    | awk '{a[NR]=$1} END{if(NR){print (NR%2)?a[(NR+1)/2]:int((a[NR/2]+a[NR/2+1])/2)}}' || true)
+  echo "gen-$name $r ${gen:-0}" >>"$OUT/results.gen"
   local cost; cost=$(grep -o 'cost: [0-9.]* ns' "$log" | awk '{print "; receiver " $2 " ns/frame"}' || true)
-  printf "   round %d %-15s %9d pps  (generator offered %s pps%s; load %s)\n" $r $name $pps "${gen:-?}" "$cost" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf "   round %d %-15s %9d pps  (generator's own count %s pps%s; load %s)\n" $r $name $pps "${gen:-?}" "$cost" "$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "$name $r $pps" >>"$OUT/results"
 }
 
-SYSTEMS=${SYSTEMS:-"skiff-afxdp skiff-afpacket kernel-udp dpdk-afxdp"}
-echo "== $ROUNDS rounds of $S s each: $SYSTEMS (generator CPU 0, receiver CPU 1, nice $PRIO); load $(cut -d' ' -f1-3 /proc/loadavg)"
+SYSTEMS=${SYSTEMS:-"xdp-drop skiff-afxdp skiff-afpacket kernel-udp dpdk-afxdp"}
+echo "== $ROUNDS rounds of $S s each: $SYSTEMS (generator $GEN from CPU 0, receiver CPU 1, nice $PRIO); load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 $ROUNDS); do
   for s in $SYSTEMS; do run_one $s $r; done
 done
 
 echo "== medians over $ROUNDS rounds"
-python3 - "$OUT/results" <<'PY'
+python3 - "$OUT/results" "$OUT/results.gen" <<'PY'
 import sys, statistics
-rows = {}
+rows, gens = {}, {}
 for line in open(sys.argv[1]):
     n, r, p = line.split(); rows.setdefault(n, []).append(int(p))
+for line in open(sys.argv[2]):
+    n, r, p = line.split(); gens.setdefault(n[4:], []).append(int(p))
 med = {n: statistics.median(v) for n, v in rows.items()}
 for n, v in rows.items():
-    print(f"   {n:15s} median {med[n]/1e6:6.2f} Mpps   rounds: {' '.join(f'{x/1e6:.2f}' for x in v)}")
+    g = statistics.median(gens[n]) if gens.get(n) else 0
+    own = f"   generator's own count {g/1e6:5.2f} Mpps, receiver/generator {med[n]/g:.2f}" if g else ""
+    print(f"   {n:15s} median {med[n]/1e6:6.2f} Mpps   rounds: {' '.join(f'{x/1e6:.2f}' for x in v)}{own}")
 def ratio(a, b):
     return f"{med[a]/med[b]:.2f}x" if a in med and med.get(b) else "n/a"
 print(f"   ratio skiff-afxdp / kernel-udp  = {ratio('skiff-afxdp', 'kernel-udp')}  (target >= 2.5x)")
 print(f"   ratio skiff-afxdp / dpdk-afxdp  = {ratio('skiff-afxdp', 'dpdk-afxdp')}  (target >= 0.9x)")
 print(f"   ratio skiff-afpacket / kernel-udp = {ratio('skiff-afpacket', 'kernel-udp')}")
+if 'xdp-drop' in med:
+    fastest = max((n for n in med if n != 'xdp-drop'), key=lambda n: med[n], default=None)
+    if fastest:
+        print(f"   generator's own rate (into XDP_DROP) / fastest receiver ({fastest}) = {ratio('xdp-drop', fastest)}  (1.5x or more: the generator is not the bottleneck)")
 if 'skiff-afxdp-fill2048' in med:
     print(f"   ratio skiff-afxdp / skiff-afxdp-fill2048 (after / before the fill-ring fix) = {ratio('skiff-afxdp', 'skiff-afxdp-fill2048')}")
 PY

@@ -10,8 +10,11 @@ namespace Skiff.Benchmarks.Drivers;
 /// Driver benchmarks run by bench/drivers.sh (root, inside a network namespace):
 /// <c>rxdrop --driver afxdp|afpacket --iface IF --seconds S [--ip A] [--fill-frames N]</c> receives and drops every frame, busy-polling,
 /// printing pps each second and the median;
-/// <c>gen --iface IF --dst-mac M --dst-ip A --seconds S [--src-ip A] [--size 64] [--batch 64] [--cpu 0]</c> sends
-/// UDP frames with <see cref="XdpLiveFrameGenerator"/> from a thread pinned to --cpu.
+/// <c>gen --iface IF --dst-mac M --dst-ip A --seconds S [--src-ip A] [--size 64] [--cpu 0] [--generator clone|live]</c> sends
+/// UDP frames from a thread pinned to --cpu, printing its own rate each second and the median: by default with
+/// <see cref="XdpLoopFrameGenerator"/> (<c>--loop-iface IF --loop-peer-iface PEER [--copies 4] [--in-flight 8]</c>), with
+/// <see cref="TcCloneFrameGenerator"/> (<c>--generator clone --trigger-iface IF [--clones 64]</c>), or with <see cref="XdpLiveFrameGenerator"/>
+/// (<c>--generator live [--batch 64] [--repeat 16384] [--hold-iface IF]</c>; kernels that refuse live frames answer EPERM).
 /// Exit 0 when done, 2 for bad arguments, 3 when the device or generator cannot be opened.
 /// </summary>
 internal static class DriverBench
@@ -67,20 +70,61 @@ internal static class DriverBench
         int batch = int.Parse(o.GetValueOrDefault("batch", "64"), CultureInfo.InvariantCulture);
         int cpu = int.Parse(o.GetValueOrDefault("cpu", "0"), CultureInfo.InvariantCulture);
         byte[] frame = UdpFrame.Build(UdpFrame.InterfaceMac(iface), dstMac, src, dst, 1024, 9, size);
-        int repeat = int.Parse(o.GetValueOrDefault("repeat", "16384"), CultureInfo.InvariantCulture);
-        string? hold = o.GetValueOrDefault("hold-iface");
-        using XdpLiveFrameGenerator gen = new(iface, frame, batch, repeat, hold);
-        Console.WriteLine($"gen: XDP live frames out of {iface} (ifindex {gen.IfIndex}), {size} B to {m} {dst}:9, batch {batch}, {gen.RepeatPerCall} per call, thread pinned to CPU {cpu}{(hold is null ? "" : $", program held in the XDP dispatcher by {hold}")}");
-        // SIGINT/SIGTERM stop the loop between two bpf() calls, so the summary is printed and the program unloaded.
+        string generator = o.GetValueOrDefault("generator", "loop");
+        // SIGINT/SIGTERM stop the loop between two system calls, so the summary is printed and the program unloaded.
         using CancellationTokenSource stop = new();
         using PosixSignalRegistration onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
         using PosixSignalRegistration onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         List<long> perSecond = [];
-        long total = gen.Run(TimeSpan.FromSeconds(seconds), cpu, (sec, n) =>
+        Action<int, long> print = (sec, n) =>
         {
             perSecond.Add(n);
             Console.WriteLine($"gen second {sec}: {n} pps");
-        }, stop.Token);
+        };
+        long total;
+        switch (generator)
+        {
+            case "loop":
+                if (!o.TryGetValue("loop-iface", out string? loop) || !o.TryGetValue("loop-peer-iface", out string? loopPeer))
+                {
+                    Console.Error.WriteLine("gen: the loop generator needs a spare veth pair, both ends up: give them with --loop-iface IF --loop-peer-iface PEER.");
+                    return 2;
+                }
+                int copies = int.Parse(o.GetValueOrDefault("copies", "4"), CultureInfo.InvariantCulture);
+                int inFlight = int.Parse(o.GetValueOrDefault("in-flight", "8"), CultureInfo.InvariantCulture);
+                using (XdpLoopFrameGenerator xdpLoop = new(iface, frame, loop, loopPeer, copies, inFlight))
+                {
+                    Console.WriteLine($"gen: XDP loop generator out of {iface} (ifindex {xdpLoop.IfIndex}), {size} B to {m} {dst}:9, {inFlight} frames in flight in {loop}/{loopPeer}, {copies} copies per pass, loop started from CPU {cpu}");
+                    total = xdpLoop.Run(TimeSpan.FromSeconds(seconds), cpu, print, stop.Token);
+                }
+                break;
+            case "clone":
+                if (!o.TryGetValue("trigger-iface", out string? trigger))
+                {
+                    Console.Error.WriteLine("gen: the clone generator needs a spare interface that is up: give it with --trigger-iface IF.");
+                    return 2;
+                }
+                int clones = int.Parse(o.GetValueOrDefault("clones", "64"), CultureInfo.InvariantCulture);
+                using (TcCloneFrameGenerator clone = new(iface, frame, trigger, clones))
+                {
+                    Console.WriteLine($"gen: tc clone generator out of {iface} (ifindex {clone.IfIndex}), {size} B to {m} {dst}:9, {clones} clones per frame written to {trigger}, thread pinned to CPU {cpu}");
+                    total = clone.Run(TimeSpan.FromSeconds(seconds), cpu, print, stop.Token);
+                    Console.WriteLine($"gen: {clone.TriggersSent} frames written to {trigger}; the target refused {clone.FramesRefused} clones");
+                }
+                break;
+            case "live":
+                int repeat = int.Parse(o.GetValueOrDefault("repeat", "16384"), CultureInfo.InvariantCulture);
+                string? hold = o.GetValueOrDefault("hold-iface");
+                using (XdpLiveFrameGenerator live = new(iface, frame, batch, repeat, hold))
+                {
+                    Console.WriteLine($"gen: XDP live frames out of {iface} (ifindex {live.IfIndex}), {size} B to {m} {dst}:9, batch {batch}, {live.RepeatPerCall} per call, thread pinned to CPU {cpu}{(hold is null ? "" : $", program held in the XDP dispatcher by {hold}")}");
+                    total = live.Run(TimeSpan.FromSeconds(seconds), cpu, print, stop.Token);
+                }
+                break;
+            default:
+                Console.Error.WriteLine($"gen: --generator is loop (XDP devmap broadcast), clone (tc bpf_clone_redirect) or live (XDP live frames), not '{generator}'.");
+                return 2;
+        }
         Console.WriteLine($"gen total: {total} frames; median: {Median(perSecond)} pps");
         return 0;
     }
