@@ -1,14 +1,15 @@
 using System.Diagnostics;
+using Skiff.Engine;
 using Skiff.Wire;
 
 namespace Skiff.Cli.Drivers;
 
 /// <summary>
-/// <c>skiff gen</c>'s loop (testpmd's txonly): builds one Ethernet/IPv4/UDP frame, then transmits copies of it in
-/// bursts as fast as the device (or <see cref="GenSettings.RatePps"/>) allows, cycling the UDP source port over
+/// <c>skiff gen</c> (testpmd's txonly), a stage on an engine loop: builds one Ethernet/IPv4/UDP frame, then transmits
+/// copies of it in bursts as fast as the device (or <see cref="GenSettings.RatePps"/>) allows, cycling the UDP source port over
 /// <see cref="GenSettings.Flows"/> flows (each flow's UDP checksum is computed once, up front). Prints pps each second.
 /// </summary>
-/// <remarks>The loop allocates nothing: frames come from the device's pool in bursts, and what the device refuses is retried.</remarks>
+/// <remarks>The loop allocates nothing: frames come from the device's pool in bursts, and what the device refuses stays in the engine's TX buffer and is retried.</remarks>
 internal sealed class TrafficGenerator
 {
     private const int Burst = 32;
@@ -58,81 +59,118 @@ internal sealed class TrafficGenerator
     /// <summary>Frames the pool could not supply at once (the device still holds them): the generator waited.</summary>
     public long PoolEmpty { get; private set; }
 
-    /// <summary>Transmits until <paramref name="stop"/>, the duration or the count; writes a line per second to <paramref name="output"/>. Returns the per-second rates.</summary>
+    /// <summary>
+    /// Transmits until <paramref name="stop"/>, the duration or the count, on an engine loop of its own whose stage is
+    /// this generator (busy-polling, frames received on the device are freed); writes a line per second to
+    /// <paramref name="output"/>. Returns the per-second rates of frames the device accepted.
+    /// </summary>
     public List<double> Run(TextWriter output, CancellationToken stop)
     {
-        PacketPool pool = _device.Pool;
-        PacketBuffer[] burst = new PacketBuffer[Burst];
-        int held = 0;
-        int flow = 0;
-        long start = Stopwatch.GetTimestamp();
+        Stack.Interface iface = new(new Stack.InterfaceOptions { Mac = _settings.SourceMac, Addresses = [new Ipv4Cidr(_settings.SourceAddress, 32)] }, _device.Pool);
+        SkiffEngine engine = new(iface, [_device], new SkiffEngineOptions { ThreadName = "skiff-gen", Idle = SkiffIdlePolicy.BusyPoll }, new FreeingConsumer());
+        Stage stage = new(this, engine.PortOutput(0));
+        engine.AddStage(stage);
+        Engine.Pipeline.PortCounters port = engine.PortCountersOf(0);
         long freq = Stopwatch.Frequency;
+        long start = Stopwatch.GetTimestamp();
         long end = _settings.Duration > TimeSpan.Zero ? start + (long)(_settings.Duration.TotalSeconds * freq) : long.MaxValue;
-        long nextReport = start + freq;
-        long reportedSent = 0;
         long count = _settings.Count > 0 ? _settings.Count : long.MaxValue;
         List<double> rates = [];
-        long sent = 0;
-        int idle = 0;
-        while (!stop.IsCancellationRequested && sent < count)
+        engine.Start();
+        long last = start;
+        long lastSent = 0;
+        while (!stop.IsCancellationRequested)
         {
             long t = Stopwatch.GetTimestamp();
-            if (t >= end)
+            long sent = port.TxFrames;
+            Volatile.Write(ref _sent, sent);
+            if (t >= end || sent >= count || engine.Failure is not null)
             {
                 break;
             }
-            if (t >= nextReport)
+            if (t - last >= freq)
             {
-                double pps = (sent - reportedSent) * (double)freq / (t - nextReport + freq);
+                double pps = (sent - lastSent) * (double)freq / (t - last);
                 rates.Add(pps);
                 output.WriteLine($"  {(t - start) / (double)freq,6:0.0} s  {pps,12:N0} pps  {pps * (_settings.FrameBytes + 24) * 8 / 1e9,7:0.000} Gbit/s on the wire");
                 output.Flush();
-                reportedSent = sent;
-                nextReport = t + freq;
+                last = t;
+                lastSent = sent;
             }
-            long want = Math.Min(Burst, count - sent);
-            if (_settings.RatePps > 0)
+            stop.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(Math.Min(10, Math.Max(1, (end - t) * 1000 / freq))));
+        }
+        stage.Stop = true;
+        engine.Stop(); // frames still held by the engine go back to the pool
+        if (engine.Failure is Exception failure)
+        {
+            throw new InvalidOperationException($"The generator's loop failed: {failure.Message}", failure);
+        }
+        long total = port.TxFrames;
+        Volatile.Write(ref _sent, total);
+        PoolEmpty = stage.PoolEmpty;
+        double seconds = (Stopwatch.GetTimestamp() - start) / (double)freq;
+        output.WriteLine($"skiff gen: {total} frames of {_settings.FrameBytes} bytes in {seconds:0.000} s: {total / Math.Max(seconds, 1e-9):N0} pps average");
+        return rates;
+    }
+
+    /// <summary>
+    /// The generator as an engine stage: every iteration it fills the port's <see cref="TxBuffer"/> with up to a burst of
+    /// frames (as many as the count, the rate and the buffer allow); the engine's egress sends them through the TX
+    /// hooks. Allocates nothing: frames come from the device's pool a burst at a time.
+    /// </summary>
+    private sealed class Stage(TrafficGenerator owner, TxBuffer output) : IEngineStage
+    {
+        private readonly PacketBuffer[] _burst = new PacketBuffer[Burst];
+        private readonly long _count = owner._settings.Count > 0 ? owner._settings.Count : long.MaxValue;
+        private Instant _start = Instant.Never;
+        private long _queued;
+        private int _flow;
+
+        public volatile bool Stop;
+
+        public long PoolEmpty { get; private set; }
+
+        public bool Run(Instant now)
+        {
+            if (Stop || _queued >= _count)
             {
-                long allowed = (long)((t - start) * (double)_settings.RatePps / freq) + 1 - sent;
+                return false;
+            }
+            if (_start == Instant.Never)
+            {
+                _start = now;
+            }
+            long want = Math.Min(Burst, _count - _queued);
+            if (owner._settings.RatePps > 0)
+            {
+                long allowed = (now - _start).TotalMicros * owner._settings.RatePps / 1_000_000 + 1 - _queued;
                 want = Math.Min(want, allowed);
             }
-            if (want > held)
+            if (want <= 0 || !output.HasRoom())
             {
-                int n = pool.AllocateBurst(burst.AsSpan(held, (int)want - held));
-                if (n < want - held)
-                {
-                    PoolEmpty++;
-                }
-                for (int i = held; i < held + n; i++)
-                {
-                    Fill(burst[i], flow);
-                    flow = flow + 1 == _checksums.Length ? 0 : flow + 1;
-                }
-                held += n;
+                return false;
             }
-            Instant now = new((t - start) * 1_000_000 / freq);
-            int accepted = _device.TransmitBurst(burst.AsSpan(0, held), now);
-            if (accepted > 0)
+            want = Math.Min(want, output.Capacity - output.Count);
+            int n = owner._device.Pool.AllocateBurst(_burst.AsSpan(0, (int)want));
+            if (n < want)
             {
-                burst.AsSpan(accepted, held - accepted).CopyTo(burst);
-                held -= accepted;
-                sent += accepted;
-                Volatile.Write(ref _sent, sent);
-                idle = 0;
+                PoolEmpty++;
             }
-            else if (++idle > 64)
+            for (int i = 0; i < n; i++)
             {
-                Thread.Yield();
+                owner.Fill(_burst[i], _flow);
+                _flow = _flow + 1 == owner._checksums.Length ? 0 : _flow + 1;
+                output.TryAdd(_burst[i]); // room was made above: it cannot refuse
+                _burst[i] = null!;
             }
+            _queued += n;
+            return n > 0;
         }
-        for (int i = 0; i < held; i++)
-        {
-            burst[i].Free();
-        }
-        _device.TransmitBurst([], new Instant((Stopwatch.GetTimestamp() - start) * 1_000_000 / freq));
-        double seconds = (Stopwatch.GetTimestamp() - start) / (double)freq;
-        output.WriteLine($"skiff gen: {sent} frames of {_settings.FrameBytes} bytes in {seconds:0.000} s: {sent / Math.Max(seconds, 1e-9):N0} pps average");
-        return rates;
+
+        public Instant PollAt(Instant now) => Stop || _queued >= _count ? Instant.Never
+            : owner._settings.RatePps > 0 && _start != Instant.Never
+                ? Instant.Max(now, _start + Duration.FromMicros((_queued * 1_000_000 / owner._settings.RatePps) + 1))
+                : now;
     }
 
     private void Fill(PacketBuffer buffer, int flow)
