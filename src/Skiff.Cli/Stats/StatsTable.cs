@@ -30,6 +30,22 @@ internal static class StatsTable
         new("tcp connections", s => s.TcpConnections, false),
     ];
 
+    /// <summary>The verdict rows of a hook, in <see cref="Skiff.Hooks.HookVerdict"/> order.</summary>
+    private static readonly (string Verdict, Func<HookStatistics, long> Value)[] s_verdicts =
+        [("pass", h => h.Pass), ("drop", h => h.Drop), ("tx", h => h.Tx), ("redirect", h => h.Redirect), ("abort", h => h.Abort)];
+
+    private static HookStatistics? Hook(SkiffMetricsSnapshot s, string point, string name)
+    {
+        foreach (HookStatistics h in s.Hooks)
+        {
+            if (h.Point == point && h.Name == name)
+            {
+                return h;
+            }
+        }
+        return null;
+    }
+
     /// <summary>Formats <paramref name="current"/>; rates come from <paramref name="previous"/> (null: rates are "-").</summary>
     public static string Format(StatsReport current, StatsReport? previous, string path, DateTimeOffset at)
     {
@@ -76,6 +92,18 @@ internal static class StatsTable
         if (columns.Any(c => c.SteeringDrops != 0))
         {
             AppendRow(text, "  " + SkiffMetricsSnapshot.SteeringDropCause, columns, before, s => s.SteeringDrops, true, all);
+        }
+        // Hooks, by point and name as every queue runs the same chain; one row per verdict a hook has given.
+        foreach ((string point, string name) in columns.SelectMany(c => c.Hooks.ToArray()).Select(h => (h.Point, h.Name)).Distinct())
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{point} hook {name}\n");
+            foreach ((string verdict, Func<HookStatistics, long> value) in s_verdicts)
+            {
+                if (columns.Any(c => Hook(c, point, name) is HookStatistics h && value(h) != 0))
+                {
+                    AppendRow(text, "  " + verdict, columns, before, s => Hook(s, point, name) is HookStatistics h ? value(h) : 0, true, all);
+                }
+            }
         }
         return text.ToString();
     }
