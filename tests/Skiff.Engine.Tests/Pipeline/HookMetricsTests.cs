@@ -61,7 +61,7 @@ public sealed class HookMetricsTests
                 {
                     t[tag.Key] = tag.Value;
                 }
-                if (Equals(t[SkiffMetrics.QueueTag], rig.Engine.Options.Queue) && Equals(t[SkiffMetrics.AddressTag], "10.0.0.1"))
+                if (Equals(t[SkiffMetrics.QueueTag], rig.Engine.Options.Queue) && Equals(t[SkiffMetrics.AddressTag], PipelineRig.EngineAddress.ToString()))
                 {
                     seen[$"{t[SkiffMetrics.HookPointTag]}/{t[SkiffMetrics.HookNameTag]}/{t[SkiffMetrics.HookVerdictTag]}"] = value;
                 }

@@ -5,14 +5,15 @@ using Skiff.Wire;
 namespace Skiff.Engine.Tests.Pipeline;
 
 /// <summary>
-/// An engine over 10.0.0.1 on the manual clock, driven by <see cref="SkiffEngine.RunOnce"/>, and a peer stack 10.0.0.2
+/// An engine over 10.77.0.1 (an address no other engine test uses, so meter tests running beside it see one loop of
+/// theirs per address) on the manual clock, driven by <see cref="SkiffEngine.RunOnce"/>, and a peer stack 10.77.0.2
 /// on the other end of an in-memory link, driven by <see cref="Interface.Poll"/>; optionally a second port whose far
 /// end the test reads. Everything happens on the test's thread at instants the test chooses.
 /// </summary>
 internal sealed class PipelineRig : IDisposable
 {
-    public static readonly Ipv4Address EngineAddress = new(10, 0, 0, 1);
-    public static readonly Ipv4Address PeerAddress = new(10, 0, 0, 2);
+    public static readonly Ipv4Address EngineAddress = new(10, 77, 0, 1);
+    public static readonly Ipv4Address PeerAddress = new(10, 77, 0, 2);
 
     public PipelineRig(bool secondPort = false, IPacketConsumer? consumer = null)
     {

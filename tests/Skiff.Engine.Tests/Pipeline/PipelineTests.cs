@@ -79,7 +79,7 @@ public sealed class PipelineTests
         Assert.Equal(0, rig.Peer.Counters.Drops(DropReason.Ipv4BadChecksum));
         // A request for another address passes to the stack, which answers it.
         rig.Engine.RxHooks.Clear();
-        rig.Engine.RxHooks.Add("echo-other", new IcmpEchoResponder(new Ipv4Address(10, 0, 0, 9)));
+        rig.Engine.RxHooks.Add("echo-other", new IcmpEchoResponder(new Ipv4Address(10, 77, 0, 9)));
         Assert.Equal(1, rig.Ping(3));
         Assert.Equal(1, rig.Interface.Counters.IcmpEchoRepliesSent);
     }
