@@ -103,6 +103,7 @@ public sealed class SkiffMetricsPublisher
             _published.SteeringDrops = _steering?.SteeringDrops ?? 0;
             if (_engine is not null)
             {
+                _published.CapturePorts(_engine);
                 _published.CaptureHooks(_engine.RxHooks.Current, _engine.TxHooks.Current);
             }
             _published.Sequence = ++_sequence;

@@ -102,6 +102,24 @@ public sealed class SkiffMetricsSnapshot
     /// <summary>Every hook's verdict counts, RX hooks first, each chain in its order.</summary>
     public ReadOnlySpan<HookStatistics> Hooks => _hooks.AsSpan(0, _hookCount);
 
+    /// <summary>Frames and bytes as the engine's ports counted them: received from the devices before any hook or stack drop, and accepted by the devices for transmit.</summary>
+    internal void CapturePorts(SkiffEngine engine)
+    {
+        long rx = 0, rxBytes = 0, tx = 0, txBytes = 0;
+        for (int i = 0; i < engine.PortCount; i++)
+        {
+            Pipeline.PortCounters port = engine.PortCountersOf(i);
+            rx += port.RxFrames;
+            rxBytes += port.RxBytes;
+            tx += port.TxFrames;
+            txBytes += port.TxBytes;
+        }
+        RxPackets = rx;
+        RxBytes = rxBytes;
+        TxPackets = tx;
+        TxBytes = txBytes;
+    }
+
     internal void CaptureHooks(Skiff.Hooks.HookChain rx, Skiff.Hooks.HookChain tx)
     {
         _hookCount = 0;
