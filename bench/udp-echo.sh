@@ -33,6 +33,8 @@
 # (kernel, DPDK) are unaffected.
 # Environment: WINDOW=64 RATE=50000 SIZE=64 BATCH=32 (client syscall batch) GSO=1 WARMUP=3 (s, not measured)
 #   SYSTEMS="kernel kernel-block skiff-afxdp skiff-afpacket" (add dpdk-afxdp for the DPDK row) PRIO=-15 KEEP=1 (keep the logs)
+#   BASE=REV adds nothing by itself; with SYSTEMS="... skiff-afxdp-base" (or skiff-afpacket-base) that row runs the CLI of
+#   git revision REV (bench/build-base.sh), interleaved with the current tree's rows: an A/B in one run.
 # Needs: dotnet, gcc, iproute2 (ip), ethtool, taskset (util-linux), python3. Creates and removes two namespaces and a veth.
 set -euo pipefail
 S=${1:-5}; ROUNDS=${2:-3}
@@ -63,6 +65,11 @@ dotnet build -c Release "$ROOT/src/Skiff.Cli" --artifacts-path "${ARTIFACTS:-/tm
   || { cat "$OUT/build.log"; echo "udp-echo.sh: the Skiff build failed (above)." >&2; exit 1; }
 SKIFF="$OUT/bin/skiff.dll"
 [ -f "$SKIFF" ] || { echo "udp-echo.sh: $SKIFF was not built." >&2; exit 1; }
+if [ -n "${BASE:-}" ]; then
+  # BASE=REV: the skiff-*-base systems run the CLI of that revision, for an interleaved A/B in one run.
+  bash "$ROOT/bench/build-base.sh" "$BASE" "$OUT/base-bin"
+fi
+SKIFF_BASE="$OUT/base-bin/skiff.dll"
 gcc -O2 -Wall -o "$OUT/udp_echo_mmsg" "$ROOT/bench/native/udp_echo_mmsg.c"
 gcc -O2 -Wall -o "$OUT/udp_echo_client" "$ROOT/bench/native/udp_echo_client.c"
 
@@ -113,6 +120,10 @@ server_start() {
     kernel-block) in_ns $NS 1 "$OUT/server.pid" "$OUT/udp_echo_mmsg" --addr $IPKERNEL --port $PORT --block >"$log" 2>&1 & DST=$IPKERNEL ;;
     skiff-afxdp)  in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF" serve --driver afxdp --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT >"$log" 2>&1 & DST=$IPSKIFF ;;
     skiff-afpacket) in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF" serve --driver afpacket --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT >"$log" 2>&1 & DST=$IPSKIFF ;;
+    skiff-afxdp-base|skiff-afpacket-base)
+                  [ -f "$SKIFF_BASE" ] || { echo "udp-echo.sh: $name needs BASE=REV (the revision to compare with)." >&2; exit 2; }
+                  d=${name#skiff-}; d=${d%-base}
+                  in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF_BASE" serve --driver $d --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT >"$log" 2>&1 & DST=$IPSKIFF ;;
     dpdk-afxdp)   command -v dpdk-testpmd >/dev/null || { echo "udp-echo.sh: dpdk-afxdp needs dpdk-testpmd: apt-get install dpdk." >&2; exit 2; }
                   in_ns $NS 1 "$OUT/server.pid" dpdk-testpmd --lcores '0@1,1@1' --main-lcore 0 --no-pci --no-huge -m 1024 --file-prefix sku$$ \
                     --vdev net_af_xdp0,iface=$VS,start_queue=0,queue_count=1 -- --forward-mode=5tswap --nb-cores=1 --stats-period 1 \
@@ -196,13 +207,17 @@ for l in labels:
 def ratio(a, b, mode, key):
     x, y = med(a, mode, key), med(b, mode, key)
     return f"{x / y:.2f}x" if x is not None and y else "n/a"
-for s in ("skiff-afxdp", "skiff-afpacket", "dpdk-afxdp"):
+for s in ("skiff-afxdp", "skiff-afpacket", "skiff-afxdp-base", "skiff-afpacket-base", "dpdk-afxdp"):
     if (s, "closed") not in rows: continue
     for k in ("kernel", "kernel-block"):
         if (k, "closed") not in rows: continue
         print(f"   {s} / {k}: echoes/s {ratio(s, k, 'closed', 'pps')} (target >= 2x), p99 at saturation {ratio(s, k, 'closed', 'p99_us')},"
               f" p99 at {rate} pps {ratio(s, k, 'open', 'p99_us')} (target <= 1.00x), p50 at {rate} pps {ratio(s, k, 'open', 'p50_us')},"
               f" p90 at {rate} pps {ratio(s, k, 'open', 'p90_us')}")
+for d in ("afxdp", "afpacket"):
+    if (f"skiff-{d}", "closed") in rows and (f"skiff-{d}-base", "closed") in rows:
+        print(f"   skiff-{d} / skiff-{d}-base (A/B): echoes/s {ratio(f'skiff-{d}', f'skiff-{d}-base', 'closed', 'pps')},"
+              f" p99 at {rate} pps {ratio(f'skiff-{d}', f'skiff-{d}-base', 'open', 'p99_us')}")
 if ("skiff-afxdp", "closed") in rows and ("dpdk-afxdp", "closed") in rows:
     print(f"   skiff-afxdp / dpdk-afxdp: echoes/s {ratio('skiff-afxdp', 'dpdk-afxdp', 'closed', 'pps')},"
           f" p99 at {rate} pps {ratio('skiff-afxdp', 'dpdk-afxdp', 'open', 'p99_us')}")
