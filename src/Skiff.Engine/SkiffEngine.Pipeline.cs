@@ -205,7 +205,7 @@ public sealed partial class SkiffEngine
         {
             PacketClassifier.Classify(frame);
         }
-        HookContext context = new() { Now = now, Port = (ushort)port.Index, Queue = (ushort)Options.Queue };
+        HookContext context = new() { Now = now, Port = (ushort)port.Index, Queue = (ushort)Options.Queue, RedirectQueue = -1 };
         chain.Run(burst, _rxResults, ref context);
         int passed = 0;
         for (int i = 0; i < burst.Length; i++)
@@ -220,6 +220,16 @@ public sealed partial class SkiffEngine
                     break;
                 case HookVerdict.Tx:
                     SendOut(port, frame);
+                    break;
+                case HookVerdict.Redirect when result.RedirectQueue >= 0:
+                    if (result.RedirectQueue == Options.Queue)
+                    {
+                        burst[passed++] = frame; // to this very loop: on to its consumer
+                    }
+                    else if (port.Device is not Rss.IQueueRedirect redirect || !redirect.TryRedirect(frame, result.RedirectQueue))
+                    {
+                        DropFrame(frame, DropReason.RedirectInvalid);
+                    }
                     break;
                 case HookVerdict.Redirect:
                     if (result.RedirectPort < _ports.Length)

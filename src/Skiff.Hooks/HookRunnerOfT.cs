@@ -35,6 +35,7 @@ public sealed class HookRunner<THook> : HookRunner
                     break;
                 case HookVerdict.Redirect:
                     result.RedirectPort = context.RedirectPort;
+                    result.RedirectQueue = context.RedirectQueue;
                     redirect++;
                     break;
                 default:

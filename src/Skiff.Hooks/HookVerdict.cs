@@ -12,7 +12,7 @@ public enum HookVerdict : byte
     /// <summary>Sent back out of the port it came from, as the hook rewrote it (RX hooks only): XDP_TX.</summary>
     Tx,
 
-    /// <summary>Sent out of the port in <see cref="HookContext.RedirectPort"/>: XDP_REDIRECT.</summary>
+    /// <summary>Sent out of another port of the loop, or handed to another queue's loop: XDP_REDIRECT. Return it through <see cref="HookContext.RedirectToPort"/> or <see cref="HookContext.RedirectToQueue"/>.</summary>
     Redirect,
 
     /// <summary>The hook failed on this frame: freed and counted as <c>HookAborted</c>, an error: XDP_ABORTED.</summary>

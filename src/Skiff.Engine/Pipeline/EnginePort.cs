@@ -93,7 +93,7 @@ internal sealed class EnginePort : ITxBufferFlusher
         {
             PacketClassifier.Classify(frame); // senders build frames without classifying them; hooks read the offsets
         }
-        HookContext context = new() { Now = _now, Port = (ushort)Index };
+        HookContext context = new() { Now = _now, Port = (ushort)Index, RedirectQueue = -1 };
         chain.Run(fresh, _results, ref context);
         int kept = _hooked;
         for (int i = 0; i < fresh.Length; i++)
@@ -106,6 +106,9 @@ internal sealed class EnginePort : ITxBufferFlusher
                 case HookVerdict.Pass:
                 case HookVerdict.Tx: // on the way out already: Tx is a pass
                     frames[kept++] = frame;
+                    break;
+                case HookVerdict.Redirect when result.RedirectQueue >= 0:
+                    Drop(frame, DropReason.RedirectInvalid); // a frame on its way out has no queue to go to
                     break;
                 case HookVerdict.Redirect:
                     if (result.RedirectPort == Index || result.RedirectPort >= _ports.Length)

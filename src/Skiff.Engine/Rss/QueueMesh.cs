@@ -391,7 +391,7 @@ public sealed class QueueMesh
     }
 
     /// <summary>One core's view: its own queue's device, plus what the other cores pass to it.</summary>
-    private sealed class MeshDevice(QueueMesh mesh, int core) : IDevice, IEngineDeviceSignals, IWaitableDevice
+    private sealed class MeshDevice(QueueMesh mesh, int core) : IDevice, IEngineDeviceSignals, IWaitableDevice, IQueueRedirect
     {
         private bool _activity;
 
@@ -402,6 +402,18 @@ public sealed class QueueMesh
         public int ReceiveWaitDescriptor => mesh._devices[core] is IWaitableDevice w ? w.ReceiveWaitDescriptor : -1;
 
         public bool HasBufferedReceive => mesh.HasIncoming(core) || (mesh._devices[core] is IWaitableDevice w && w.HasBufferedReceive);
+
+        public bool TryRedirect(PacketBuffer frame, int target)
+        {
+            if (target < 0 || target >= mesh.Cores || target == core)
+            {
+                return false;
+            }
+            Span<bool> touched = stackalloc bool[mesh.Cores];
+            mesh.PassOn(core, frame, target, touched);
+            mesh.Wake(touched);
+            return true;
+        }
 
         public int ReceiveBurst(Span<PacketBuffer> buffers, Instant now) => mesh.Receive(core, buffers, now, ref _activity);
 

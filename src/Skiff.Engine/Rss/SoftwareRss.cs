@@ -426,8 +426,20 @@ public sealed class SoftwareRss
     }
 
     /// <summary>One queue's view of the device.</summary>
-    private sealed class QueueDevice(SoftwareRss owner, int queue) : IDevice, IEngineDeviceSignals, IWaitableDevice
+    private sealed class QueueDevice(SoftwareRss owner, int queue) : IDevice, IEngineDeviceSignals, IWaitableDevice, IQueueRedirect
     {
+        // Only queue 0 has rings to the other queues (queue i's ring leads to queue 0's transmit): it alone can redirect.
+        // Staged frames reach their ring at queue 0's next receive, within the next iteration.
+        public bool TryRedirect(PacketBuffer frame, int target)
+        {
+            if (queue != 0 || target <= 0 || target >= owner._queues.Length)
+            {
+                return false;
+            }
+            owner.Stage(frame, target);
+            return true;
+        }
+
         // Queue 0 blocks on the device itself; the other queues are woken by queue 0 (SetWaker), so they have no descriptor.
         public int ReceiveWaitDescriptor => queue == 0 && owner._device is IWaitableDevice w ? w.ReceiveWaitDescriptor : -1;
 
