@@ -33,6 +33,8 @@
 # (kernel, DPDK) are unaffected.
 # Environment: WINDOW=64 RATE=50000 SIZE=64 BATCH=32 (client syscall batch) GSO=1 WARMUP=3 (s, not measured)
 #   SYSTEMS="kernel kernel-block skiff-afxdp skiff-afpacket" (add dpdk-afxdp for the DPDK row) PRIO=-15 KEEP=1 (keep the logs)
+#   skiff-afxdp-busy runs serve with --busy-poll (never sleeps, as DPDK and the busy-polling kernel row), and
+#   skiff-afxdp-yield with --yield-us YIELD_US (default 1000: yield, never block, until idle that long).
 #   BASE=REV adds nothing by itself; with SYSTEMS="... skiff-afxdp-base" (or skiff-afpacket-base) that row runs the CLI of
 #   git revision REV (bench/build-base.sh), interleaved with the current tree's rows: an A/B in one run.
 # Needs: dotnet, gcc, iproute2 (ip), ethtool, taskset (util-linux), python3. Creates and removes two namespaces and a veth.
@@ -120,6 +122,8 @@ server_start() {
     kernel-block) in_ns $NS 1 "$OUT/server.pid" "$OUT/udp_echo_mmsg" --addr $IPKERNEL --port $PORT --block >"$log" 2>&1 & DST=$IPKERNEL ;;
     skiff-afxdp)  in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF" serve --driver afxdp --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT >"$log" 2>&1 & DST=$IPSKIFF ;;
     skiff-afpacket) in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF" serve --driver afpacket --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT >"$log" 2>&1 & DST=$IPSKIFF ;;
+    skiff-afxdp-busy) in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF" serve --driver afxdp --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT --busy-poll >"$log" 2>&1 & DST=$IPSKIFF ;;
+    skiff-afxdp-yield) in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF" serve --driver afxdp --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT --yield-us ${YIELD_US:-1000} >"$log" 2>&1 & DST=$IPSKIFF ;;
     skiff-afxdp-base|skiff-afpacket-base)
                   [ -f "$SKIFF_BASE" ] || { echo "udp-echo.sh: $name needs BASE=REV (the revision to compare with)." >&2; exit 2; }
                   d=${name#skiff-}; d=${d%-base}
@@ -175,7 +179,7 @@ for r in $(seq 1 $ROUNDS); do
     client $s $r open
     server_stop
     case $s in
-      skiff-*) grep -E 'udp echo|drops:' "$OUT/server.$s.$r.log" | sed 's/^ */        server: /' || true ;;
+      skiff-*) grep -E 'udp echo|drops:|engine:' "$OUT/server.$s.$r.log" | sed 's/^ */        server: /' || true ;;
       dpdk-*) grep -E 'RX-packets|TX-packets' "$OUT/server.$s.$r.log" | tail -2 | sed 's/^ */        server: /' || true ;;
       *) grep 'stopped' "$OUT/server.$s.$r.log" | sed 's/^/        server: /' || true ;;
     esac
@@ -207,7 +211,7 @@ for l in labels:
 def ratio(a, b, mode, key):
     x, y = med(a, mode, key), med(b, mode, key)
     return f"{x / y:.2f}x" if x is not None and y else "n/a"
-for s in ("skiff-afxdp", "skiff-afpacket", "skiff-afxdp-base", "skiff-afpacket-base", "dpdk-afxdp"):
+for s in ("skiff-afxdp", "skiff-afxdp-busy", "skiff-afxdp-yield", "skiff-afpacket", "skiff-afxdp-base", "skiff-afpacket-base", "dpdk-afxdp"):
     if (s, "closed") not in rows: continue
     for k in ("kernel", "kernel-block"):
         if (k, "closed") not in rows: continue

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Skiff.Engine.Internal;
 using Skiff.Engine.Metrics;
 using Skiff.Engine.Pipeline;
@@ -172,12 +173,21 @@ public sealed partial class SkiffEngine
     private void Backoff(int idle, Instant now)
     {
         SkiffIdlePolicy policy = Options.Idle;
+        if (idle == 1)
+        {
+            _idleSince = Stopwatch.GetTimestamp();
+        }
         if (idle <= policy.SpinIterations)
         {
             Thread.SpinWait(20);
             return;
         }
         if (idle <= policy.SpinIterations + policy.YieldIterations)
+        {
+            Thread.Yield();
+            return;
+        }
+        if (policy.YieldMicros > 0 && Stopwatch.GetElapsedTime(_idleSince).Ticks < policy.YieldMicros * TimeSpan.TicksPerMicrosecond)
         {
             Thread.Yield();
             return;

@@ -49,6 +49,7 @@ public sealed partial class SkiffEngine : IDisposable
     private Exception? _failure;
     private long _iterations;
     private long _parks;
+    private long _idleSince; // Stopwatch timestamp of the first idle iteration since the last work (SkiffIdlePolicy.YieldMicros)
 
     /// <summary>Creates a stopped engine over <paramref name="iface"/> and <paramref name="device"/>; call <see cref="Start"/>.</summary>
     /// <exception cref="ArgumentException">The options are invalid.</exception>

@@ -29,6 +29,8 @@ public static class ServeCommand
             AllowMultipleArgumentsPerToken = false,
         };
         Option<bool> echoHook = new("--echo-hook") { Description = "Answer ping in an RX hook (XDP_TX style) before the stack, instead of in the stack's ICMP." };
+        Option<bool> busyPoll = new("--busy-poll") { Description = "Never sleep between polls (DPDK's way): the lowest latency, and each engine loop keeps its core busy." };
+        Option<int?> yieldMicros = new("--yield-us") { Description = "When idle, yield the core (instead of blocking in poll(2)) until this many microseconds have passed since the last frame. Default: the engine's policy (128 yields)." };
         Option<int> cores = new("--cores") { Description = "Engine loops (cores) to serve on: the device's frames are spread over them by software RSS. Default 1.", DefaultValueFactory = _ => 1 };
         Option<string?> statsSocket = new("--stats-socket")
         {
@@ -43,6 +45,8 @@ public static class ServeCommand
         command.Options.Add(drop);
         command.Options.Add(echoHook);
         command.Options.Add(cores);
+        command.Options.Add(busyPoll);
+        command.Options.Add(yieldMicros);
         command.Options.Add(statsSocket);
         command.SetAction(result =>
         {
@@ -71,8 +75,15 @@ public static class ServeCommand
             {
                 return 2;
             }
+            int? yieldUs = result.GetValue(yieldMicros);
+            if (yieldUs is < 0 or > 1_000_000)
+            {
+                error.WriteLine($"skiff serve: --yield-us {yieldUs} is out of range; give 0 to 1000000 microseconds.");
+                return 2;
+            }
+            SkiffIdlePolicy idle = result.GetValue(busyPoll) ? SkiffIdlePolicy.BusyPoll : new SkiffIdlePolicy { YieldMicros = yieldUs ?? 0 };
             using StopSignal stop = new();
-            return Run(settings, options, result.GetValue(statsSocket), output, error, stop.Token, hooks, coreCount);
+            return Run(settings, options, result.GetValue(statsSocket), output, error, stop.Token, hooks, coreCount, idle);
         });
         return command;
     }
@@ -82,7 +93,7 @@ public static class ServeCommand
     /// for none) and the device, and serves until <paramref name="stop"/> is cancelled; returns the exit code.
     /// </summary>
     internal static int Run(StackSettings settings, ServeOptions options, string? statsSocket, TextWriter output, TextWriter error, CancellationToken stop,
-        ServeHooks? hooks = null, int cores = 1)
+        ServeHooks? hooks = null, int cores = 1, SkiffIdlePolicy? idle = null)
     {
         foreach (ushort? port in new[] { options.TcpEchoPort, options.TcpDiscardPort, options.UdpEchoPort, options.HttpPort })
         {
@@ -118,7 +129,7 @@ public static class ServeCommand
         }
         using (stats)
         {
-            using StackHost? host = StackHost.TryOpen(settings, "skiff serve", error, cores);
+            using StackHost? host = StackHost.TryOpen(settings, "skiff serve", error, cores, idle);
             if (host is null)
             {
                 return DriverFactory.ExitDeviceUnavailable;
@@ -231,6 +242,7 @@ public static class ServeCommand
             }
         }
         output.WriteLine("skiff serve: stopped");
+        output.WriteLine($"  engine: {string.Join(", ", engines.Select(e => $"queue {e.Options.Queue} {e.Iterations} iterations, {e.Parks} parks"))}");
         output.WriteLine($"  frames: rx {rx} ({rxBytes} bytes), tx {tx} ({txBytes} bytes)");
         output.WriteLine($"  arp replies {arp}, ping replies {ping}, icmp errors {icmpErrors}");
         foreach (SkiffEngine e in engines)

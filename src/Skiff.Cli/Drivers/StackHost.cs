@@ -26,7 +26,7 @@ internal sealed class StackHost : IDisposable
     {
     }
 
-    private StackHost(Interface[] interfaces, IDevice device, OpenedDevice? opened, PacketPool? pool)
+    private StackHost(Interface[] interfaces, IDevice device, OpenedDevice? opened, PacketPool? pool, SkiffIdlePolicy? idle = null)
     {
         Device = device;
         _opened = opened;
@@ -40,7 +40,7 @@ internal sealed class StackHost : IDisposable
         for (int i = 0; i < cores; i++)
         {
             IDevice queue = Rss?.Queue(i) ?? device;
-            _engines[i] = new SkiffEngine(interfaces[i], queue, new SkiffEngineOptions { Queue = i, ThreadName = $"skiff-cli-{i}" });
+            _engines[i] = new SkiffEngine(interfaces[i], queue, new SkiffEngineOptions { Queue = i, ThreadName = $"skiff-cli-{i}", Idle = idle ?? new SkiffIdlePolicy() });
             Rss?.SetWaker(i, _engines[i].Wake);
         }
         Loop = new PollLoop(_engines[0]);
@@ -66,7 +66,7 @@ internal sealed class StackHost : IDisposable
     public string DeviceDescription => _opened?.Description ?? Device.ToString() ?? "device";
 
     /// <summary>Opens the driver and builds one interface per core; on failure writes a sentence to <paramref name="error"/> and returns null.</summary>
-    public static StackHost? TryOpen(StackSettings settings, string command, TextWriter error, int cores = 1)
+    public static StackHost? TryOpen(StackSettings settings, string command, TextWriter error, int cores = 1, SkiffIdlePolicy? idle = null)
     {
         PacketPool pool = new(16384);
         OpenedDevice? opened = DriverFactory.TryOpen(new DriverFactory.Request(settings.Driver, settings.InterfaceName, pool, SteerAddresses: [settings.Address.Address]), command, error);
@@ -94,7 +94,7 @@ internal sealed class StackHost : IDisposable
             {
                 interfaces[i] = new Interface(i == 0 ? options : options with { GratuitousArp = false }, opened.Device.Pool);
             }
-            return new StackHost(interfaces, opened.Device, opened, pool);
+            return new StackHost(interfaces, opened.Device, opened, pool, idle);
         }
         catch (ArgumentException e)
         {
