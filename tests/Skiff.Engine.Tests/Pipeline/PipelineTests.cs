@@ -23,8 +23,7 @@ public sealed class PipelineTests
             {
                 return HookVerdict.Pass;
             }
-            context.RedirectPort = port;
-            return verdict;
+            return verdict == HookVerdict.Redirect ? context.RedirectToPort(port) : verdict;
         }
     }
 
