@@ -10,7 +10,7 @@
 # all fed by the same generator in namespace B, started from CPU 0; every receiver in namespace A pinned to CPU 1
 # (taskset; testpmd: main lcore 0, forwarding lcore 1). GEN picks it:
 #   loop  (default) XdpLoopFrameGenerator: frames circulate in a spare veth pair in B and an XDP program there broadcasts
-#         COPIES (4) copies of each pass out of B's veth, IN_FLIGHT (8) frames in flight; XDP frames, no skb. It runs in
+#         COPIES (16) copies of each pass out of B's veth, IN_FLIGHT (4) frames in flight; XDP frames, no skb. It runs in
 #         softirq on CPU 0 and keeps CPU 0 busy.
 #   clone TcCloneFrameGenerator: a tcx program on a spare veth clones each frame written to it CLONES (64) times (skbs).
 #   live  XdpLiveFrameGenerator (BPF_PROG_RUN live frames, XDP_TX): the generator of the runs before issue 11; Linux
@@ -25,7 +25,7 @@
 # KEEP=1 keeps the logs (printed path). Needs: dotnet, gcc, iproute2, ethtool, dpdk-dev (dpdk-testpmd). Creates and removes two
 # namespaces and three veth pairs.
 set -euo pipefail
-S=${1:-8}; ROUNDS=${2:-3}; PRIO=${PRIO:-0}; GEN=${GEN:-loop}; COPIES=${COPIES:-4}; IN_FLIGHT=${IN_FLIGHT:-8}; CLONES=${CLONES:-64}
+S=${1:-8}; ROUNDS=${2:-3}; PRIO=${PRIO:-0}; GEN=${GEN:-loop}; COPIES=${COPIES:-16}; IN_FLIGHT=${IN_FLIGHT:-4}; CLONES=${CLONES:-64}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$(mktemp -d /tmp/skiff-drivers.XXXXXX)
 A=skd-a-$$; B=skd-b-$$; VA=skda$$; VB=skdb$$

@@ -12,7 +12,7 @@ namespace Skiff.Benchmarks.Drivers;
 /// printing pps each second and the median;
 /// <c>gen --iface IF --dst-mac M --dst-ip A --seconds S [--src-ip A] [--size 64] [--cpu 0] [--generator clone|live]</c> sends
 /// UDP frames from a thread pinned to --cpu, printing its own rate each second and the median: by default with
-/// <see cref="XdpLoopFrameGenerator"/> (<c>--loop-iface IF --loop-peer-iface PEER [--copies 4] [--in-flight 8]</c>), with
+/// <see cref="XdpLoopFrameGenerator"/> (<c>--loop-iface IF --loop-peer-iface PEER [--copies 16] [--in-flight 4]</c>), with
 /// <see cref="TcCloneFrameGenerator"/> (<c>--generator clone --trigger-iface IF [--clones 64]</c>), or with <see cref="XdpLiveFrameGenerator"/>
 /// (<c>--generator live [--batch 64] [--repeat 16384] [--hold-iface IF]</c>; kernels that refuse live frames answer EPERM).
 /// Exit 0 when done, 2 for bad arguments, 3 when the device or generator cannot be opened.
@@ -90,8 +90,8 @@ internal static class DriverBench
                     Console.Error.WriteLine("gen: the loop generator needs a spare veth pair, both ends up: give them with --loop-iface IF --loop-peer-iface PEER.");
                     return 2;
                 }
-                int copies = int.Parse(o.GetValueOrDefault("copies", "4"), CultureInfo.InvariantCulture);
-                int inFlight = int.Parse(o.GetValueOrDefault("in-flight", "8"), CultureInfo.InvariantCulture);
+                int copies = int.Parse(o.GetValueOrDefault("copies", "16"), CultureInfo.InvariantCulture);
+                int inFlight = int.Parse(o.GetValueOrDefault("in-flight", "4"), CultureInfo.InvariantCulture);
                 using (XdpLoopFrameGenerator xdpLoop = new(iface, frame, loop, loopPeer, copies, inFlight))
                 {
                     Console.WriteLine($"gen: XDP loop generator out of {iface} (ifindex {xdpLoop.IfIndex}), {size} B to {m} {dst}:9, {inFlight} frames in flight in {loop}/{loopPeer}, {copies} copies per pass, loop started from CPU {cpu}");
