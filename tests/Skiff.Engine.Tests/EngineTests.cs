@@ -21,7 +21,12 @@ public sealed class EngineTests
         (SkiffEngine engine, PacketPool pool, InMemoryDevice peer) = CreateEngine(new SkiffEngineOptions());
         engine.Start();
         Assert.True(engine.IsRunning);
-        await Task.Delay(300);
+        // An idle loop yields 128 times, then parks; on a loaded machine each yield may give away a whole time slice,
+        // so wait for the first park (up to 10 s) instead of a fixed time.
+        for (int waited = 0; engine.Parks == 0 && waited < 10_000; waited += 50)
+        {
+            await Task.Delay(50);
+        }
         Assert.True(engine.Parks > 0, $"the engine never parked in {engine.Iterations} iterations");
         Assert.Equal(1, await engine.InvokeAsync(i => i.Addresses.Count).WaitAsync(TimeSpan.FromSeconds(30)));
         engine.Stop();
