@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Skiff.Cli.Drivers;
+using Skiff.Drivers.Linux;
 using Skiff.Wire;
 
 namespace Skiff.Cli.Commands;
@@ -24,9 +25,14 @@ public static class GenCommand
         Option<long> rate = new("--rate") { Description = "Frames per second; 0 for as fast as the device takes them. Default 0." };
         Option<double> seconds = new("--seconds") { Description = "Stop after this many seconds; 0 runs until Ctrl-C. Default 0." };
         Option<long> count = new("--count") { Description = "Stop after this many frames; 0 for no limit. Default 0." };
+        Option<string?> xdpLoop = new("--xdp-loop")
+        {
+            Description = "Instead of a driver's transmit, generate in the kernel with the XDP loop generator (the fastest this kernel allows, for benchmarks): " +
+                "give a spare veth pair that is up, as LOOP,PEER; frames leave by --iface. --driver, --rate, --count and --flows do not apply.",
+        };
         Command command = new("gen", "Transmit UDP frames as fast as asked over N flows and print pps each second (testpmd txonly).");
         device.AddTo(command);
-        foreach (Option o in new Option[] { dstMac, dstIp, srcIp, mac, dstPort, size, flows, rate, seconds, count })
+        foreach (Option o in new Option[] { dstMac, dstIp, srcIp, mac, dstPort, size, flows, rate, seconds, count, xdpLoop })
         {
             command.Options.Add(o);
         }
@@ -61,6 +67,27 @@ public static class GenCommand
                 return 2;
             }
             using StopSignal stop = new();
+            if (result.GetValue(xdpLoop) is string loop)
+            {
+                string iface = result.GetValue(device.Interface)!;
+                string[] pair = loop.Split(',');
+                if (pair.Length != 2 || pair.Any(string.IsNullOrWhiteSpace))
+                {
+                    error.WriteLine($"{name}: --xdp-loop '{loop}' must name the two ends of a spare veth pair as LOOP,PEER (ip link add LOOP type veth peer name PEER).");
+                    return 2;
+                }
+                GenSettings loopSettings = new()
+                {
+                    SourceMac = sourceMac ?? ReadMac(iface) ?? StackHost.RandomLocalMac(),
+                    DestinationMac = destinationMac,
+                    SourceAddress = source,
+                    DestinationAddress = destination,
+                    DestinationPort = result.GetValue(dstPort),
+                    FrameBytes = result.GetValue(size),
+                    Duration = TimeSpan.FromSeconds(result.GetValue(seconds)),
+                };
+                return RunXdpLoop(iface, pair[0].Trim(), pair[1].Trim(), loopSettings, output, error, stop.Token);
+            }
             using PacketPool pool = new(8192);
             using OpenedDevice? opened = DriverFactory.TryOpen(new DriverFactory.Request(result.GetValue(device.Driver)!, result.GetValue(device.Interface)!, pool), name, error);
             if (opened is null)
@@ -83,6 +110,60 @@ public static class GenCommand
             return Run(opened.Device, opened.Description, settings, output, error, stop.Token);
         });
         return command;
+    }
+
+    /// <summary>
+    /// The XDP loop generator (<see cref="XdpLoopFrameGenerator"/>) out of <paramref name="iface"/>, its frames circulating
+    /// in the spare veth pair <paramref name="loop"/>/<paramref name="peer"/>; pinned to the calling thread's first CPU.
+    /// Prints pps each second and the median. Exit 0, 2 for a bad frame size, 3 when the kernel refuses the setup.
+    /// </summary>
+    internal static int RunXdpLoop(string iface, string loop, string peer, GenSettings settings, TextWriter output, TextWriter error, CancellationToken stop)
+    {
+        byte[] frame;
+        try
+        {
+            frame = TrafficGenerator.BuildFrame(settings);
+        }
+        catch (ArgumentException e)
+        {
+            error.WriteLine($"skiff gen: {e.Message}");
+            return 2;
+        }
+        try
+        {
+            using XdpLoopFrameGenerator generator = new(iface, frame, loop, peer);
+            output.WriteLine($"skiff gen: XDP loop generator, {settings.FrameBytes}-byte UDP frames {settings.SourceAddress} -> {settings.DestinationAddress}:{settings.DestinationPort} out of {iface}, circulating in {loop}/{peer}");
+            List<double> rates = [];
+            long total = generator.Run(settings.Duration, cpu: -1, (second, frames) =>
+            {
+                rates.Add(frames);
+                output.WriteLine($"  {second,6} s  {frames,12:N0} pps");
+                output.Flush();
+            }, stop);
+            output.WriteLine($"skiff gen: {total} frames sent by the XDP loop");
+            if (rates.Count > 0)
+            {
+                output.WriteLine($"skiff gen: median {RxDropCommand.Median(rates):N0} pps over {rates.Count} s");
+            }
+            return 0;
+        }
+        catch (DriverException e)
+        {
+            error.WriteLine($"skiff gen: {e.Message}");
+            return DriverFactory.ExitDeviceUnavailable;
+        }
+    }
+
+    private static MacAddress? ReadMac(string iface)
+    {
+        try
+        {
+            return MacAddress.TryParse(File.ReadAllText($"/sys/class/net/{iface}/address").Trim(), out MacAddress mac) ? mac : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Runs the generator on an open device; returns the exit code.</summary>

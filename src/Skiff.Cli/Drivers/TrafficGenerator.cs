@@ -51,6 +51,22 @@ internal sealed class TrafficGenerator
         }
     }
 
+    /// <summary>The generator's first frame (flow 0), as it goes on the wire: for generators that send one frame over and over.</summary>
+    /// <exception cref="ArgumentException">The settings are out of range (a sentence saying which).</exception>
+    public static byte[] BuildFrame(GenSettings settings) => new TrafficGenerator(new NullDevice(), settings with { Flows = 1 })._template;
+
+    /// <summary>A device that is never used: <see cref="BuildFrame"/> only needs the frame the constructor makes.</summary>
+    private sealed class NullDevice : IDevice
+    {
+        public DeviceCapabilities Capabilities => default;
+
+        public PacketPool Pool => throw new InvalidOperationException("BuildFrame's device is not for sending.");
+
+        public int ReceiveBurst(Span<PacketBuffer> buffers, Instant now) => 0;
+
+        public int TransmitBurst(ReadOnlySpan<PacketBuffer> buffers, Instant now) => 0;
+    }
+
     /// <summary>Frames the device accepted.</summary>
     public long Sent => Volatile.Read(ref _sent);
 
