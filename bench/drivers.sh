@@ -21,6 +21,9 @@
 # Prints per-round pps, the medians and the ratios Skiff-AF_XDP/kernel and Skiff-AF_XDP/DPDK, and each receiver's
 # median against the generator's (near 1.00: the generator, not the receiver, set the figure).
 # SYSTEMS="skiff-afxdp skiff-afxdp-fill2048" picks systems (fill2048: the fill-ring target before the fix).
+#   skiff-afxdp-filter  skiff rxdrop on AF_XDP with an RX hook running a tcpdump filter that keeps every frame
+#                       (FILTER, default 'ip or not ip'): the hook chain's cost against skiff-afxdp's empty chain
+#   skiff-afxdp-base    skiff rxdrop on AF_XDP built from git revision BASE (bench/build-base.sh): an A/B in one run
 # PRIO=-10 runs generator and receivers at that nice value (all alike), to shield them from other load.
 # KEEP=1 keeps the logs (printed path). Needs: dotnet, gcc, iproute2, ethtool, dpdk-dev (dpdk-testpmd). Creates and removes two
 # namespaces and three veth pairs.
@@ -93,6 +96,10 @@ run_one() {
   gen_start "$name.$r"
   case $name in
     skiff-afxdp)    ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$SKIFF" rxdrop --driver afxdp --iface $VA --ip $IPA --seconds $S >"$log" 2>&1 || true ;;
+    skiff-afxdp-filter) ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$SKIFF" rxdrop --driver afxdp --iface $VA --ip $IPA --seconds $S --filter "${FILTER:-ip or not ip}" >"$log" 2>&1 || true ;;
+    skiff-afxdp-base)
+      [ -f "$OUT/base/skiff.dll" ] || bash "$ROOT/bench/build-base.sh" "${BASE:?skiff-afxdp-base needs BASE=REV}" "$OUT/base" >/dev/null
+      ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$OUT/base/skiff.dll" rxdrop --driver afxdp --iface $VA --ip $IPA --seconds $S >"$log" 2>&1 || true ;;
     bench-afxdp)    ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$BENCH" rxdrop --driver afxdp --iface $VA --ip $IPA --seconds $S >"$log" 2>&1 || true ;;
     skiff-afxdp-fill2048) ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$BENCH" rxdrop --driver afxdp --iface $VA --ip $IPA --fill-frames 2048 --seconds $S >"$log" 2>&1 || true ;;
     skiff-afpacket) ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$SKIFF" rxdrop --driver afpacket --iface $VA --seconds $S >"$log" 2>&1 || true ;;
@@ -161,6 +168,10 @@ def ratio(a, b):
 print(f"   ratio skiff-afxdp / kernel-udp  = {ratio('skiff-afxdp', 'kernel-udp')}  (target >= 2.5x)")
 print(f"   ratio skiff-afxdp / dpdk-afxdp  = {ratio('skiff-afxdp', 'dpdk-afxdp')}  (target >= 0.9x)")
 print(f"   ratio skiff-afpacket / kernel-udp = {ratio('skiff-afpacket', 'kernel-udp')}")
+if 'skiff-afxdp-filter' in med:
+    print(f"   ratio skiff-afxdp-filter / skiff-afxdp (a filter hook that keeps every frame / the empty chain) = {ratio('skiff-afxdp-filter', 'skiff-afxdp')}")
+if 'skiff-afxdp-base' in med:
+    print(f"   ratio skiff-afxdp / skiff-afxdp-base (this tree / the base revision, A/B) = {ratio('skiff-afxdp', 'skiff-afxdp-base')}")
 if 'xdp-drop' in med:
     fastest = max((n for n in med if n != 'xdp-drop'), key=lambda n: med[n], default=None)
     if fastest:
