@@ -5,6 +5,7 @@
 # interleaved, ROUNDS times. Transmit checksum offload is off on B's veth for every row (AF_XDP cannot see
 # unfinished checksums on veth, see docs/drivers.md), TSO/GSO too (AF_PACKET drops GSO super-frames).
 # Usage (root): [BASE=REV] bash bench/tcp-stream.sh [SECONDS=5] [ROUNDS=3]
+# SKIFF_ARGS="..." adds serve options to the current tree's rows (e.g. --yield-us 1000).
 # BASE=REV adds a skiff-afxdp-base row: the CLI of git revision REV (bench/build-base.sh), interleaved with the others.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +40,8 @@ for round in $(seq 1 $ROUNDS); do
   for build in $BUILDS; do
   for driver in afxdp afpacket; do
     name=skiff-$driver; [ $build = skiff-tcp-stream ] || { [ $driver = afxdp ] || continue; name=skiff-afxdp-base; }
-    ip netns exec $A dotnet /tmp/$build/skiff.dll serve --driver $driver --iface $LA --ip 10.79.0.1/24 --tcp-discard 9 >/tmp/skiff-tcp-stream.log 2>&1 &
+    extra=""; [ $build = skiff-tcp-stream ] && extra="${SKIFF_ARGS:-}"
+    ip netns exec $A dotnet /tmp/$build/skiff.dll serve --driver $driver --iface $LA --ip 10.79.0.1/24 --tcp-discard 9 $extra >/tmp/skiff-tcp-stream.log 2>&1 &
     SKIFF_PID=$!; sleep 3
     g=$(client 10.79.0.1 || echo 0); echo "round $round $name: $g Gbit/s"; results[$name]+="$g "
     kill -TERM $SKIFF_PID; wait $SKIFF_PID 2>/dev/null || true; SKIFF_PID=""

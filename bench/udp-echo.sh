@@ -34,7 +34,8 @@
 # Environment: WINDOW=64 RATE=50000 SIZE=64 BATCH=32 (client syscall batch) GSO=1 WARMUP=3 (s, not measured)
 #   SYSTEMS="kernel kernel-block skiff-afxdp skiff-afpacket" (add dpdk-afxdp for the DPDK row) PRIO=-15 KEEP=1 (keep the logs)
 #   skiff-afxdp-busy runs serve with --busy-poll (never sleeps, as DPDK and the busy-polling kernel row), and
-#   skiff-afxdp-yield with --yield-us YIELD_US (default 1000: yield, never block, until idle that long).
+#   skiff-afxdp-yield with --yield-us YIELD_US (default 0: block in poll(2) after 128 idle yields; serve's own default
+#   is 1000 us of yielding first).
 #   BASE=REV adds nothing by itself; with SYSTEMS="... skiff-afxdp-base" (or skiff-afpacket-base) that row runs the CLI of
 #   git revision REV (bench/build-base.sh), interleaved with the current tree's rows: an A/B in one run.
 # Needs: dotnet, gcc, iproute2 (ip), ethtool, taskset (util-linux), python3. Creates and removes two namespaces and a veth.
@@ -123,7 +124,7 @@ server_start() {
     skiff-afxdp)  in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF" serve --driver afxdp --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT >"$log" 2>&1 & DST=$IPSKIFF ;;
     skiff-afpacket) in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF" serve --driver afpacket --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT >"$log" 2>&1 & DST=$IPSKIFF ;;
     skiff-afxdp-busy) in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF" serve --driver afxdp --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT --busy-poll >"$log" 2>&1 & DST=$IPSKIFF ;;
-    skiff-afxdp-yield) in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF" serve --driver afxdp --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT --yield-us ${YIELD_US:-1000} >"$log" 2>&1 & DST=$IPSKIFF ;;
+    skiff-afxdp-yield) in_ns $NS 1 "$OUT/server.pid" dotnet "$SKIFF" serve --driver afxdp --iface $VS --ip $IPSKIFF/24 --udp-echo $PORT --yield-us ${YIELD_US:-0} >"$log" 2>&1 & DST=$IPSKIFF ;;
     skiff-afxdp-base|skiff-afpacket-base)
                   [ -f "$SKIFF_BASE" ] || { echo "udp-echo.sh: $name needs BASE=REV (the revision to compare with)." >&2; exit 2; }
                   d=${name#skiff-}; d=${d%-base}
