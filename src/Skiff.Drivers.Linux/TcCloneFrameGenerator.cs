@@ -168,14 +168,7 @@ public sealed unsafe class TcCloneFrameGenerator : IDisposable
     public long Run(TimeSpan duration, int cpu = 0, Action<int, long>? perSecond = null, CancellationToken cancellation = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (cpu >= 0)
-        {
-            int errno = Sched.PinCurrentThread(cpu);
-            if (errno != 0)
-            {
-                throw new DriverException($"Pinning the generator thread to CPU {cpu} (sched_setaffinity) failed: {Libc.Describe(errno)}. Pick a CPU this process may run on (see taskset -p), or -1 not to pin.", errno);
-            }
-        }
+        GeneratorThread.Pin(cpu);
         long start = FramesSent;
         long frequency = Stopwatch.Frequency;
         long begin = Stopwatch.GetTimestamp();
