@@ -125,31 +125,7 @@ public sealed unsafe class XdpLiveFrameGenerator : IDisposable
     public long Run(TimeSpan duration, int cpu = 0, Action<int, long>? perSecond = null, CancellationToken cancellation = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        GeneratorThread.Pin(cpu);
-        long start = FramesSent;
-        long frequency = Stopwatch.Frequency;
-        long begin = Stopwatch.GetTimestamp();
-        long end = duration <= TimeSpan.Zero ? long.MaxValue : begin + (long)(duration.TotalSeconds * frequency);
-        long nextTick = begin + frequency;
-        long atTick = FramesSent;
-        int second = 0;
-        while (!cancellation.IsCancellationRequested)
-        {
-            long now = Stopwatch.GetTimestamp();
-            if (now >= nextTick)
-            {
-                second++;
-                perSecond?.Invoke(second, FramesSent - atTick);
-                atTick = FramesSent;
-                nextTick += frequency;
-            }
-            if (now >= end)
-            {
-                break;
-            }
-            SendBatch(RepeatPerCall);
-        }
-        return FramesSent - start;
+        return GeneratorThread.SendFor(duration, cpu, perSecond, cancellation, () => FramesSent, () => SendBatch(RepeatPerCall));
     }
 
     /// <summary>
