@@ -51,7 +51,7 @@ internal static unsafe class BpfLoader
     /// </summary>
     public static BpfFileDescriptor LoadXdpProgram(ReadOnlySpan<BpfInstruction> program, string name)
     {
-        int fd = Load(program, name, null, 0, out int errno);
+        int fd = Load(program, name, Bpf.BPF_PROG_TYPE_XDP, Bpf.BPF_XDP, "Dual BSD/GPL\0"u8, null, 0, out int errno);
         if (fd >= 0)
         {
             return new BpfFileDescriptor(fd);
@@ -60,43 +60,52 @@ internal static unsafe class BpfLoader
         {
             throw new DriverException($"Loading Skiff's XDP program failed: {Libc.Describe(errno)}. {PrivilegeAdvice}", errno);
         }
-        // Again with the log: level 1 prints the verifier's path through the program and why it refused it.
-        const int LogBytes = 1 << 20;
-        byte[] log = new byte[LogBytes];
-        fixed (byte* logPointer = log)
-        {
-            fd = Load(program, name, logPointer, LogBytes, out errno);
-        }
+        fd = LoadWithVerifierLog(program, name, Bpf.BPF_PROG_TYPE_XDP, Bpf.BPF_XDP, "Dual BSD/GPL\0"u8, out errno, out string log);
         if (fd >= 0)
         {
             return new BpfFileDescriptor(fd);
         }
-        int end = Array.IndexOf(log, (byte)0);
-        string text = Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end).Trim();
-        if (text.Length > 4000)
-        {
-            text = "..." + text[^4000..];
-        }
         throw new DriverException(
             $"The kernel's verifier refused Skiff's XDP program ({program.Length} instructions): {Libc.Describe(errno)} (errno {errno}). " +
-            $"This is a bug in Skiff; please report it with this log, and use --driver afpacket meanwhile.{Environment.NewLine}{text}", errno);
+            $"This is a bug in Skiff; please report it with this log, and use --driver afpacket meanwhile.{Environment.NewLine}{log}", errno);
     }
 
-    private static int Load(ReadOnlySpan<BpfInstruction> program, string name, byte* log, int logBytes, out int errno)
+    /// <summary>
+    /// Loads again with the verifier's log on (level 1: its path through the program and why it refused it), after a
+    /// load without it failed. Returns the fd, or -1 with the errno and the log's last 4000 characters.
+    /// </summary>
+    public static int LoadWithVerifierLog(ReadOnlySpan<BpfInstruction> program, string name, uint programType, uint attachType,
+        ReadOnlySpan<byte> license, out int errno, out string log)
     {
-        ReadOnlySpan<byte> license = "Dual BSD/GPL\0"u8;
+        const int LogBytes = 1 << 20;
+        byte[] buffer = new byte[LogBytes];
+        int fd;
+        fixed (byte* logPointer = buffer)
+        {
+            fd = Load(program, name, programType, attachType, license, logPointer, LogBytes, out errno);
+        }
+        int end = Array.IndexOf(buffer, (byte)0);
+        string text = Encoding.UTF8.GetString(buffer, 0, end < 0 ? buffer.Length : end).Trim();
+        log = text.Length > 4000 ? "..." + text[^4000..] : text;
+        return fd;
+    }
+
+    /// <summary>bpf(BPF_PROG_LOAD) of <paramref name="program"/> (<paramref name="license"/> NUL-terminated); returns the fd, or -1 with the errno.</summary>
+    public static int Load(ReadOnlySpan<BpfInstruction> program, string name, uint programType, uint attachType, ReadOnlySpan<byte> license,
+        byte* log, int logBytes, out int errno)
+    {
         fixed (BpfInstruction* instructions = program)
         fixed (byte* licensePointer = license)
         {
             Bpf.Attr attr = default;
-            attr.ProgType = Bpf.BPF_PROG_TYPE_XDP;
+            attr.ProgType = programType;
             attr.InsnCount = (uint)program.Length;
             attr.Insns = (ulong)instructions;
             attr.License = (ulong)licensePointer;
             attr.LogLevel = log == null ? 0u : 1u;
             attr.LogSize = (uint)logBytes;
             attr.LogBuf = (ulong)log;
-            attr.ExpectedAttachType = Bpf.BPF_XDP;
+            attr.ExpectedAttachType = attachType;
             WriteName(attr.ProgName, name);
             int fd = Bpf.Call(Bpf.BPF_PROG_LOAD, ref attr);
             errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;

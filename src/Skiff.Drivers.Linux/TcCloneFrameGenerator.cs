@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using Skiff.Drivers.Linux.Interop;
@@ -32,6 +31,8 @@ public sealed unsafe class TcCloneFrameGenerator : IDisposable
 {
     /// <summary>The largest <see cref="ClonesPerFrame"/>: the program stays far below the verifier's limits, and veth's ring holds 256.</summary>
     public const int MaxClonesPerFrame = 256;
+
+    private const string ProgramName = "skiff_clone_gen";
 
     /// <summary>The SO_MARK the generator's socket puts on its frames; the program clones only frames with it.</summary>
     public const uint TriggerMark = 0x534b4631; // "SKF1"
@@ -289,7 +290,8 @@ public sealed unsafe class TcCloneFrameGenerator : IDisposable
 
     private static BpfFileDescriptor LoadProgram(BpfInstruction[] program)
     {
-        int fd = Load(program, null, 0, out int errno);
+        // bpf_clone_redirect is a GPL-only helper.
+        int fd = BpfLoader.Load(program, ProgramName, Bpf.BPF_PROG_TYPE_SCHED_CLS, Bpf.BPF_TCX_EGRESS, "GPL\0"u8, null, 0, out int errno);
         if (fd >= 0)
         {
             return new BpfFileDescriptor(fd);
@@ -298,48 +300,14 @@ public sealed unsafe class TcCloneFrameGenerator : IDisposable
         {
             throw new DriverException($"Loading the clone generator's tc program failed: {Libc.Describe(errno)} (errno {errno}).{PrivilegeAdvice(errno)}", errno);
         }
-        // Again with the verifier's log (level 1: its path through the program and why it refused it).
-        const int LogBytes = 1 << 20;
-        byte[] log = new byte[LogBytes];
-        fixed (byte* logPointer = log)
-        {
-            fd = Load(program, logPointer, LogBytes, out errno);
-        }
+        fd = BpfLoader.LoadWithVerifierLog(program, ProgramName, Bpf.BPF_PROG_TYPE_SCHED_CLS, Bpf.BPF_TCX_EGRESS, "GPL\0"u8, out errno, out string log);
         if (fd >= 0)
         {
             return new BpfFileDescriptor(fd);
         }
-        int end = Array.IndexOf(log, (byte)0);
-        string text = Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end).Trim();
-        if (text.Length > 4000)
-        {
-            text = "..." + text[^4000..];
-        }
         throw new DriverException(
             $"The kernel's verifier refused the clone generator's tc program ({program.Length} instructions): {Libc.Describe(errno)} (errno {errno}). " +
-            $"This is a bug in Skiff; please report it with this log.{Environment.NewLine}{text}", errno);
-    }
-
-    private static int Load(BpfInstruction[] program, byte* log, int logBytes, out int errno)
-    {
-        ReadOnlySpan<byte> license = "GPL\0"u8; // bpf_clone_redirect is a GPL-only helper
-        fixed (BpfInstruction* instructions = program)
-        fixed (byte* licensePointer = license)
-        {
-            Bpf.Attr attr = default;
-            attr.ProgType = Bpf.BPF_PROG_TYPE_SCHED_CLS;
-            attr.InsnCount = (uint)program.Length;
-            attr.Insns = (ulong)instructions;
-            attr.License = (ulong)licensePointer;
-            attr.LogLevel = log == null ? 0u : 1u;
-            attr.LogSize = (uint)logBytes;
-            attr.LogBuf = (ulong)log;
-            attr.ExpectedAttachType = Bpf.BPF_TCX_EGRESS;
-            Encoding.ASCII.GetBytes("skiff_clone_gen", new Span<byte>(attr.ProgName, 15));
-            int fd = Bpf.Call(Bpf.BPF_PROG_LOAD, ref attr);
-            errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
-            return fd;
-        }
+            $"This is a bug in Skiff; please report it with this log.{Environment.NewLine}{log}", errno);
     }
 
     private static BpfFileDescriptor AttachEgress(BpfFileDescriptor program, int ifIndex, string name)
