@@ -30,8 +30,8 @@ internal static unsafe class BpfLoader
         return new BpfFileDescriptor(fd);
     }
 
-    /// <summary>map[key] = value (BPF_ANY).</summary>
-    public static void UpdateElement(BpfFileDescriptor map, uint key, uint value)
+    /// <summary>map[key] = value (BPF_ANY) for a map of u32 keys and values; throws <see cref="DriverException"/> with <paramref name="what"/> and <paramref name="advice"/>.</summary>
+    public static void UpdateElement(BpfFileDescriptor map, uint key, uint value, string what, string advice)
     {
         Bpf.Attr attr = default;
         attr.MapFd = (uint)map.Fd;
@@ -40,8 +40,7 @@ internal static unsafe class BpfLoader
         attr.ElemFlags = Bpf.BPF_ANY;
         if (Bpf.Call(Bpf.BPF_MAP_UPDATE_ELEM, ref attr) != 0)
         {
-            throw DriverException.FromLastError($"Putting the AF_XDP socket into the XSKMAP at queue {key} (bpf BPF_MAP_UPDATE_ELEM)",
-                "Check that the socket is bound and the queue id is below the map's size.");
+            throw DriverException.FromLastError($"{what} (bpf BPF_MAP_UPDATE_ELEM)", advice);
         }
     }
 

@@ -47,7 +47,8 @@ internal sealed class XdpAttachment : IDisposable
     public XdpAttachMode Mode { get; private set; }
 
     /// <summary>Steers queue <paramref name="queueId"/> to the AF_XDP socket <paramref name="socketFd"/> (bound already).</summary>
-    public void RegisterSocket(int queueId, int socketFd) => BpfLoader.UpdateElement(_map, (uint)queueId, (uint)socketFd);
+    public void RegisterSocket(int queueId, int socketFd) => BpfLoader.UpdateElement(_map, (uint)queueId, (uint)socketFd,
+        $"Putting the AF_XDP socket into the XSKMAP at queue {queueId}", "Check that the socket is bound and the queue id is below the map's size.");
 
     /// <summary>
     /// Attaches with BPF_LINK_CREATE: native mode, then generic if <paramref name="mode"/> is Auto and the driver refuses.

@@ -347,19 +347,9 @@ public sealed unsafe class XdpLoopFrameGenerator : IDisposable
         return new BpfFileDescriptor(fd);
     }
 
-    private static void SetDevice(BpfFileDescriptor devices, uint key, int ifIndex, string name)
-    {
-        Bpf.Attr attr = default;
-        attr.MapFd = (uint)devices.Fd;
-        attr.Key = (ulong)&key;
-        attr.Value = (ulong)&ifIndex;
-        attr.ElemFlags = Bpf.BPF_ANY;
-        if (Bpf.Call(Bpf.BPF_MAP_UPDATE_ELEM, ref attr) != 0)
-        {
-            throw DriverException.FromLastError($"Putting {name} into the loop's device map (bpf BPF_MAP_UPDATE_ELEM)",
-                $"The device map takes only interfaces with ndo_xdp_xmit (veth, NICs with native XDP): check {name}.");
-        }
-    }
+    private static void SetDevice(BpfFileDescriptor devices, uint key, int ifIndex, string name) =>
+        BpfLoader.UpdateElement(devices, key, (uint)ifIndex, $"Putting {name} into the loop's device map",
+            $"The device map takes only interfaces with ndo_xdp_xmit (veth, NICs with native XDP): check {name}.");
 
     private void SetCounter(uint key, long value)
     {
