@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using Skiff.Engine.Internal;
 using Skiff.Engine.Rss;
 using Skiff.Stack;
@@ -58,7 +57,7 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
             Rss = new SoftwareRss(devices[0], Steering);
         }
         // One secret for every core: ISNs and SYN cookies are a property of the host, not of a core.
-        UInt128 secret = options.SecretKey ?? RandomSecret();
+        UInt128 secret = options.SecretKey ?? Interface.NewSecretKey();
         _engines = new SkiffEngine[cores];
         for (int i = 0; i < cores; i++)
         {
@@ -254,13 +253,6 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
             EphemeralPortFilter = t =>
                 steering.QueueOfIncoming(t.LocalAddress, t.LocalPort, t.RemoteAddress, t.RemotePort) == core && (user is null || user(t)),
         };
-    }
-
-    private static UInt128 RandomSecret()
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        RandomNumberGenerator.Fill(bytes);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(bytes);
     }
 
     public override string ToString() => $"Skiff stack {string.Join(", ", Options.Addresses)}";

@@ -68,14 +68,18 @@ public sealed partial class Interface : IPacketConsumer
         }
         Arp = new ArpCache(options.Arp);
         Reassembler = new Ipv4Reassembler(options.Reassembly);
-        UInt128 key = options.SecretKey ?? DrawKey();
+        UInt128 key = options.SecretKey ?? NewSecretKey();
         Tcp = new TcpLayer(options.Tcp, options.MtuBytes - 40, key);
         Udp = new UdpLayer(pool, _largePool, options.MaxUdpSockets, pool.HeadroomBytes);
         _icmpErrorLimiter = new TcpRateLimiter(options.IcmpErrorsPerSecond, Duration.FromSeconds(1));
         _ipIdentification = (ushort)(key >> 64);
     }
 
-    private static UInt128 DrawKey()
+    /// <summary>
+    /// A fresh 128-bit secret from the operating system's cryptographic generator, for <see cref="InterfaceOptions.SecretKey"/>:
+    /// ISNs (RFC 6528) and SYN cookies must not be predictable. Give every core of one host the same key.
+    /// </summary>
+    public static UInt128 NewSecretKey()
     {
         Span<byte> b = stackalloc byte[16];
         RandomNumberGenerator.Fill(b);

@@ -86,12 +86,12 @@ internal sealed class StackHost : IDisposable
                 // The device's MTU, but no more than a pool frame holds.
                 MtuBytes = Math.Clamp(opened.Device.Capabilities.MtuBytes is > 0 and int m ? m : 1500, 576, pool.FrameBytes - pool.HeadroomBytes - 18),
                 // One secret for every core: SYN cookies and ISNs are the host's, whichever core a segment reaches.
-                SecretKey = ((UInt128)(ulong)Random.Shared.NextInt64() << 64) | (ulong)Random.Shared.NextInt64(),
-                // Only core 0 announces the address.
+                SecretKey = Interface.NewSecretKey(),
             };
             Interface[] interfaces = new Interface[cores];
             for (int i = 0; i < cores; i++)
             {
+                // Only core 0 announces the address.
                 interfaces[i] = new Interface(i == 0 ? options : options with { GratuitousArp = false }, opened.Device.Pool);
             }
             return new StackHost(interfaces, opened.Device, opened, pool, idle);
