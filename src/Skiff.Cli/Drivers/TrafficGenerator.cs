@@ -24,6 +24,20 @@ internal sealed class TrafficGenerator
     {
         _device = device;
         _settings = settings;
+        _checksums = new ushort[Math.Max(settings.Flows, 0)];
+        _template = BuildTemplate(settings, _checksums);
+    }
+
+    /// <summary>The generator's first frame (flow 0), as it goes on the wire: for generators that send one frame over and over.</summary>
+    /// <exception cref="ArgumentException">The settings are out of range (a sentence saying which).</exception>
+    public static byte[] BuildFrame(GenSettings settings) => BuildTemplate(settings with { Flows = 1 }, new ushort[1]);
+
+    /// <summary>
+    /// Builds the Ethernet/IPv4/UDP frame and each flow's UDP checksum into <paramref name="checksums"/> (one per flow);
+    /// the frame is left as the last flow's. Throws <see cref="ArgumentException"/> for a size or flow count out of range.
+    /// </summary>
+    private static byte[] BuildTemplate(GenSettings settings, Span<ushort> checksums)
+    {
         if (settings.FrameBytes is < GenSettings.MinFrameBytes or > GenSettings.MaxFrameBytes)
         {
             throw new ArgumentException($"A frame of {settings.FrameBytes} bytes cannot be sent; give --size from {GenSettings.MinFrameBytes} to {GenSettings.MaxFrameBytes}.");
@@ -32,39 +46,23 @@ internal sealed class TrafficGenerator
         {
             throw new ArgumentException($"--flows must be from 1 to {ushort.MaxValue - settings.FirstSourcePort + 1}.");
         }
-        _template = new byte[settings.FrameBytes];
+        byte[] template = new byte[settings.FrameBytes];
         int udpLength = settings.FrameBytes - UdpOffset;
-        new EthernetRepr(settings.DestinationMac, settings.SourceMac, EtherType.Ipv4).Emit(new EthernetFrame(_template));
-        for (int i = UdpOffset + 8; i < _template.Length; i++)
+        new EthernetRepr(settings.DestinationMac, settings.SourceMac, EtherType.Ipv4).Emit(new EthernetFrame(template));
+        for (int i = UdpOffset + 8; i < template.Length; i++)
         {
-            _template[i] = (byte)i;
+            template[i] = (byte)i;
         }
         new Ipv4Repr(settings.SourceAddress, settings.DestinationAddress, IpProtocol.Udp, udpLength, 64) { DontFragment = true }
-            .Emit(new Ipv4Packet(_template.AsSpan(14)));
+            .Emit(new Ipv4Packet(template.AsSpan(14)));
         uint pseudo = Checksum.PseudoHeader(settings.SourceAddress, settings.DestinationAddress, IpProtocol.Udp, udpLength);
-        _checksums = new ushort[settings.Flows];
         for (int f = 0; f < settings.Flows; f++)
         {
             new UdpRepr { SourcePort = (ushort)(settings.FirstSourcePort + f), DestinationPort = settings.DestinationPort, PayloadLength = udpLength - 8 }
-                .Emit(new UdpPacket(_template.AsSpan(UdpOffset)), pseudo, fillChecksum: true);
-            _checksums[f] = new UdpPacket(_template.AsSpan(UdpOffset)).Checksum;
+                .Emit(new UdpPacket(template.AsSpan(UdpOffset)), pseudo, fillChecksum: true);
+            checksums[f] = new UdpPacket(template.AsSpan(UdpOffset)).Checksum;
         }
-    }
-
-    /// <summary>The generator's first frame (flow 0), as it goes on the wire: for generators that send one frame over and over.</summary>
-    /// <exception cref="ArgumentException">The settings are out of range (a sentence saying which).</exception>
-    public static byte[] BuildFrame(GenSettings settings) => new TrafficGenerator(new NullDevice(), settings with { Flows = 1 })._template;
-
-    /// <summary>A device that is never used: <see cref="BuildFrame"/> only needs the frame the constructor makes.</summary>
-    private sealed class NullDevice : IDevice
-    {
-        public DeviceCapabilities Capabilities => default;
-
-        public PacketPool Pool => throw new InvalidOperationException("BuildFrame's device is not for sending.");
-
-        public int ReceiveBurst(Span<PacketBuffer> buffers, Instant now) => 0;
-
-        public int TransmitBurst(ReadOnlySpan<PacketBuffer> buffers, Instant now) => 0;
+        return template;
     }
 
     /// <summary>Frames the device accepted.</summary>
