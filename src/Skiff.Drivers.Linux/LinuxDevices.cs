@@ -128,6 +128,50 @@ public static class LinuxDevices
     }
 
     /// <summary>
+    /// How many receive queues <paramref name="interfaceName"/> has (its receive plus combined channels, ETHTOOL_GCHANNELS),
+    /// asked in the calling thread's network namespace: what <see cref="OpenQueues"/> can bind AF_XDP sockets to.
+    /// 1 when the driver does not report channels (it has one queue as far as Skiff can tell).
+    /// </summary>
+    /// <exception cref="DriverException">There is no such interface here; the message says what to check.</exception>
+    public static unsafe int ReceiveQueueCount(string interfaceName)
+    {
+        ArgumentNullException.ThrowIfNull(interfaceName);
+        byte[] name = System.Text.Encoding.UTF8.GetBytes(interfaceName);
+        if (name.Length is 0 or > 15)
+        {
+            throw new DriverException($"'{interfaceName}' is not an interface name (1 to 15 bytes); check the name with `ip link`.");
+        }
+        int fd = Interop.Libc.Socket(Interop.Tun.AF_INET, Interop.Tun.SOCK_DGRAM | Interop.Libc.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            throw DriverException.FromLastError("socket(AF_INET, SOCK_DGRAM) to ask for the interface's queues", "Check that this process may open sockets.");
+        }
+        try
+        {
+            Interop.Ethtool.Channels channels = new() { Cmd = Interop.Ethtool.ETHTOOL_GCHANNELS };
+            Interop.Ethtool.IfReqData ifr = default;
+            name.CopyTo(new Span<byte>(ifr.Name, 16));
+            ifr.Data = &channels;
+            if (Interop.Libc.Ioctl(fd, Interop.Ethtool.SIOCETHTOOL, &ifr) == 0)
+            {
+                return (int)Math.Max(1, channels.RxCount + channels.CombinedCount);
+            }
+            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno == ENODEV)
+            {
+                throw new DriverException($"There is no interface '{interfaceName}' in this network namespace; check the name with `ip link`.");
+            }
+            return 1; // EOPNOTSUPP and friends: the driver keeps no channels, so it has one queue.
+        }
+        finally
+        {
+            Interop.Libc.Close(fd);
+        }
+    }
+
+    private const int ENODEV = 19;
+
+    /// <summary>
     /// The interface's MAC from sysfs, or null. sysfs shows the namespace it was mounted in (<c>ip netns exec</c>
     /// remounts it), so a thread that only entered a namespace may not find the interface there: callers fall back.
     /// </summary>

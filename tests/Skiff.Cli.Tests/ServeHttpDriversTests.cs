@@ -78,19 +78,30 @@ public sealed class ServeHttpDriversTests
         }
     }
 
+    /// <summary>
+    /// Two cores on every driver, each with its own device queue where the driver has them (an AF_PACKET fanout group;
+    /// AF_XDP queues 0 and 1 of a two-queue veth, over which the kernel peer spreads its flows by its transmit hash), software RSS on TAP. A filter that drops nothing counts what each
+    /// core's RX hooks saw: forty short connections from forty source ports reach both cores.
+    /// </summary>
     [PrivilegedTheory("ip", "curl", "ping", "kill", "ethtool")]
-    [InlineData("afpacket")]
-    [InlineData("tap")]
-    public void Two_cores_serve_kept_alive_and_short_connections(string driver)
+    [InlineData("afpacket", "an AF_PACKET fanout group")]
+    [InlineData("afxdp", "AF_XDP queues 0-1")]
+    [InlineData("tap", "software RSS")]
+    public void Two_cores_serve_kept_alive_and_short_connections(string driver, string spreading)
     {
-        using NetnsPair pair = new(kernelAddressesOnA: false);
-        (Process serve, string clientNs, string server) = StartServe(pair, driver, ["--http", "80", "--cores", "2"]);
+        using NetnsPair pair = new(kernelAddressesOnA: false, queues: 2);
+        (Process serve, string clientNs, string server) = StartServe(pair, driver, ["--http", "80", "--cores", "2", "--drop", "udp port 9"]);
         using (serve)
         {
             Assert.All(Curl(clientNs, server, close: false), l => Assert.StartsWith("200 ", l));
             Assert.All(Curl(clientNs, server, close: true), l => Assert.Equal("200 1", l));
             string counters = ServeProcess.Interrupt(serve);
+            Assert.Contains($"2 cores ({spreading}", counters);
             Assert.Contains($"http: {2 * Requests} requests, {2 * Requests} 2xx", counters);
+            for (int queue = 0; queue < 2; queue++)
+            {
+                Assert.Matches($@"hook drop: udp port 9 \(queue {queue}\): pass [1-9]\d*, drop 0", counters);
+            }
         }
     }
 

@@ -36,7 +36,14 @@ public static class ServeCommand
                 "Default 1000: a TCP stream's short pauses then cost no blocking wake-up (bench/tcp-stream.sh: 0.86x to 1.06x of the previous serve loop).",
             DefaultValueFactory = _ => 1000,
         };
-        Option<int> cores = new("--cores") { Description = "Engine loops (cores) to serve on: the device's frames are spread over them by software RSS. Default 1.", DefaultValueFactory = _ => 1 };
+        Option<int> cores = new("--cores") { Description = "Engine loops (cores) to serve on, one device queue or a software-RSS share each (--rss). Default 1.", DefaultValueFactory = _ => 1 };
+        Option<string> rss = new("--rss")
+        {
+            Description = "How --cores spreads the device: 'device' gives each core a queue of its own (AF_XDP queues 0..N-1, an AF_PACKET fanout group, " +
+                "TAP multi-queue), 'software' spreads one queue by Skiff's software RSS, 'auto' takes the device's queues where it has enough. Default auto.",
+            DefaultValueFactory = _ => "auto",
+        };
+        rss.AcceptOnlyFromAmong("auto", "software", "device");
         Option<string?> statsSocket = new("--stats-socket")
         {
             Description = $"The control socket skiff stats reads. Default: {StatsSocketPaths.FilePrefix}PID{StatsSocketPaths.FileSuffix} in $XDG_RUNTIME_DIR, else in /tmp; '{StatsSocketPaths.Off}' for no socket.",
@@ -50,6 +57,7 @@ public static class ServeCommand
         command.Options.Add(drop);
         command.Options.Add(echoHook);
         command.Options.Add(cores);
+        command.Options.Add(rss);
         command.Options.Add(busyPoll);
         command.Options.Add(yieldMicros);
         command.Options.Add(statsSocket);
@@ -88,7 +96,8 @@ public static class ServeCommand
             }
             SkiffIdlePolicy idle = result.GetValue(busyPoll) ? SkiffIdlePolicy.BusyPoll : new SkiffIdlePolicy { YieldMicros = yieldUs };
             using StopSignal stop = new();
-            return Run(settings, options, result.GetValue(statsSocket), output, error, stop.Token, hooks, coreCount, idle);
+            CoreSpreading spreading = result.GetValue(rss) switch { "software" => CoreSpreading.Software, "device" => CoreSpreading.Device, _ => CoreSpreading.Auto };
+            return Run(settings, options, result.GetValue(statsSocket), output, error, stop.Token, hooks, coreCount, idle, spreading);
         });
         return command;
     }
@@ -98,7 +107,7 @@ public static class ServeCommand
     /// for none) and the device, and serves until <paramref name="stop"/> is cancelled; returns the exit code.
     /// </summary>
     internal static int Run(StackSettings settings, ServeOptions options, string? statsSocket, TextWriter output, TextWriter error, CancellationToken stop,
-        ServeHooks? hooks = null, int cores = 1, SkiffIdlePolicy? idle = null)
+        ServeHooks? hooks = null, int cores = 1, SkiffIdlePolicy? idle = null, CoreSpreading spreading = CoreSpreading.Auto)
     {
         foreach (ushort? port in new[] { options.TcpEchoPort, options.TcpDiscardPort, options.UdpEchoPort, options.HttpPort })
         {
@@ -134,7 +143,7 @@ public static class ServeCommand
         }
         using (stats)
         {
-            using StackHost? host = StackHost.TryOpen(settings, "skiff serve", error, cores, idle);
+            using StackHost? host = StackHost.TryOpen(settings, "skiff serve", error, cores, idle, spreading);
             if (host is null)
             {
                 return DriverFactory.ExitDeviceUnavailable;
@@ -169,7 +178,7 @@ public static class ServeCommand
                 stats.Publishers = [.. engines.Select(e => e.Metrics)];
             }
             Interface iface = main.Interface;
-            output.WriteLine($"skiff serve: {iface.Addresses[0]} at {iface.Mac} on {host.DeviceDescription}{(engines.Count > 1 ? $", {engines.Count} cores (software RSS)" : "")}");
+            output.WriteLine($"skiff serve: {iface.Addresses[0]} at {iface.Mac} on {host.DeviceDescription}{(engines.Count > 1 ? $", {host.CoresDescription}" : "")}");
             output.WriteLine($"  answering ARP and ping{Describe(options)}{hooks?.Describe()}; Ctrl-C to stop");
             if (stats is not null)
             {
