@@ -14,7 +14,7 @@ internal static class CliRunner
     {
         StringWriter output = new();
         StringWriter error = new();
-        int exit = Program.BuildRoot().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        int exit = Program.Run(args, new InvocationConfiguration { Output = output, Error = error });
         return new Result(exit, output.ToString(), error.ToString());
     }
 

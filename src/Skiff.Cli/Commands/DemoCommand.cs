@@ -13,12 +13,12 @@ public static class DemoCommand
     public static Command Create()
     {
         Option<string> bytes = new("--bytes") { Description = "TCP bytes each way (suffixes K, M, G; binary). Default 64M.", DefaultValueFactory = _ => "64M" };
-        Option<double> loss = new("--loss") { Description = "Percent of frames lost on each side's transmit path." };
-        Option<double> reorder = new("--reorder") { Description = "Percent of frames held back behind the next one." };
-        Option<double> duplicate = new("--duplicate") { Description = "Percent of frames sent twice." };
-        Option<double> corrupt = new("--corrupt") { Description = "Percent of frames with one bit flipped (caught by checksums)." };
-        Option<double> delay = new("--delay-ms") { Description = "One-way delay in milliseconds." };
-        Option<double> rate = new("--rate-mbps") { Description = "Rate limit of each direction in Mbit/s." };
+        Option<double> loss = new Option<double>("--loss") { Description = "Percent of frames lost on each side's transmit path." }.InRange(0, 100, "a percentage from 0 to 100");
+        Option<double> reorder = new Option<double>("--reorder") { Description = "Percent of frames held back behind the next one." }.InRange(0, 100, "a percentage from 0 to 100");
+        Option<double> duplicate = new Option<double>("--duplicate") { Description = "Percent of frames sent twice." }.InRange(0, 100, "a percentage from 0 to 100");
+        Option<double> corrupt = new Option<double>("--corrupt") { Description = "Percent of frames with one bit flipped (caught by checksums)." }.InRange(0, 100, "a percentage from 0 to 100");
+        Option<double> delay = new Option<double>("--delay-ms") { Description = "One-way delay in milliseconds." }.InRange(0, 60_000);
+        Option<double> rate = new Option<double>("--rate-mbps") { Description = "Rate limit of each direction in Mbit/s; 0 for none." }.InRange(0);
         Option<ulong> seed = new("--seed") { Description = "Seed for the impairments and the data streams. Default 1.", DefaultValueFactory = _ => 1UL };
         Option<string?> pcap = new("--pcap") { Description = "Write the wire, as seen at 10.0.0.1, to this pcapng file." };
         Command command = new("demo", "Two Skiff stacks over the in-memory link: ARP, ping, UDP echo and a two-way TCP transfer checked by SHA-256.")
@@ -45,19 +45,6 @@ public static class DemoCommand
                 Seed = result.GetValue(seed),
                 PcapPath = result.GetValue(pcap),
             };
-            foreach ((string name, double value) in new[] { ("--loss", options.LossPercent), ("--reorder", options.ReorderPercent), ("--duplicate", options.DuplicatePercent), ("--corrupt", options.CorruptPercent) })
-            {
-                if (value is < 0 or > 100)
-                {
-                    error.WriteLine($"skiff demo: {name} is a percentage from 0 to 100, not {value}.");
-                    return 2;
-                }
-            }
-            if (options.DelayMillis < 0 || options.RateMbps < 0)
-            {
-                error.WriteLine("skiff demo: --delay-ms and --rate-mbps cannot be negative.");
-                return 2;
-            }
             return DemoRunner.Run(options, result.InvocationConfiguration.Output, error);
         });
         return command;

@@ -22,9 +22,9 @@ public static class GenCommand
         Option<ushort> dstPort = new("--dst-port") { Description = "UDP destination port. Default 9 (discard).", DefaultValueFactory = _ => (ushort)9 };
         Option<int> size = new("--size") { Description = "Frame length in bytes without the FCS, as testpmd counts it (42 to 1514). Default 64.", DefaultValueFactory = _ => 64 };
         Option<int> flows = new("--flows") { Description = "Flows: UDP source ports 1024, 1025, ... used round-robin. Default 1.", DefaultValueFactory = _ => 1 };
-        Option<long> rate = new("--rate") { Description = "Frames per second; 0 for as fast as the device takes them. Default 0." };
-        Option<double> seconds = new("--seconds") { Description = "Stop after this many seconds; 0 runs until Ctrl-C. Default 0." };
-        Option<long> count = new("--count") { Description = "Stop after this many frames; 0 for no limit. Default 0." };
+        Option<long> rate = new Option<long>("--rate") { Description = "Frames per second; 0 for as fast as the device takes them. Default 0." }.InRange(0);
+        Option<double> seconds = new Option<double>("--seconds") { Description = "Stop after this many seconds; 0 runs until Ctrl-C. Default 0." }.InRange(0);
+        Option<long> count = new Option<long>("--count") { Description = "Stop after this many frames; 0 for no limit. Default 0." }.InRange(0);
         Option<string?> xdpLoop = new("--xdp-loop")
         {
             Description = "Instead of a driver's transmit, generate in the kernel with the XDP loop generator (the fastest this kernel allows, for benchmarks): " +
@@ -60,11 +60,6 @@ public static class GenCommand
                     return 2;
                 }
                 sourceMac = parsed;
-            }
-            if (result.GetValue(rate) < 0 || result.GetValue(seconds) < 0 || result.GetValue(count) < 0)
-            {
-                error.WriteLine($"{name}: --rate, --seconds and --count cannot be negative.");
-                return 2;
             }
             using StopSignal stop = new();
             if (result.GetValue(xdpLoop) is string loop)

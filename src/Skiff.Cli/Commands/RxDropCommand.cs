@@ -17,7 +17,7 @@ public static class RxDropCommand
         StackOptionSet device = new(withStack: false);
         Option<int> queues = new("--queues") { Description = "Queues (one device and thread each; AF_XDP sockets sharing one XDP program, AF_PACKET fanout, TAP multi-queue). Default 1.", DefaultValueFactory = _ => 1 };
         Option<string[]> steer = new("--ip") { Description = "afxdp only (required there): an IPv4 address whose frames, and ARP about it, the XDP program steers to Skiff to drop; repeat for more. Everything else stays with the kernel.", AllowMultipleArgumentsPerToken = false };
-        Option<double> seconds = new("--seconds") { Description = "Stop after this many seconds; 0 runs until Ctrl-C. Default 0." };
+        Option<double> seconds = new Option<double>("--seconds") { Description = "Stop after this many seconds; 0 runs until Ctrl-C. Default 0." }.InRange(0);
         Option<string[]> filter = new("--filter")
         {
             Description = "Run an RX hook that keeps only frames matching this tcpdump expression (the rest are dropped as Filter) before the drop stage; repeatable. Measures the hook chain's cost, e.g. --filter 'ip or not ip'.",
@@ -37,11 +37,6 @@ public static class RxDropCommand
             if (n is < 1 or > 64)
             {
                 error.WriteLine($"skiff rxdrop: --queues must be from 1 to 64, not {n}.");
-                return 2;
-            }
-            if (result.GetValue(seconds) < 0)
-            {
-                error.WriteLine("skiff rxdrop: --seconds cannot be negative.");
                 return 2;
             }
             string driver = result.GetValue(device.Driver)!;

@@ -3,21 +3,25 @@ using System.Runtime.InteropServices;
 namespace Skiff.Cli.Drivers;
 
 /// <summary>
-/// Turns Ctrl-C (SIGINT) and SIGTERM into a cancellation, so a poll loop can print its counters and exit cleanly
-/// instead of being killed. A second Ctrl-C while the first is being handled ends the process the default way.
+/// Turns SIGINT (Ctrl-C), SIGTERM and SIGHUP alike into a cancellation, so a poll loop can print its counters and exit
+/// cleanly instead of being killed. A signal that comes at least <see cref="ForceAfter"/> after the first ends the
+/// process the default way (a second Ctrl-C by someone who is waiting); earlier ones are absorbed, because
+/// <c>timeout</c> and a terminal's process-group Ctrl-C may deliver two at once.
 /// </summary>
 internal sealed class StopSignal : IDisposable
 {
+    /// <summary>How long after the first signal another one forces the exit.</summary>
+    public static readonly TimeSpan ForceAfter = TimeSpan.FromSeconds(2);
+
     private readonly CancellationTokenSource _source;
-    private readonly PosixSignalRegistration _interrupt;
-    private readonly PosixSignalRegistration _terminate;
+    private readonly PosixSignalRegistration[] _registrations;
+    private long _firstAtMillis = -1;
 
     /// <summary>Listens for the signals; <paramref name="linked"/> (a test's token) also stops the loop.</summary>
     public StopSignal(CancellationToken linked = default)
     {
         _source = CancellationTokenSource.CreateLinkedTokenSource(linked);
-        _interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        _registrations = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }.Select(s => PosixSignalRegistration.Create(s, OnSignal))];
     }
 
     /// <summary>Cancelled by the first signal or the linked token.</summary>
@@ -25,9 +29,11 @@ internal sealed class StopSignal : IDisposable
 
     private void OnSignal(PosixSignalContext context)
     {
-        if (_source.IsCancellationRequested)
+        long now = Environment.TickCount64;
+        long first = Interlocked.CompareExchange(ref _firstAtMillis, now, -1);
+        if (first >= 0 && now - first >= (long)ForceAfter.TotalMilliseconds)
         {
-            return; // the second one: let the default action end the process
+            return; // a later request: let the default action end the process
         }
         context.Cancel = true;
         _source.Cancel();
@@ -35,8 +41,7 @@ internal sealed class StopSignal : IDisposable
 
     public void Dispose()
     {
-        _interrupt.Dispose();
-        _terminate.Dispose();
+        Array.ForEach(_registrations, r => r.Dispose());
         _source.Dispose();
     }
 }
