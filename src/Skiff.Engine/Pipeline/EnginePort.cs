@@ -105,15 +105,16 @@ internal sealed class EnginePort : ITxBufferFlusher
             {
                 case HookVerdict.Pass:
                 case HookVerdict.Tx: // on the way out already: Tx is a pass
+                case HookVerdict.Redirect when result.RedirectQueue < 0 && result.RedirectPort == Index: // so is a redirect to this port
                     frames[kept++] = frame;
                     break;
                 case HookVerdict.Redirect when result.RedirectQueue >= 0:
                     Drop(frame, DropReason.RedirectInvalid); // a frame on its way out has no queue to go to
                     break;
                 case HookVerdict.Redirect:
-                    if (result.RedirectPort == Index || result.RedirectPort >= _ports.Length)
+                    if (result.RedirectPort >= _ports.Length)
                     {
-                        Drop(frame, result.RedirectPort == Index ? DropReason.Filter : DropReason.RedirectInvalid);
+                        Drop(frame, DropReason.RedirectInvalid);
                     }
                     else if (!_ports[result.RedirectPort].Output.TryAdd(frame))
                     {

@@ -155,6 +155,22 @@ public sealed class PipelineTests
         Assert.Equal(1, rig.Interface.Counters.Drops(DropReason.Filter));
     }
 
+    [Fact]
+    public void A_tx_hook_redirecting_to_the_port_a_frame_is_leaving_by_passes_it_and_one_to_a_missing_port_is_invalid()
+    {
+        using PipelineRig rig = new();
+        Assert.Equal(1, rig.Ping(1));
+        HookRunner<Ipv4Verdict> own = rig.Engine.TxHooks.Add("to-port-0", new Ipv4Verdict(HookVerdict.Redirect, port: 0));
+        Assert.Equal(1, rig.Ping(2)); // the reply still leaves by port 0: a redirect to where it goes anyway is a pass
+        Assert.Equal(1, own.Counters[HookVerdict.Redirect]);
+        Assert.Equal(0, rig.Interface.Counters.Drops(DropReason.Filter));
+        Assert.True(rig.Engine.TxHooks.Remove(own.Id));
+
+        rig.Engine.TxHooks.Add("to-port-7", new Ipv4Verdict(HookVerdict.Redirect, port: 7));
+        Assert.Equal(0, rig.Ping(3));
+        Assert.Equal(1, rig.Interface.Counters.Drops(DropReason.RedirectInvalid));
+    }
+
     private sealed class TimedStage(Instant due) : IEngineStage
     {
         public int Runs;
