@@ -40,6 +40,23 @@ public sealed partial class SkiffEngine
     public TxBuffer PortOutput(int port) => _ports[port].Output;
 
     /// <summary>
+    /// Puts <paramref name="qdisc"/> in port <paramref name="port"/>'s egress stage, between the TX hooks and the TX burst
+    /// (null: none). The loop owns it from now on: read its statistics through the metrics. Before <see cref="Start"/>
+    /// from any thread, afterwards only on the loop thread (through <see cref="InvokeAsync{T}"/>).
+    /// </summary>
+    public void SetEgressQDisc(int port, Skiff.QDisc.QueueDiscipline? qdisc)
+    {
+        if (_thread is not null && !IsLoopThread)
+        {
+            throw new InvalidOperationException("Set the qdisc before Start, or on the loop thread through InvokeAsync.");
+        }
+        _ports[port].SetQDisc(qdisc);
+    }
+
+    /// <summary>The root qdisc of port <paramref name="port"/>'s egress stage, or null. Loop thread (or before Start).</summary>
+    public Skiff.QDisc.QueueDiscipline? EgressQDiscOf(int port) => _ports[port].QueueDiscipline;
+
+    /// <summary>
     /// Adds <paramref name="stage"/>, run once per iteration on the loop thread after the receive path and the stack's
     /// egress. Before <see cref="Start"/> from any thread, afterwards only on the loop thread (through <see cref="InvokeAsync{T}"/>).
     /// </summary>
@@ -109,7 +126,8 @@ public sealed partial class SkiffEngine
 
     /// <summary>
     /// When the loop must run next without news from a device: the earliest of the stack's <see cref="Interface.PollAt"/>,
-    /// every stage's <see cref="IEngineStage.PollAt"/>, and now when a port holds frames to send. Loop thread (or the
+    /// every stage's <see cref="IEngineStage.PollAt"/>, now when a port holds frames to send, and when each port's qdisc
+    /// lets its next frame leave (a shaper's exact departure time). Loop thread (or the
     /// thread that calls <see cref="RunOnce"/>).
     /// </summary>
     public Instant NextPollAt(Instant now)
@@ -132,6 +150,10 @@ public sealed partial class SkiffEngine
         foreach (IEngineStage stage in _stages)
         {
             at = Instant.Min(at, stage.PollAt(now));
+        }
+        foreach (EnginePort port in _ports)
+        {
+            at = Instant.Min(at, port.NextEgressAt(now));
         }
         return at < now ? now : at;
     }

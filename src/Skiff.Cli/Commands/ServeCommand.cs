@@ -61,6 +61,7 @@ public static class ServeCommand
         command.Options.Add(busyPoll);
         command.Options.Add(yieldMicros);
         command.Options.Add(statsSocket);
+        stack.AddQDiscTo(command);
         command.SetAction(result =>
         {
             TextWriter output = result.InvocationConfiguration.Output;
@@ -70,8 +71,14 @@ public static class ServeCommand
             {
                 return 2;
             }
+            Skiff.QDisc.Spec.QDiscSpec? qdisc = stack.ReadQDisc(result, "skiff serve", error, out bool qdiscOk);
+            if (!qdiscOk)
+            {
+                return 2;
+            }
             ServeOptions options = new()
             {
+                QDisc = qdisc,
                 TcpEchoPort = result.GetValue(tcpEcho),
                 TcpDiscardPort = result.GetValue(tcpDiscard),
                 UdpEchoPort = result.GetValue(udpEcho),
@@ -167,6 +174,10 @@ public static class ServeCommand
             apps[i] = new ServeApp(engines[i].Interface, options);
             apps[i].Start();
             engines[i].AddStage(new ServeStage(apps[i]));
+            if (options.QDisc is not null)
+            {
+                engines[i].SetEgressQDisc(0, options.QDisc.Build()); // each core its own qdisc, as each Linux TX queue has
+            }
             hooks?.AddTo(engines[i]);
         }
         SkiffEngine main = engines[0];
@@ -180,6 +191,10 @@ public static class ServeCommand
             Interface iface = main.Interface;
             output.WriteLine($"skiff serve: {iface.Addresses[0]} at {iface.Mac} on {host.DeviceDescription}{(engines.Count > 1 ? $", {host.CoresDescription}" : "")}");
             output.WriteLine($"  answering ARP and ping{Describe(options)}{hooks?.Describe()}; Ctrl-C to stop");
+            if (options.QDisc is not null)
+            {
+                output.WriteLine($"  egress qdisc: {main.EgressQDiscOf(0)!.Describe()}");
+            }
             if (stats is not null)
             {
                 output.WriteLine($"  counters: skiff stats --socket {stats.Path}");

@@ -22,10 +22,12 @@ public static class StatsCommand
         Option<string?> socket = new("--socket") { Description = "The control socket of skiff serve (its banner prints it). Default: the only one running." };
         Option<bool> once = new("--once") { Description = "Print one table (rates measured over one second) and exit." };
         Option<bool> json = new("--json") { Description = "Print each report as one line of JSON (totals only) instead of a table." };
+        Option<bool> qdisc = new("--qdisc") { Description = "Print the egress qdiscs' counters as tc -s qdisc does (sent, dropped, overlimits, requeues, backlog)." };
         Command command = new("stats", "Show a running skiff serve's counters per queue, refreshed every second, until Ctrl-C.");
         command.Options.Add(socket);
         command.Options.Add(once);
         command.Options.Add(json);
+        command.Options.Add(qdisc);
         command.SetAction(result =>
         {
             TextWriter output = result.InvocationConfiguration.Output;
@@ -37,7 +39,7 @@ public static class StatsCommand
             }
             using StopSignal stop = new();
             bool clear = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-            return Run(path, result.GetValue(once), result.GetValue(json), clear, output, error, stop.Token);
+            return Run(path, result.GetValue(once), result.GetValue(json), clear, output, error, stop.Token, result.GetValue(qdisc));
         });
         return command;
     }
@@ -66,7 +68,7 @@ public static class StatsCommand
     }
 
     /// <summary>Reports from <paramref name="path"/> until <paramref name="stop"/> (or once); returns the exit code.</summary>
-    internal static int Run(string path, bool once, bool json, bool clearScreen, TextWriter output, TextWriter error, CancellationToken stop)
+    internal static int Run(string path, bool once, bool json, bool clearScreen, TextWriter output, TextWriter error, CancellationToken stop, bool qdisc = false)
     {
         StatsReport? previous = null;
         bool first = true;
@@ -88,7 +90,20 @@ public static class StatsCommand
                     return 0;
                 }
                 first = false;
-                if (json)
+                if (qdisc && !json)
+                {
+                    if (clearScreen)
+                    {
+                        output.Write("\u001b[H\u001b[2J");
+                    }
+                    output.Write(QDiscReport.Format(report));
+                    output.Flush();
+                    if (once)
+                    {
+                        return 0;
+                    }
+                }
+                else if (json)
                 {
                     output.WriteLine(report.Json);
                     output.Flush();

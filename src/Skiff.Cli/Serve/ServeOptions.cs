@@ -21,6 +21,9 @@ internal sealed record ServeOptions
     /// <summary>A connection with no traffic for this long is released (reset if unread data remains). Default 120 s.</summary>
     public Duration IdleTimeout { get; init; } = Duration.FromSeconds(120);
 
+    /// <summary>The egress qdisc of every core's port (<c>--qdisc</c>, <c>--shape</c>, <c>--qdisc-file</c>); null: frames go straight to the device.</summary>
+    public Skiff.QDisc.Spec.QDiscSpec? QDisc { get; init; }
+
     /// <summary>True when at least one service is on.</summary>
     public bool AnyService => TcpEchoPort.HasValue || TcpDiscardPort.HasValue || UdpEchoPort.HasValue || HttpPort.HasValue;
 }

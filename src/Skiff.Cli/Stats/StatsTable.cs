@@ -105,8 +105,30 @@ internal static class StatsTable
                 }
             }
         }
+        AppendQDiscs(text, columns, before, all);
         return text.ToString();
     }
+
+    /// <summary>Each egress qdisc (by port and handle, as every queue runs the same tree): tc's counters.</summary>
+    private static void AppendQDiscs(StringBuilder text, List<SkiffMetricsSnapshot> columns, List<SkiffMetricsSnapshot?> before, bool all)
+    {
+        foreach ((int port, string handle, string kind) in columns.SelectMany(c => c.QDiscs.ToArray()).Select(q => (q.Port, q.Handle, q.Statistics.Kind)).Distinct())
+        {
+            text.Append(CultureInfo.InvariantCulture, $"qdisc {kind} {handle} port {port}\n");
+            foreach ((string label, Func<Skiff.QDisc.QDiscStatistics, long> value, bool rate) in s_qdiscRows)
+            {
+                AppendRow(text, "  " + label, columns, before,
+                    s => s.QDiscs.ToArray().FirstOrDefault(q => q.Port == port && q.Handle == handle) is { Statistics.Kind: not null } q ? value(q.Statistics) : 0, rate, all);
+            }
+        }
+    }
+
+    private static readonly (string Label, Func<Skiff.QDisc.QDiscStatistics, long> Value, bool Rate)[] s_qdiscRows =
+    [
+        ("sent bytes", q => q.SentBytes, true), ("sent packets", q => q.SentPackets, true), ("dropped", q => q.Dropped, true),
+        ("overlimits", q => q.Overlimits, true), ("requeues", q => q.Requeues, true), ("backlog bytes", q => q.BacklogBytes, false),
+        ("backlog packets", q => q.BacklogPackets, false),
+    ];
 
     private static void AppendRow(StringBuilder text, string label, List<SkiffMetricsSnapshot> columns, List<SkiffMetricsSnapshot?> before,
         Func<SkiffMetricsSnapshot, long> value, bool hasRate, bool all)

@@ -69,6 +69,39 @@ public static class SkiffMetrics
     /// <summary>Frames each hook gave each verdict (counter).</summary>
     public const string HookVerdicts = "skiff.hook.verdicts";
 
+    /// <summary>Tag of the qdisc instruments: the engine port.</summary>
+    public const string QDiscPortTag = "skiff.qdisc.port";
+
+    /// <summary>Tag of the qdisc instruments: the qdisc's handle ("1:" is a port's root).</summary>
+    public const string QDiscHandleTag = "skiff.qdisc.handle";
+
+    /// <summary>Tag of the qdisc instruments: the qdisc's kind (pfifo, tbf, fq_codel...).</summary>
+    public const string QDiscKindTag = "skiff.qdisc.kind";
+
+    /// <summary>Counter, By: bytes each egress qdisc sent towards the device.</summary>
+    public const string QDiscSentBytes = "skiff.qdisc.sent.bytes";
+
+    /// <summary>Counter, {packet}: frames each egress qdisc sent towards the device.</summary>
+    public const string QDiscSentPackets = "skiff.qdisc.sent.packets";
+
+    /// <summary>Counter, {packet}: frames each qdisc dropped (limits, AQM).</summary>
+    public const string QDiscDropped = "skiff.qdisc.dropped";
+
+    /// <summary>Counter: times a shaper held a frame back for want of tokens.</summary>
+    public const string QDiscOverlimits = "skiff.qdisc.overlimits";
+
+    /// <summary>Counter, {packet}: dequeued frames the device refused, kept for the next burst.</summary>
+    public const string QDiscRequeues = "skiff.qdisc.requeues";
+
+    /// <summary>UpDownCounter, By: bytes queued in each qdisc.</summary>
+    public const string QDiscBacklogBytes = "skiff.qdisc.backlog.bytes";
+
+    /// <summary>UpDownCounter, {packet}: frames queued in each qdisc.</summary>
+    public const string QDiscBacklogPackets = "skiff.qdisc.backlog.packets";
+
+    /// <summary>Counter, {packet}: frames codel or fq_codel marked CE instead of dropping.</summary>
+    public const string QDiscEcnMarks = "skiff.qdisc.ecn_marks";
+
     private static readonly Lock s_registryLock = new();
     private static SkiffMetricsPublisher[] s_publishers = [];
     private static readonly Meter s_meter = CreateMeter();
@@ -120,6 +153,14 @@ public static class SkiffMetrics
         meter.CreateObservableUpDownCounter(PoolFramesInUse, () => Observe(s => s.PoolFramesInUse), "{frame}", "Packet pool frames in use.");
         meter.CreateObservableUpDownCounter(PoolFramesLimit, () => Observe(s => s.PoolFrames), "{frame}", "Packet pool frames in all.");
         meter.CreateObservableCounter(HookVerdicts, ObserveHooks, "{packet}", "Frames each RX or TX hook gave each verdict.");
+        meter.CreateObservableCounter(QDiscSentBytes, () => ObserveQDiscs(q => q.SentBytes), "By", "Bytes each egress qdisc sent towards the device.");
+        meter.CreateObservableCounter(QDiscSentPackets, () => ObserveQDiscs(q => q.SentPackets), "{packet}", "Frames each egress qdisc sent towards the device.");
+        meter.CreateObservableCounter(QDiscDropped, () => ObserveQDiscs(q => q.Dropped), "{packet}", "Frames each qdisc dropped.");
+        meter.CreateObservableCounter(QDiscOverlimits, () => ObserveQDiscs(q => q.Overlimits), "{event}", "Times a shaper held a frame back for want of tokens.");
+        meter.CreateObservableCounter(QDiscRequeues, () => ObserveQDiscs(q => q.Requeues), "{packet}", "Dequeued frames the device refused.");
+        meter.CreateObservableUpDownCounter(QDiscBacklogBytes, () => ObserveQDiscs(q => q.BacklogBytes), "By", "Bytes queued in each qdisc.");
+        meter.CreateObservableUpDownCounter(QDiscBacklogPackets, () => ObserveQDiscs(q => q.BacklogPackets), "{packet}", "Frames queued in each qdisc.");
+        meter.CreateObservableCounter(QDiscEcnMarks, () => ObserveQDiscs(q => q.EcnMarks), "{packet}", "Frames codel or fq_codel marked CE instead of dropping.");
         return meter;
     }
 
@@ -192,6 +233,20 @@ public static class SkiffMetrics
 
             void Add(HookStatistics h, string verdict, long value) => measurements.Add(new Measurement<long>(value,
                 [new(QueueTag, s.Queue), new(AddressTag, s.Address), new(HookPointTag, h.Point), new(HookNameTag, h.Name), new(HookVerdictTag, verdict)]));
+        }
+        return measurements;
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveQDiscs(Func<Skiff.QDisc.QDiscStatistics, long> value)
+    {
+        List<Measurement<long>> measurements = [];
+        foreach (SkiffMetricsSnapshot s in Snapshots())
+        {
+            foreach (QDiscEntry q in s.QDiscs)
+            {
+                measurements.Add(new Measurement<long>(value(q.Statistics),
+                    [new(QueueTag, s.Queue), new(AddressTag, s.Address), new(QDiscPortTag, q.Port), new(QDiscHandleTag, q.Handle), new(QDiscKindTag, q.Statistics.Kind)]));
+            }
         }
         return measurements;
     }

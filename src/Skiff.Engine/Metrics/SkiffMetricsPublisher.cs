@@ -105,6 +105,7 @@ public sealed class SkiffMetricsPublisher
             {
                 _published.CapturePorts(_engine);
                 _published.CaptureHooks(_engine.RxHooks.Current, _engine.TxHooks.Current);
+                _published.CaptureQDiscs(_engine);
             }
             _published.Sequence = ++_sequence;
         }

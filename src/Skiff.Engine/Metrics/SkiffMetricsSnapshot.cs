@@ -20,6 +20,14 @@ public sealed class SkiffMetricsSnapshot
     private readonly long[] _drops = new long[DropReasonCount];
     private readonly HookStatistics[] _hooks = new HookStatistics[MaxHooks];
     private int _hookCount;
+    private readonly QDiscEntry[] _qdiscs = new QDiscEntry[MaxQDiscs];
+    private int _qdiscCount;
+
+    /// <summary>Most qdiscs (all ports' trees together) a snapshot carries; those beyond are left out of it.</summary>
+    public const int MaxQDiscs = 32;
+
+    /// <summary>Every port's egress qdiscs, each tree depth first from its root (tc -s qdisc).</summary>
+    public ReadOnlySpan<QDiscEntry> QDiscs => _qdiscs.AsSpan(0, _qdiscCount);
 
     /// <summary>Most hooks (RX and TX together) a snapshot carries; hooks beyond are left out of it (their counters still count).</summary>
     public const int MaxHooks = 32;
@@ -120,6 +128,34 @@ public sealed class SkiffMetricsSnapshot
         TxBytes = txBytes;
     }
 
+    /// <summary>Copies the counters of every port's qdisc tree. The loop thread; allocates nothing.</summary>
+    internal void CaptureQDiscs(SkiffEngine engine)
+    {
+        _qdiscCount = 0;
+        for (int port = 0; port < engine.PortCount; port++)
+        {
+            if (engine.EgressQDiscOf(port) is Skiff.QDisc.QueueDiscipline root)
+            {
+                int next = 0;
+                AddQDisc(port, root, "root", ref next);
+            }
+        }
+    }
+
+    private void AddQDisc(int port, Skiff.QDisc.QueueDiscipline q, string parent, ref int next)
+    {
+        if (_qdiscCount == MaxQDiscs)
+        {
+            return;
+        }
+        string handle = QDiscEntry.HandleOf(next++);
+        _qdiscs[_qdiscCount++] = new QDiscEntry(port, handle, parent, q.Statistics);
+        for (int i = 0; i < q.ChildCount && next < MaxQDiscs; i++)
+        {
+            AddQDisc(port, q.Child(i), handle, ref next);
+        }
+    }
+
     internal void CaptureHooks(Skiff.Hooks.HookChain rx, Skiff.Hooks.HookChain tx)
     {
         _hookCount = 0;
@@ -184,6 +220,8 @@ public sealed class SkiffMetricsSnapshot
         _drops.AsSpan().CopyTo(destination._drops);
         _hooks.AsSpan(0, _hookCount).CopyTo(destination._hooks);
         destination._hookCount = _hookCount;
+        _qdiscs.AsSpan(0, _qdiscCount).CopyTo(destination._qdiscs);
+        destination._qdiscCount = _qdiscCount;
     }
 
     /// <summary>Writes this snapshot as a JSON object (the <c>skiff stats</c> control socket's format; drops by cause name, non-zero only).</summary>
@@ -229,6 +267,31 @@ public sealed class SkiffMetricsSnapshot
             writer.WriteNumber("tx", h.Tx);
             writer.WriteNumber("redirect", h.Redirect);
             writer.WriteNumber("abort", h.Abort);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+        writer.WriteStartArray("qdiscs");
+        foreach (QDiscEntry q in QDiscs)
+        {
+            Skiff.QDisc.QDiscStatistics t = q.Statistics;
+            writer.WriteStartObject();
+            writer.WriteNumber("port", q.Port);
+            writer.WriteString("handle", q.Handle);
+            writer.WriteString("parent", q.Parent);
+            writer.WriteString("kind", t.Kind);
+            writer.WriteNumber("sentBytes", t.SentBytes);
+            writer.WriteNumber("sentPackets", t.SentPackets);
+            writer.WriteNumber("dropped", t.Dropped);
+            writer.WriteNumber("overlimits", t.Overlimits);
+            writer.WriteNumber("requeues", t.Requeues);
+            writer.WriteNumber("backlogBytes", t.BacklogBytes);
+            writer.WriteNumber("backlogPackets", t.BacklogPackets);
+            writer.WriteNumber("ecnMarks", t.EcnMarks);
+            writer.WriteNumber("codelDrops", t.CodelDrops);
+            writer.WriteNumber("newFlowCount", t.NewFlowCount);
+            writer.WriteNumber("dropOverlimit", t.DropOverlimit);
+            writer.WriteNumber("newFlowsLength", t.NewFlowsLength);
+            writer.WriteNumber("oldFlowsLength", t.OldFlowsLength);
             writer.WriteEndObject();
         }
         writer.WriteEndArray();
@@ -297,7 +360,43 @@ public sealed class SkiffMetricsSnapshot
                 }
             }
         }
+        if (element.TryGetProperty("qdiscs", out JsonElement qdiscs) && qdiscs.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement q in qdiscs.EnumerateArray())
+            {
+                if (s._qdiscCount < MaxQDiscs && q.ValueKind == JsonValueKind.Object && TryInt64(q, "port", out long port)
+                    && TryString(q, "handle", out string handle) && TryString(q, "parent", out string parent) && TryString(q, "kind", out string kind)
+                    && TryInt64(q, "sentBytes", out long sentBytes) && TryInt64(q, "sentPackets", out long sentPackets)
+                    && TryInt64(q, "dropped", out long dropped) && TryInt64(q, "overlimits", out long overlimits) && TryInt64(q, "requeues", out long requeues)
+                    && TryInt64(q, "backlogBytes", out long backlogBytes) && TryInt64(q, "backlogPackets", out long backlogPackets))
+                {
+                    TryInt64(q, "ecnMarks", out long ecn);
+                    TryInt64(q, "codelDrops", out long codelDrops);
+                    TryInt64(q, "newFlowCount", out long newFlows);
+                    TryInt64(q, "dropOverlimit", out long overlimit);
+                    TryInt64(q, "newFlowsLength", out long newLength);
+                    TryInt64(q, "oldFlowsLength", out long oldLength);
+                    s._qdiscs[s._qdiscCount++] = new QDiscEntry((int)port, handle, parent,
+                        new Skiff.QDisc.QDiscStatistics(kind, sentBytes, sentPackets, dropped, overlimits, requeues, backlogBytes, backlogPackets)
+                        {
+                            EcnMarks = ecn, CodelDrops = codelDrops, NewFlowCount = newFlows, DropOverlimit = overlimit,
+                            NewFlowsLength = newLength, OldFlowsLength = oldLength,
+                        });
+                }
+            }
+        }
         return s;
+    }
+
+    private static bool TryString(JsonElement element, string name, out string value)
+    {
+        value = "";
+        if (element.TryGetProperty(name, out JsonElement e) && e.ValueKind == JsonValueKind.String)
+        {
+            value = e.GetString()!;
+            return true;
+        }
+        return false;
     }
 
     private static bool TryInt64(JsonElement element, string name, out long value)

@@ -7,7 +7,7 @@ namespace Skiff.Engine.Pipeline;
 /// <summary>
 /// One port of an engine loop (an l2fwd lcore's port): one queue of a device, the <see cref="TxBuffer"/> every stage
 /// of the loop writes frames for this port into, and the egress that moves them out: TX hooks, then the egress stage
-/// (where a QDisc plugs in), then the device's TX burst. Loop thread only.
+/// (where a QueueDiscipline plugs in), then the device's TX burst. Loop thread only.
 /// </summary>
 /// <remarks>
 /// Ownership: a frame in <see cref="Output"/> belongs to the port; the egress frees what the TX hooks drop, hands on what
@@ -22,6 +22,7 @@ internal sealed class EnginePort : ITxBufferFlusher
     private EnginePort[] _ports = [];
     private int _hooked; // frames at the front of Output that already went through the TX hooks (the device refused them)
     private Instant _now;
+    private EgressQueue? _egress; // the QueueDiscipline layer (issue 14); null: straight to the TX burst
 
     public EnginePort(int index, IDevice device, int txCapacity, HookTable txHooks, Interface counters)
     {
@@ -45,6 +46,19 @@ internal sealed class EnginePort : ITxBufferFlusher
 
     public PortCounters Counters { get; } = new();
 
+    /// <summary>The root qdisc of this port's egress stage, or null when frames go straight from the TX hooks to the device.</summary>
+    public Skiff.QDisc.QueueDiscipline? QueueDiscipline => _egress?.Root;
+
+    /// <summary>Puts <paramref name="qdisc"/> between the TX hooks and the TX burst (null: none); the previous one's frames are freed.</summary>
+    public void SetQDisc(Skiff.QDisc.QueueDiscipline? qdisc)
+    {
+        _egress?.FreeAll();
+        _egress = qdisc is null ? null : new EgressQueue(qdisc, Output.Capacity);
+    }
+
+    /// <summary>When the egress stage must run again without news: never without a qdisc (Output's frames are counted by the loop).</summary>
+    public Instant NextEgressAt(Instant now) => _egress?.NextDequeueAt(now) ?? Instant.Never;
+
     /// <summary>The loop's ports, for TX-hook redirects; set once the loop has built them all.</summary>
     public void SetPorts(EnginePort[] ports) => _ports = ports;
 
@@ -56,6 +70,10 @@ internal sealed class EnginePort : ITxBufferFlusher
     {
         _now = now;
         long before = Counters.TxFramesField;
+        if (Output.Count == 0 && _egress is not null)
+        {
+            _egress.Transmit(Device, Counters, now); // a shaper's frames fall due without new ones
+        }
         Flush(Output);
         return Counters.TxFramesField != before;
     }
@@ -74,6 +92,15 @@ internal sealed class EnginePort : ITxBufferFlusher
                 frames = buffer.Frames;
             }
             _hooked = frames.Length;
+        }
+        if (_egress is not null)
+        {
+            // The egress stage: everything hooked goes into the qdisc, and the TX burst comes out of it.
+            _egress.Enqueue(frames, _now);
+            buffer.RemoveFirst(frames.Length);
+            _hooked = 0;
+            _egress.Transmit(Device, Counters, _now);
+            return;
         }
         int sent = Device.TransmitBurst(frames, _now);
         for (int i = 0; i < sent; i++)
@@ -142,6 +169,7 @@ internal sealed class EnginePort : ITxBufferFlusher
     public void FreeAll()
     {
         Output.FreeAll();
+        _egress?.FreeAll();
         _hooked = 0;
     }
 }

@@ -1,0 +1,243 @@
+using Skiff.QDisc.Classify;
+
+namespace Skiff.QDisc;
+
+/// <summary>CoDel's parameters (RFC 8289; tc-codel(8) defaults: target 5 ms, interval 100 ms, ECN off for codel, on for fq_codel).</summary>
+/// <param name="Target">The acceptable standing queue delay.</param>
+/// <param name="Interval">The window over which the delay must stay above target before dropping starts; about a worst-case RTT.</param>
+/// <param name="Mtu">A queue of at most this many bytes is never dropped from (the kernel's psched_mtu check).</param>
+/// <param name="Ecn">Mark ECN-capable packets with CE instead of dropping them.</param>
+/// <param name="CeThreshold">Mark packets whose sojourn exceeds this (DCTCP-style); null: off.</param>
+public sealed record CodelParameters(Duration Target, Duration Interval, int Mtu, bool Ecn, Duration? CeThreshold = null)
+{
+    /// <summary>codel's defaults: 5 ms, 100 ms, MTU 1514, no ECN.</summary>
+    public static CodelParameters Default { get; } = new(Duration.FromMillis(5), Duration.FromMillis(100), 1514, Ecn: false);
+}
+
+/// <summary>The per-queue state of CoDel (Linux's struct codel_vars).</summary>
+public struct CodelVars
+{
+    /// <summary>Drops (or marks) since entering the dropping state; the control law's count.</summary>
+    public uint Count;
+
+    /// <summary>Count when the last dropping state was left.</summary>
+    public uint LastCount;
+
+    /// <summary>True while in the dropping state.</summary>
+    public bool Dropping;
+
+    /// <summary>When the sojourn time went above target plus one interval (0: it is below target).</summary>
+    public long FirstAboveTime;
+
+    /// <summary>When the next drop is due while dropping.</summary>
+    public long DropNext;
+
+    /// <summary>The sojourn time of the last dequeued frame, µs.</summary>
+    public long LastDelay;
+}
+
+/// <summary>What CoDel did, counted per qdisc.</summary>
+public sealed class CodelCounters
+{
+    /// <summary>Frames dropped by the control law.</summary>
+    public long Drops;
+
+    /// <summary>Frames marked CE instead of dropped.</summary>
+    public long EcnMarks;
+
+    /// <summary>Frames marked for passing the CE threshold.</summary>
+    public long CeMarks;
+
+    /// <summary>The largest frame seen.</summary>
+    public int MaxPacket;
+}
+
+/// <summary>Where CoDel takes frames from: one queue (codel) or one flow (fq_codel). A struct, so the algorithm is specialised for it.</summary>
+public interface ICodelQueue
+{
+    /// <summary>Removes the head frame and when it was queued; null when empty. Updates the backlog.</summary>
+    PacketBuffer? Dequeue(out Instant enqueuedAt);
+
+    /// <summary>The bytes the qdisc holds (the kernel passes the qdisc's backlog to the MTU check).</summary>
+    long Backlog { get; }
+
+    /// <summary>Frees a frame CoDel dropped.</summary>
+    void Drop(PacketBuffer frame);
+}
+
+/// <summary>
+/// CoDel's dequeue (RFC 8289 section 5, as Linux's codel_impl.h runs it): a frame whose sojourn time stayed above target
+/// for an interval is dropped (or CE-marked), and while the delay stays high the next drop comes interval/sqrt(count)
+/// later; on re-entering soon after leaving, count resumes from the drops of the last cycle.
+/// </summary>
+public static class Codel
+{
+    /// <summary>The control law: <paramref name="t"/> + interval / sqrt(count).</summary>
+    public static long ControlLaw(long t, Duration interval, uint count) => t + (long)(interval.TotalMicros / Math.Sqrt(count));
+
+    private static bool ShouldDrop<TQueue>(PacketBuffer? frame, Instant enqueuedAt, ref TQueue queue, ref CodelVars vars, CodelParameters p, CodelCounters counters, long now)
+        where TQueue : struct, ICodelQueue
+    {
+        if (frame is null)
+        {
+            vars.FirstAboveTime = 0;
+            return false;
+        }
+        vars.LastDelay = now - enqueuedAt.TotalMicros;
+        if (frame.Length > counters.MaxPacket)
+        {
+            counters.MaxPacket = frame.Length;
+        }
+        if (vars.LastDelay < p.Target.TotalMicros || queue.Backlog <= p.Mtu)
+        {
+            vars.FirstAboveTime = 0; // went below: stay below for at least an interval
+            return false;
+        }
+        if (vars.FirstAboveTime == 0)
+        {
+            vars.FirstAboveTime = now + p.Interval.TotalMicros;
+            return false;
+        }
+        return now > vars.FirstAboveTime;
+    }
+
+    /// <summary>Dequeues the next frame CoDel lets through at <paramref name="nowInstant"/>, dropping or marking as the control law says.</summary>
+    public static PacketBuffer? Dequeue<TQueue>(ref TQueue queue, ref CodelVars vars, CodelParameters p, CodelCounters counters, Instant nowInstant)
+        where TQueue : struct, ICodelQueue
+    {
+        long now = nowInstant.TotalMicros;
+        PacketBuffer? frame = queue.Dequeue(out Instant at);
+        if (frame is null)
+        {
+            vars.Dropping = false;
+            return null;
+        }
+        bool drop = ShouldDrop(frame, at, ref queue, ref vars, p, counters, now);
+        if (vars.Dropping)
+        {
+            if (!drop)
+            {
+                vars.Dropping = false; // sojourn time below target: leave the dropping state
+            }
+            else if (now >= vars.DropNext)
+            {
+                while (vars.Dropping && now >= vars.DropNext)
+                {
+                    vars.Count++;
+                    if (p.Ecn && Ecn.TrySetCe(frame!))
+                    {
+                        counters.EcnMarks++;
+                        vars.DropNext = ControlLaw(vars.DropNext, p.Interval, vars.Count);
+                        goto End;
+                    }
+                    counters.Drops++;
+                    queue.Drop(frame!);
+                    frame = queue.Dequeue(out at);
+                    if (!ShouldDrop(frame, at, ref queue, ref vars, p, counters, now))
+                    {
+                        vars.Dropping = false;
+                    }
+                    else
+                    {
+                        vars.DropNext = ControlLaw(vars.DropNext, p.Interval, vars.Count);
+                    }
+                }
+            }
+        }
+        else if (drop)
+        {
+            if (p.Ecn && Ecn.TrySetCe(frame))
+            {
+                counters.EcnMarks++;
+            }
+            else
+            {
+                counters.Drops++;
+                queue.Drop(frame);
+                frame = queue.Dequeue(out at);
+                ShouldDrop(frame, at, ref queue, ref vars, p, counters, now);
+            }
+            vars.Dropping = true;
+            // If the delay went above target soon after the last dropping state ended, the drop rate that controlled
+            // the queue then is a good start now (RFC 8289 section 5.4).
+            uint delta = vars.Count - vars.LastCount;
+            vars.Count = delta > 1 && now - vars.DropNext < 16 * p.Interval.TotalMicros ? delta : 1;
+            vars.LastCount = vars.Count;
+            vars.DropNext = ControlLaw(now, p.Interval, vars.Count);
+        }
+    End:
+        if (frame is not null && p.CeThreshold is Duration ce && vars.LastDelay > ce.TotalMicros && Ecn.TrySetCe(frame))
+        {
+            counters.CeMarks++;
+        }
+        return frame;
+    }
+}
+
+/// <summary>CoDel alone (tc-codel(8), sch_codel.c): one FIFO of up to <see cref="Limit"/> packets (default 1000) under the control law.</summary>
+public sealed class CodelQDisc : QueueDiscipline
+{
+    private readonly FrameSlab _slab;
+    private FrameList _queue;
+    private CodelVars _vars;
+
+    public CodelQDisc(CodelParameters? parameters = null, int limit = 1000) : base("codel")
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        Parameters = parameters ?? CodelParameters.Default;
+        Limit = limit;
+        _slab = new FrameSlab(limit);
+    }
+
+    public CodelParameters Parameters { get; }
+
+    public int Limit { get; }
+
+    /// <summary>Drops, marks and the largest frame, as tc -s shows them for codel.</summary>
+    public CodelCounters Counters { get; } = new();
+
+    /// <summary>The control law's state, for tests and statistics.</summary>
+    public CodelVars Vars => _vars;
+
+    public override QDiscStatistics Statistics => base.Statistics with { EcnMarks = Counters.EcnMarks, CodelDrops = Counters.Drops };
+
+    public override int BacklogPackets => _queue.Count + PeekedPackets;
+
+    public override long BacklogBytes => _queue.Bytes + PeekedBytes;
+
+    public override QDiscVerdict Enqueue(PacketBuffer frame, Instant now)
+    {
+        if (_queue.Count >= Limit || !_slab.TryPush(ref _queue, frame, now))
+        {
+            Drop(frame);
+            return QDiscVerdict.Dropped;
+        }
+        return QDiscVerdict.Queued;
+    }
+
+    private struct Queue(CodelQDisc owner) : ICodelQueue
+    {
+        public readonly long Backlog => owner._queue.Bytes;
+
+        public readonly PacketBuffer? Dequeue(out Instant enqueuedAt) => owner._slab.Pop(ref owner._queue, out enqueuedAt);
+
+        public readonly void Drop(PacketBuffer frame) => owner.DropByLaw(frame);
+    }
+
+    private void DropByLaw(PacketBuffer frame)
+    {
+        OwnDrops++;
+        frame.Free();
+    }
+
+    protected override PacketBuffer? DequeueCore(Instant now)
+    {
+        Queue q = new(this);
+        return Codel.Dequeue(ref q, ref _vars, Parameters, Counters, now);
+    }
+
+    protected override void ResetCore() => _slab.FreeAll(ref _queue);
+
+    public override string Describe() =>
+        $"codel limit {Limit}p target {Parameters.Target} interval {Parameters.Interval}{(Parameters.Ecn ? " ecn" : "")}";
+}

@@ -1,0 +1,162 @@
+using System.Buffers.Binary;
+using Skiff.Engine.Metrics;
+using Skiff.QDisc;
+using Skiff.QDisc.Spec;
+
+namespace Skiff.Engine.Tests.Pipeline;
+
+/// <summary>
+/// The egress stage on the manual clock: frames go from the port's TxBuffer through the qdisc to the device; a shaper's
+/// next departure is the engine's NextPollAt to the microsecond, and nothing leaves before it.
+/// </summary>
+public sealed class EgressQDiscTests
+{
+    /// <summary>Frees what it receives: the stack does not send, so only the test's frames leave.</summary>
+    private sealed class Sink : IPacketConsumer
+    {
+        public void Receive(Instant now, Span<PacketBuffer> burst, TxBuffer output)
+        {
+            foreach (PacketBuffer b in burst)
+            {
+                b.Free();
+            }
+        }
+    }
+
+    /// <summary>Writes the frames it is given into port 0 when asked.</summary>
+    private sealed class Sender(SkiffEngine engine) : IEngineStage
+    {
+        public readonly Queue<PacketBuffer> Pending = new();
+
+        public bool Run(Instant now)
+        {
+            bool any = false;
+            while (Pending.Count > 0 && engine.PortOutput(0).TryAdd(Pending.Peek()))
+            {
+                Pending.Dequeue();
+                any = true;
+            }
+            return any;
+        }
+
+        public Instant PollAt(Instant now) => Pending.Count > 0 ? now : Instant.Never;
+    }
+
+    private static PacketBuffer Frame(PacketPool pool, int length, int flow, byte tos = 0)
+    {
+        Assert.True(pool.TryAllocate(out PacketBuffer? b));
+        Assert.True(b.TrySetLength(length));
+        Span<byte> d = b.Data;
+        d.Clear();
+        BinaryPrimitives.WriteUInt16BigEndian(d[12..], 0x0800);
+        d[14] = 0x45;
+        d[15] = tos;
+        BinaryPrimitives.WriteUInt16BigEndian(d[16..], (ushort)(length - 14));
+        d[22] = 64;
+        d[23] = 17;
+        BinaryPrimitives.WriteUInt32BigEndian(d[26..], 0x0A4D0001);
+        BinaryPrimitives.WriteUInt32BigEndian(d[30..], 0x0A4D0002);
+        BinaryPrimitives.WriteUInt16BigEndian(d[34..], (ushort)(10000 + flow));
+        BinaryPrimitives.WriteUInt16BigEndian(d[36..], 9);
+        return b;
+    }
+
+    /// <summary>Frames the far end got now, as (flow, length); frees them.</summary>
+    private static List<(int Flow, int Length)> Arrived(PipelineRig rig)
+    {
+        List<(int, int)> got = [];
+        PacketBuffer[] burst = new PacketBuffer[64];
+        int n;
+        while ((n = rig.PeerDevice.ReceiveBurst(burst, rig.Clock.Now)) > 0)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                got.Add((BinaryPrimitives.ReadUInt16BigEndian(burst[i].Data[34..]) - 10000, burst[i].Length));
+                burst[i].Free();
+            }
+        }
+        return got;
+    }
+
+    [Fact]
+    public void Frames_go_through_a_prio_qdisc_in_band_order_and_its_counters_reach_the_metrics()
+    {
+        using PipelineRig rig = new(consumer: new Sink());
+        rig.Engine.SetEgressQDisc(0, QDiscSpec.Parse("prio").Build());
+        Sender sender = new(rig.Engine);
+        rig.Engine.AddStage(sender);
+        // Bulk first, then interactive: one iteration queues all of them before the TX burst, so band 0 leaves first.
+        sender.Pending.Enqueue(Frame(rig.Pool, 200, 1, tos: 0x08));
+        sender.Pending.Enqueue(Frame(rig.Pool, 200, 2, tos: 0x00));
+        sender.Pending.Enqueue(Frame(rig.Pool, 200, 3, tos: 0x10));
+        rig.Engine.RunOnce();
+        Assert.Equal([3, 2, 1], Arrived(rig).Select(a => a.Flow));
+        rig.Engine.Metrics.PublishNow(rig.Clock.Now);
+        SkiffMetricsSnapshot s = rig.Engine.Metrics.Read();
+        QDiscEntry root = s.QDiscs[0];
+        Assert.Equal(("prio", "1:", "root", 3L, 600L), (root.Statistics.Kind, root.Handle, root.Parent, root.Statistics.SentPackets, root.Statistics.SentBytes));
+        Assert.Equal(4, s.QDiscs.Length); // prio and its three pfifo bands
+        Assert.Equal(3, rig.Engine.PortCountersOf(0).TxFrames);
+        Assert.Equal(Instant.Never, rig.Engine.NextPollAt(rig.Clock.Now));
+    }
+
+    [Fact]
+    public void A_tbf_sends_its_burst_then_wakes_the_engine_exactly_when_each_next_frame_may_leave()
+    {
+        using PipelineRig rig = new(consumer: new Sink());
+        // 1 Mbit/s: a 1514-byte frame takes 12112 us; the bucket holds two frames.
+        rig.Engine.SetEgressQDisc(0, new TbfQDisc(new Rate(1_000_000), burstBytes: 2 * 1514, limitBytes: 100_000));
+        Sender sender = new(rig.Engine);
+        rig.Engine.AddStage(sender);
+        for (int i = 0; i < 6; i++)
+        {
+            sender.Pending.Enqueue(Frame(rig.Pool, 1514, i));
+        }
+        Instant start = rig.Clock.Now;
+        Assert.True(rig.Engine.RunOnce());
+        Assert.Equal(2, Arrived(rig).Count); // the burst
+        for (int k = 1; k <= 4; k++)
+        {
+            Instant due = start + Duration.FromMicros(12112 * k);
+            Assert.Equal(due, rig.Engine.NextPollAt(rig.Clock.Now)); // the loop would sleep exactly until then
+            rig.Clock.Advance(due - rig.Clock.Now - Duration.FromMicros(1));
+            Assert.False(rig.Engine.RunOnce()); // a microsecond early: nothing leaves, nothing to do
+            Assert.Empty(Arrived(rig));
+            Assert.Equal(due, rig.Engine.NextPollAt(rig.Clock.Now));
+            rig.Clock.Advance(Duration.FromMicros(1));
+            Assert.True(rig.Engine.RunOnce());
+            Assert.Equal([k + 1], Arrived(rig).Select(a => a.Flow));
+        }
+        Assert.Equal(Instant.Never, rig.Engine.NextPollAt(rig.Clock.Now));
+        TbfQDisc tbf = Assert.IsType<TbfQDisc>(rig.Engine.EgressQDiscOf(0));
+        Assert.Equal(6, tbf.Statistics.SentPackets);
+        Assert.True(tbf.Statistics.Overlimits >= 4);
+    }
+
+    [Fact]
+    public void A_full_device_leaves_frames_requeued_and_the_loop_retries_at_once()
+    {
+        using PipelineRig rig = new(consumer: new Sink());
+        rig.Engine.SetEgressQDisc(0, FifoQDisc.Packets(5000));
+        Sender sender = new(rig.Engine);
+        rig.Engine.AddStage(sender);
+        for (int i = 0; i < 1500; i++) // the in-memory link holds 1024
+        {
+            sender.Pending.Enqueue(Frame(rig.Pool, 100, i % 1000));
+        }
+        for (int i = 0; i < 20 && sender.Pending.Count > 0; i++)
+        {
+            rig.Engine.RunOnce();
+        }
+        QueueDiscipline q = rig.Engine.EgressQDiscOf(0)!;
+        Assert.True(q.Statistics.Requeues > 0);
+        Assert.Equal(rig.Clock.Now, rig.Engine.NextPollAt(rig.Clock.Now));
+        Assert.Equal(1024, Arrived(rig).Count);
+        for (int i = 0; i < 10; i++)
+        {
+            rig.Engine.RunOnce();
+        }
+        Assert.Equal(1500 - 1024, Arrived(rig).Count);
+        Assert.Equal(0, q.BacklogPackets);
+    }
+}
