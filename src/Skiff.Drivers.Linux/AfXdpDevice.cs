@@ -12,7 +12,7 @@ namespace Skiff.Drivers.Linux;
 /// </summary>
 /// <remarks>
 /// <para>Open it on a thread inside the interface's network namespace; it works from any thread afterwards, one
-/// thread at a time (<see cref="IDevice"/>). Needs CAP_NET_ADMIN and CAP_BPF (root).</para>
+/// thread at a time (<see cref="IDevice"/>). Needs CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF and CAP_IPC_LOCK (or a locked-memory limit that holds the pool), or root.</para>
 /// <para>Memory: frame <c>i</c> of the pool is UMEM chunk <c>i</c> (address <c>i × FrameBytes</c>). The device keeps
 /// the fill ring stocked with free pool frames; the kernel writes a received frame at chunk + 256
 /// (XDP_PACKET_HEADROOM, the pool's default data offset) and <see cref="ReceiveBurst"/> hands that very frame to the
@@ -280,7 +280,7 @@ public sealed unsafe class AfXdpDevice : IDevice, IWaitableDevice, IDisposable
         {
             string advice = copyErrno switch
             {
-                Libc.EPERM or Libc.EACCES => "AF_XDP needs CAP_NET_ADMIN and CAP_BPF: run as root, or use --driver afpacket.",
+                Libc.EPERM or Libc.EACCES => BpfLoader.PrivilegeAdvice,
                 Libc.EBUSY => $"Another AF_XDP socket is bound to queue {options.QueueId}: stop it or pick another --queue.",
                 Libc.EINVAL => $"Check that queue {options.QueueId} exists on {options.InterfaceName} (ethtool -l {options.InterfaceName}).",
                 _ => "Use --driver afpacket if this interface cannot run AF_XDP.",
@@ -298,7 +298,7 @@ public sealed unsafe class AfXdpDevice : IDevice, IWaitableDevice, IDisposable
             int errno = Marshal.GetLastPInvokeError();
             throw errno == 97 // EAFNOSUPPORT
                 ? new DriverException("This kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS): use --driver afpacket.", errno)
-                : DriverException.FromLastError("Creating the AF_XDP socket", "AF_XDP needs CAP_NET_ADMIN and CAP_BPF: run as root, or use --driver afpacket.");
+                : DriverException.FromLastError("Creating the AF_XDP socket", BpfLoader.PrivilegeAdvice);
         }
         _socket = new BpfFileDescriptor(fd);
         try
@@ -311,8 +311,13 @@ public sealed unsafe class AfXdpDevice : IDevice, IWaitableDevice, IDisposable
                 // 0: the kernel writes at chunk + XDP_PACKET_HEADROOM (256), the pool's default data offset.
                 Headroom = 0,
             };
-            SetOption(Xdp.XDP_UMEM_REG, &reg, sizeof(Xdp.UmemReg), "Registering the packet pool as UMEM (XDP_UMEM_REG)",
-                "The pool must be page aligned; raise the locked-memory limit (ulimit -l) or run as root.");
+            if (Libc.SetSockOpt(_socket.Fd, Xdp.SOL_XDP, Xdp.XDP_UMEM_REG, &reg, sizeof(Xdp.UmemReg)) != 0)
+            {
+                // ENOBUFS: the UMEM's pages count against RLIMIT_MEMLOCK for a process without CAP_IPC_LOCK.
+                throw DriverException.FromLastError("Registering the packet pool as UMEM (XDP_UMEM_REG)", Marshal.GetLastPInvokeError() == Libc.ENOBUFS
+                    ? $"The pool's {_pool.SlabBytes >> 20} MiB count against the locked-memory limit: raise it (ulimit -l unlimited; LimitMEMLOCK=infinity under systemd), grant CAP_IPC_LOCK, or run as root."
+                    : "The pool must be page aligned and its frames a power of two from 2048 to the page size.");
+            }
             int size = options.FillRingSize;
             SetOption(Xdp.XDP_UMEM_FILL_RING, &size, sizeof(int), "Sizing the fill ring", "Ring sizes must be powers of two.");
             size = options.CompletionRingSize;

@@ -11,7 +11,10 @@ namespace Skiff.Drivers.Linux;
 /// </summary>
 internal static unsafe class BpfLoader
 {
-    private const string PrivilegeAdvice = "AF_XDP needs CAP_NET_ADMIN and CAP_BPF: run as root, or use --driver afpacket.";
+    /// <summary>What AF_XDP needs, for every refusal of a privilege on its way (docs/operators.md lists the same).</summary>
+    internal const string PrivilegeAdvice =
+        "AF_XDP needs CAP_NET_RAW, CAP_NET_ADMIN and CAP_BPF, and CAP_IPC_LOCK or a locked-memory limit that holds the packet pool: " +
+        "run as root, grant them (docs/operators.md), or use --driver afpacket.";
 
     /// <summary>Creates a BPF_MAP_TYPE_XSKMAP with u32 keys (queue ids) and u32 values (AF_XDP socket fds).</summary>
     public static BpfFileDescriptor CreateXskMap(int maxEntries, string name)

@@ -5,7 +5,7 @@ namespace Skiff.Drivers.Linux;
 
 /// <summary>
 /// A driver could not be set up. The message is a sentence that says what failed and what to do
-/// ("AF_XDP needs CAP_NET_ADMIN and CAP_BPF: run as root, or use --driver afpacket").
+/// ("AF_PACKET needs CAP_NET_RAW: run as root, ...").
 /// </summary>
 public sealed class DriverException : Exception
 {

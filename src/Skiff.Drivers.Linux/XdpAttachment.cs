@@ -82,7 +82,7 @@ internal sealed class XdpAttachment : IDisposable
         string advice = errno switch
         {
             Libc.EBUSY or Bpf.EEXIST => $"Another XDP program is attached to {InterfaceName}: remove it (ip link set dev {InterfaceName} xdp off) or stop the program that holds it, then retry.",
-            Libc.EPERM or Libc.EACCES => "AF_XDP needs CAP_NET_ADMIN and CAP_BPF: run as root, or use --driver afpacket.",
+            Libc.EPERM or Libc.EACCES => BpfLoader.PrivilegeAdvice,
             Libc.EOPNOTSUPP or Libc.EINVAL => $"{InterfaceName} does not support {mode} XDP: try another --xdp-mode, or use --driver afpacket.",
             _ => "Use --driver afpacket if this interface cannot run XDP.",
         };

@@ -105,8 +105,12 @@ public sealed class ServeHttpDriversTests
         }
     }
 
-    /// <summary>Starts serve on <paramref name="driver"/> with <paramref name="services"/>; returns it, the client namespace and the server address.</summary>
-    private static (Process Serve, string ClientNs, string Server) StartServe(NetnsPair pair, string driver, string[] services, Func<string, bool>? ready = null)
+    /// <summary>
+    /// Starts serve on <paramref name="driver"/> with <paramref name="services"/> (run by <paramref name="wrapper"/>, if given);
+    /// returns it, the client namespace and the server address.
+    /// </summary>
+    internal static (Process Serve, string ClientNs, string Server) StartServe(NetnsPair pair, string driver, string[] services, Func<string, bool>? ready = null,
+        string[]? wrapper = null)
     {
         if (driver == "tap")
         {
@@ -117,13 +121,13 @@ public sealed class ServeHttpDriversTests
             Process tap = ServeProcess.Start("tap", pair.NamespaceA, link, tapServer + "/24", pair.NamespaceA, tapServer, services, onStarted: () =>
                 ExternalTools.Run("ip", ["-n", pair.NamespaceA, "addr", "add", subnet + ".2/24", "dev", link]).ExitCode == 0
                 && ExternalTools.Run("ip", ["-n", pair.NamespaceA, "link", "set", link, "up"]).ExitCode == 0,
-                ready: ready is null ? null : () => ready(tapServer));
+                ready: ready is null ? null : () => ready(tapServer), wrapper: wrapper);
             return (tap, pair.NamespaceA, tapServer);
         }
         // AF_XDP on veth cannot see unfinished checksums: the kernel peer finishes them (docs/drivers.md).
         ExternalTools.Check("ip", NetnsPair.In(pair.NamespaceB, "ethtool", "-K", pair.LinkB, "tx", "off"));
         Process serve = ServeProcess.Start(driver, pair.NamespaceA, pair.LinkA, pair.Ipv4A + "/24", pair.NamespaceB, pair.Ipv4A, services,
-            ready: ready is null ? null : () => ready(pair.Ipv4A));
+            ready: ready is null ? null : () => ready(pair.Ipv4A), wrapper: wrapper);
         return (serve, pair.NamespaceB, pair.Ipv4A);
     }
 
@@ -135,7 +139,7 @@ public sealed class ServeHttpDriversTests
     }
 
     /// <summary>One curl fetching <see cref="Requests"/> pages; a line "status connects" per page.</summary>
-    private static string[] Curl(string netns, string server, bool close)
+    internal static string[] Curl(string netns, string server, bool close)
     {
         List<string> args = ["curl", "-s", "-m", "60", "-w", "%{http_code} %{num_connects}\\n"];
         if (close)

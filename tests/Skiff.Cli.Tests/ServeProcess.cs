@@ -12,14 +12,15 @@ internal static class ServeProcess
     /// <summary>
     /// Starts <c>skiff serve --driver DRIVER --iface IFACE --ip CIDR SERVICES</c> in <paramref name="netns"/>, calls
     /// <paramref name="onStarted"/> once per try until it succeeds (a TAP's kernel side needs its address once serve
-    /// created it), and waits until <paramref name="pingFrom"/> can ping <paramref name="address"/>.
+    /// created it), and waits until <paramref name="pingFrom"/> can ping <paramref name="address"/>. <paramref name="wrapper"/>
+    /// (say, setpriv and its arguments) runs the command.
     /// </summary>
     public static Process Start(string driver, string netns, string iface, string cidr, string pingFrom, string address, string[] services,
-        Func<bool>? onStarted = null, Func<bool>? ready = null)
+        Func<bool>? onStarted = null, Func<bool>? ready = null, string[]? wrapper = null)
     {
         // Ready when B can ping it, or, for a serve that is told not to answer ping, when the given probe says so.
         ready ??= () => ExternalTools.Run("ip", NetnsPair.In(pingFrom, "ping", "-c", "1", "-W", "1", address)).ExitCode == 0;
-        string[] command = [Dotnet, SkiffDll, "serve", "--driver", driver, "--iface", iface, "--ip", cidr, .. services];
+        string[] command = [.. wrapper ?? [], Dotnet, SkiffDll, "serve", "--driver", driver, "--iface", iface, "--ip", cidr, .. services];
         Process serve = ExternalTools.Start("ip", NetnsPair.In(netns, command));
         Stopwatch watch = Stopwatch.StartNew();
         bool started = onStarted is null;
