@@ -72,32 +72,38 @@ public readonly ref struct ArpPacket
         return WireError.Ok;
     }
 
+    /// <summary>The whole packet the view covers; accessors read and write these bytes in place.</summary>
     public Span<byte> Buffer => _buffer;
 
+    /// <summary>The link-layer type (offset 0): 1 for Ethernet (<see cref="HardwareTypeEthernet"/>); IANA "Hardware Types" lists the rest.</summary>
     public ushort HardwareType
     {
         get => BinaryPrimitives.ReadUInt16BigEndian(_buffer[HardwareTypeOffset..]);
         set => BinaryPrimitives.WriteUInt16BigEndian(_buffer[HardwareTypeOffset..], value);
     }
 
+    /// <summary>The network-layer type the protocol addresses belong to (offset 2), from the EtherType space: <see cref="EtherType.Ipv4"/> for IPv4.</summary>
     public EtherType ProtocolType
     {
         get => (EtherType)BinaryPrimitives.ReadUInt16BigEndian(_buffer[ProtocolTypeOffset..]);
         set => BinaryPrimitives.WriteUInt16BigEndian(_buffer[ProtocolTypeOffset..], (ushort)value);
     }
 
+    /// <summary>Bytes in each hardware address (offset 4): 6 for Ethernet.</summary>
     public byte HardwareLength
     {
         get => _buffer[HardwareLengthOffset];
         set => _buffer[HardwareLengthOffset] = value;
     }
 
+    /// <summary>Bytes in each protocol address (offset 5): 4 for IPv4.</summary>
     public byte ProtocolLength
     {
         get => _buffer[ProtocolLengthOffset];
         set => _buffer[ProtocolLengthOffset] = value;
     }
 
+    /// <summary>Request or reply (offset 6); other values are kept as numbers.</summary>
     public ArpOperation Operation
     {
         get => (ArpOperation)BinaryPrimitives.ReadUInt16BigEndian(_buffer[OperationOffset..]);

@@ -4,6 +4,11 @@ namespace Skiff.Wire;
 /// A parsed Ethernet/IPv4 ARP packet (RFC 826). Operations other than request and reply are preserved
 /// as numbers; what to do with them is the stack's decision.
 /// </summary>
+/// <param name="Operation">Request or reply; other opcodes are kept as numbers.</param>
+/// <param name="SenderHardwareAddress">The MAC address of the host that sent the packet.</param>
+/// <param name="SenderProtocolAddress">The sender's IPv4 address; a gratuitous ARP announces it with a target address equal to it.</param>
+/// <param name="TargetHardwareAddress">The MAC address being answered with in a reply; zero (and ignored) in a request.</param>
+/// <param name="TargetProtocolAddress">The IPv4 address being resolved in a request, the requester's address in a reply.</param>
 public readonly record struct ArpRepr(
     ArpOperation Operation,
     MacAddress SenderHardwareAddress,

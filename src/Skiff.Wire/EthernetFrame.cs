@@ -66,12 +66,14 @@ public readonly ref struct EthernetFrame
     /// <summary>The whole frame the view covers.</summary>
     public Span<byte> Buffer => _buffer;
 
+    /// <summary>The destination MAC address (offset 0): a unicast station, a multicast group or <see cref="MacAddress.Broadcast"/>.</summary>
     public MacAddress Destination
     {
         get => MacAddress.Read(_buffer[DestinationOffset..]);
         set => value.Write(_buffer[DestinationOffset..]);
     }
 
+    /// <summary>The source MAC address (offset 6): the sending interface, always unicast.</summary>
     public MacAddress Source
     {
         get => MacAddress.Read(_buffer[SourceOffset..]);

@@ -48,20 +48,24 @@ public readonly ref struct Icmpv4Packet
         return WireError.Ok;
     }
 
+    /// <summary>The whole message the view covers (header and data); accessors read and write these bytes in place.</summary>
     public Span<byte> Buffer => _buffer;
 
+    /// <summary>The message type (offset 0); it decides what the second word and the data mean.</summary>
     public Icmpv4Type Type
     {
         get => (Icmpv4Type)_buffer[TypeOffset];
         set => _buffer[TypeOffset] = (byte)value;
     }
 
+    /// <summary>The subtype within <see cref="Type"/> (offset 1), raw: an <see cref="Icmpv4DestinationUnreachableCode"/> or <see cref="Icmpv4TimeExceededCode"/>, 0 for echo.</summary>
     public byte Code
     {
         get => _buffer[CodeOffset];
         set => _buffer[CodeOffset] = value;
     }
 
+    /// <summary>The Internet checksum over the whole message (offset 2; RFC 792), with no pseudo-header. Write 0 before computing it.</summary>
     public ushort MessageChecksum
     {
         get => BinaryPrimitives.ReadUInt16BigEndian(_buffer[ChecksumOffset..]);

@@ -43,9 +43,17 @@ public readonly record struct Icmpv4Repr(Icmpv4Type Type, byte Code)
     /// <summary>True for the error types (unreachable, time exceeded, parameter problem), which must never be answered with an error (RFC 1122 section 3.2.2).</summary>
     public bool IsError => Type is Icmpv4Type.DestinationUnreachable or Icmpv4Type.TimeExceeded or Icmpv4Type.ParameterProblem;
 
+    /// <summary>A ping: the peer answers with an <see cref="EchoReply"/> carrying the same identifier, sequence number and data.</summary>
+    /// <param name="identifier">Matches replies to the pinging process (ping uses its process id).</param>
+    /// <param name="sequenceNumber">Counts the requests of one ping run, so lost and reordered replies show.</param>
+    /// <param name="dataLength">Bytes of echo data after the 8-byte header (ping's default is 56).</param>
     public static Icmpv4Repr EchoRequest(ushort identifier, ushort sequenceNumber, int dataLength) =>
         new(Icmpv4Type.EchoRequest, 0) { Identifier = identifier, SequenceNumber = sequenceNumber, DataLength = dataLength };
 
+    /// <summary>The answer to an echo request: <paramref name="identifier"/>, <paramref name="sequenceNumber"/> and the data are the request's (RFC 792; RFC 1122 section 3.2.2.6).</summary>
+    /// <param name="identifier">The request's identifier.</param>
+    /// <param name="sequenceNumber">The request's sequence number.</param>
+    /// <param name="dataLength">Bytes of echoed data: the request's data length.</param>
     public static Icmpv4Repr EchoReply(ushort identifier, ushort sequenceNumber, int dataLength) =>
         new(Icmpv4Type.EchoReply, 0) { Identifier = identifier, SequenceNumber = sequenceNumber, DataLength = dataLength };
 
@@ -57,9 +65,15 @@ public readonly record struct Icmpv4Repr(Icmpv4Type Type, byte Code)
             NextHopMtu = code == Icmpv4DestinationUnreachableCode.FragmentationNeeded ? nextHopMtu : (ushort)0,
         };
 
+    /// <summary>A time exceeded error quoting <paramref name="dataLength"/> bytes of the discarded packet: TTL ran out in transit, or reassembly timed out.</summary>
+    /// <param name="code">Which of the two happened.</param>
+    /// <param name="dataLength">Bytes of the invoking packet quoted: its IPv4 header and at least 8 payload bytes.</param>
     public static Icmpv4Repr TimeExceeded(Icmpv4TimeExceededCode code, int dataLength) =>
         new(Icmpv4Type.TimeExceeded, (byte)code) { DataLength = dataLength };
 
+    /// <summary>A parameter problem error quoting <paramref name="dataLength"/> bytes of a packet discarded for a bad header field (RFC 792).</summary>
+    /// <param name="pointer">The octet of the quoted header at fault, counted from its first byte.</param>
+    /// <param name="dataLength">Bytes of the invoking packet quoted: its IPv4 header and at least 8 payload bytes.</param>
     public static Icmpv4Repr ParameterProblem(byte pointer, int dataLength) =>
         new(Icmpv4Type.ParameterProblem, 0) { Pointer = pointer, DataLength = dataLength };
 

@@ -81,20 +81,24 @@ public readonly ref struct Icmpv6Packet
         _ => CommonHeaderLength,
     };
 
+    /// <summary>The whole message the view covers (header, body and data); accessors read and write these bytes in place.</summary>
     public Span<byte> Buffer => _buffer;
 
+    /// <summary>The message type (offset 0): below 128 an error, from 128 informational (RFC 4443 section 2.1). It decides the fixed part's length (<see cref="HeaderLengthOf"/>).</summary>
     public Icmpv6Type Type
     {
         get => (Icmpv6Type)_buffer[TypeOffset];
         set => _buffer[TypeOffset] = (byte)value;
     }
 
+    /// <summary>The subtype within <see cref="Type"/> (offset 1), raw: an <see cref="Icmpv6DestinationUnreachableCode"/> or <see cref="Icmpv6TimeExceededCode"/>; 0 for echo and neighbor discovery, which must be 0 there (RFC 4861 section 6.1).</summary>
     public byte Code
     {
         get => _buffer[CodeOffset];
         set => _buffer[CodeOffset] = value;
     }
 
+    /// <summary>The Internet checksum over an IPv6 pseudo-header (source, destination, length, next header 58) and the whole message (offset 2; RFC 4443 section 2.3). Write 0 before computing it.</summary>
     public ushort MessageChecksum
     {
         get => BinaryPrimitives.ReadUInt16BigEndian(_buffer[ChecksumOffset..]);

@@ -23,8 +23,10 @@ public readonly record struct Icmpv6Repr(Icmpv6Type Type, byte Code)
     private const int LinkLayerOptionLength = 8;
     private const int MtuOptionLength = 8;
 
+    /// <summary>Echo identifier (types 128, 129): matches replies to the pinging process.</summary>
     public ushort Identifier { get; init; }
 
+    /// <summary>Echo sequence number (types 128, 129): counts the requests of one ping run.</summary>
     public ushort SequenceNumber { get; init; }
 
     /// <summary>Packet too big: the MTU of the next-hop link (RFC 4443 section 3.2).</summary>
@@ -45,12 +47,16 @@ public readonly record struct Icmpv6Repr(Icmpv6Type Type, byte Code)
     /// <summary>Router advertisement M/O flags (other bits preserved).</summary>
     public NdpRouterFlags RouterFlags { get; init; }
 
+    /// <summary>Router advertisement: the hop limit hosts should put in their packets, 0 if the router does not say (RFC 4861 section 4.2).</summary>
     public byte CurrentHopLimit { get; init; }
 
+    /// <summary>Router advertisement: how long the router may be used as a default router, in seconds; 0 means it is not a default router (RFC 4861 section 4.2).</summary>
     public ushort RouterLifetimeSeconds { get; init; }
 
+    /// <summary>Router advertisement: how long a neighbour counts as reachable after a confirmation, in milliseconds; 0 if the router does not say (RFC 4861 section 4.2).</summary>
     public uint ReachableTimeMillis { get; init; }
 
+    /// <summary>Router advertisement: the time between retransmitted neighbor solicitations, in milliseconds; 0 if the router does not say (RFC 4861 section 4.2).</summary>
     public uint RetransTimerMillis { get; init; }
 
     /// <summary>Source link-layer address option (RS, RA, NS), or null if absent.</summary>
@@ -74,31 +80,59 @@ public readonly record struct Icmpv6Repr(Icmpv6Type Type, byte Code)
         + (TargetLinkLayerAddress.HasValue ? LinkLayerOptionLength : 0)
         + (LinkMtu.HasValue ? MtuOptionLength : 0);
 
+    /// <summary><see cref="Code"/> as a destination unreachable code; meaningful only when <see cref="Type"/> is <see cref="Icmpv6Type.DestinationUnreachable"/>.</summary>
     public Icmpv6DestinationUnreachableCode UnreachableCode => (Icmpv6DestinationUnreachableCode)Code;
 
+    /// <summary><see cref="Code"/> as a time exceeded code; meaningful only when <see cref="Type"/> is <see cref="Icmpv6Type.TimeExceeded"/>.</summary>
     public Icmpv6TimeExceededCode TimeExceededCode => (Icmpv6TimeExceededCode)Code;
 
+    /// <summary>A ping6: the peer answers with an <see cref="EchoReply"/> carrying the same identifier, sequence number and data (RFC 4443 section 4.1).</summary>
+    /// <param name="identifier">Matches replies to the pinging process.</param>
+    /// <param name="sequenceNumber">Counts the requests of one ping run, so lost and reordered replies show.</param>
+    /// <param name="dataLength">Bytes of echo data after the 8-byte header.</param>
     public static Icmpv6Repr EchoRequest(ushort identifier, ushort sequenceNumber, int dataLength) =>
         new(Icmpv6Type.EchoRequest, 0) { Identifier = identifier, SequenceNumber = sequenceNumber, DataLength = dataLength };
 
+    /// <summary>The answer to an echo request: <paramref name="identifier"/>, <paramref name="sequenceNumber"/> and the data are the request's (RFC 4443 section 4.2).</summary>
+    /// <param name="identifier">The request's identifier.</param>
+    /// <param name="sequenceNumber">The request's sequence number.</param>
+    /// <param name="dataLength">Bytes of echoed data: the request's data length.</param>
     public static Icmpv6Repr EchoReply(ushort identifier, ushort sequenceNumber, int dataLength) =>
         new(Icmpv6Type.EchoReply, 0) { Identifier = identifier, SequenceNumber = sequenceNumber, DataLength = dataLength };
 
+    /// <summary>A destination unreachable error quoting <paramref name="dataLength"/> bytes of the undeliverable packet (RFC 4443 section 3.1).</summary>
+    /// <param name="code">Why it could not be delivered (no route, port unreachable, ...).</param>
+    /// <param name="dataLength">Bytes of the invoking packet quoted: at least its 40-byte header, as much as fits in the minimum MTU of 1280.</param>
     public static Icmpv6Repr DestinationUnreachable(Icmpv6DestinationUnreachableCode code, int dataLength) =>
         new(Icmpv6Type.DestinationUnreachable, (byte)code) { DataLength = dataLength };
 
+    /// <summary>A packet too big error: the packet did not fit the next link and IPv6 routers do not fragment (RFC 4443 section 3.2); drives path MTU discovery (RFC 8201).</summary>
+    /// <param name="mtu">The MTU of the next-hop link, in bytes.</param>
+    /// <param name="dataLength">Bytes of the invoking packet quoted: at least its 40-byte header, as much as fits in 1280.</param>
     public static Icmpv6Repr PacketTooBig(uint mtu, int dataLength) =>
         new(Icmpv6Type.PacketTooBig, 0) { Mtu = mtu, DataLength = dataLength };
 
+    /// <summary>A time exceeded error quoting <paramref name="dataLength"/> bytes of the discarded packet (RFC 4443 section 3.3).</summary>
+    /// <param name="code">Hop limit reached zero in transit, or reassembly timed out.</param>
+    /// <param name="dataLength">Bytes of the invoking packet quoted: at least its 40-byte header, as much as fits in 1280.</param>
     public static Icmpv6Repr TimeExceeded(Icmpv6TimeExceededCode code, int dataLength) =>
         new(Icmpv6Type.TimeExceeded, (byte)code) { DataLength = dataLength };
 
+    /// <summary>A neighbor solicitation: asks who has <paramref name="target"/> (sent to its solicited-node group), or checks that a cached neighbour is still there (unicast), or probes for a duplicate address (RFC 4861 section 4.3).</summary>
+    /// <param name="target">The address being resolved; never multicast.</param>
+    /// <param name="sourceLinkLayerAddress">The sender's MAC for the option of the same name; null when the source is the unspecified address (duplicate address detection), where the option is forbidden.</param>
     public static Icmpv6Repr NeighborSolicitation(Ipv6Address target, MacAddress? sourceLinkLayerAddress) =>
         new(Icmpv6Type.NeighborSolicitation, 0) { TargetAddress = target, SourceLinkLayerAddress = sourceLinkLayerAddress };
 
+    /// <summary>A neighbor advertisement: <paramref name="target"/> is at <paramref name="targetLinkLayerAddress"/> (RFC 4861 section 4.4).</summary>
+    /// <param name="target">The address advertised: the solicitation's target when answering one.</param>
+    /// <param name="flags">R (the sender is a router), S (answering a solicitation; never to a multicast destination), O (override a cached entry).</param>
+    /// <param name="targetLinkLayerAddress">The MAC address of <paramref name="target"/> for the option of the same name, or null to leave the option out.</param>
     public static Icmpv6Repr NeighborAdvertisement(Ipv6Address target, NdpNeighborFlags flags, MacAddress? targetLinkLayerAddress) =>
         new(Icmpv6Type.NeighborAdvertisement, 0) { TargetAddress = target, NeighborFlags = flags, TargetLinkLayerAddress = targetLinkLayerAddress };
 
+    /// <summary>A router solicitation: asks routers on the link to advertise now instead of at their next interval (RFC 4861 section 4.1).</summary>
+    /// <param name="sourceLinkLayerAddress">The sender's MAC for the option of the same name; null when the source is the unspecified address, where the option is forbidden.</param>
     public static Icmpv6Repr RouterSolicitation(MacAddress? sourceLinkLayerAddress) =>
         new(Icmpv6Type.RouterSolicitation, 0) { SourceLinkLayerAddress = sourceLinkLayerAddress };
 

@@ -87,6 +87,7 @@ public readonly ref struct Ipv4Packet
     /// <summary>The bytes the view was created over (may extend past <see cref="TotalLength"/>).</summary>
     public Span<byte> Buffer => _buffer;
 
+    /// <summary>The version nibble (offset 0, high 4 bits; RFC 791 section 3.1): 4 for IPv4. <see cref="TryCreate"/> does not check it; <see cref="Ipv4Repr.TryParse"/> does.</summary>
     public byte Version
     {
         get => (byte)(_buffer[VersionIhlOffset] >> 4);
@@ -121,6 +122,7 @@ public readonly ref struct Ipv4Packet
         set => BinaryPrimitives.WriteUInt16BigEndian(_buffer[TotalLengthOffset..], value);
     }
 
+    /// <summary>The identification field (offset 4; RFC 791 section 3.1; RFC 6864): groups the fragments of one datagram for reassembly, with source, destination and protocol.</summary>
     public ushort Identification
     {
         get => BinaryPrimitives.ReadUInt16BigEndian(_buffer[IdentificationOffset..]);
@@ -136,12 +138,14 @@ public readonly ref struct Ipv4Packet
     /// <summary>The reserved flag bit (must be zero, RFC 791; the "evil bit" of RFC 3514).</summary>
     public bool ReservedFlag => (FlagsAndOffset & 0x8000) != 0;
 
+    /// <summary>DF (offset 6, bit 1; RFC 791 section 3.1): routers must not fragment the datagram but drop it and send fragmentation needed (path MTU discovery, RFC 1191).</summary>
     public bool DontFragment
     {
         get => (FlagsAndOffset & DontFragmentBit) != 0;
         set => FlagsAndOffset = (ushort)(value ? FlagsAndOffset | DontFragmentBit : FlagsAndOffset & ~DontFragmentBit);
     }
 
+    /// <summary>MF (offset 6, bit 2; RFC 791 section 3.1): more fragments of this datagram follow; clear on the last one and on unfragmented datagrams.</summary>
     public bool MoreFragments
     {
         get => (FlagsAndOffset & MoreFragmentsBit) != 0;
@@ -162,24 +166,28 @@ public readonly ref struct Ipv4Packet
         set => _buffer[TimeToLiveOffset] = value;
     }
 
+    /// <summary>The payload's protocol number (offset 9; RFC 791 section 3.1), e.g. <see cref="IpProtocol.Tcp"/>.</summary>
     public IpProtocol Protocol
     {
         get => (IpProtocol)_buffer[ProtocolOffset];
         set => _buffer[ProtocolOffset] = (byte)value;
     }
 
+    /// <summary>The Internet checksum of the header alone, options included (offset 10; RFC 791 section 3.1). Write 0 before computing it; routers update it when they change the TTL.</summary>
     public ushort HeaderChecksum
     {
         get => BinaryPrimitives.ReadUInt16BigEndian(_buffer[ChecksumOffset..]);
         set => BinaryPrimitives.WriteUInt16BigEndian(_buffer[ChecksumOffset..], value);
     }
 
+    /// <summary>The sender's address (offset 12; RFC 791 section 3.1).</summary>
     public Ipv4Address Source
     {
         get => Ipv4Address.Read(_buffer[SourceOffset..]);
         set => value.Write(_buffer[SourceOffset..]);
     }
 
+    /// <summary>The final recipient's address (offset 16; RFC 791 section 3.1): unicast, multicast or broadcast.</summary>
     public Ipv4Address Destination
     {
         get => Ipv4Address.Read(_buffer[DestinationOffset..]);

@@ -14,10 +14,13 @@ public readonly record struct Ipv4Repr(Ipv4Address Source, Ipv4Address Destinati
     /// <summary>Largest total length the 16-bit field can carry.</summary>
     public const int MaximumTotalLength = ushort.MaxValue;
 
+    /// <summary>The identification field (RFC 791 section 3.1; RFC 6864): with source, destination and protocol it groups a datagram's fragments. Only fragments need a unique one; 0 is fine when <see cref="DontFragment"/> is set.</summary>
     public ushort Identification { get; init; }
 
+    /// <summary>DF: routers must drop the datagram rather than fragment it, and send fragmentation needed (RFC 791 section 3.1; RFC 1191 path MTU discovery).</summary>
     public bool DontFragment { get; init; }
 
+    /// <summary>MF: more fragments of this datagram follow this one (RFC 791 section 3.1).</summary>
     public bool MoreFragments { get; init; }
 
     /// <summary>Offset of this fragment's payload in the original datagram, in BYTES (a multiple of 8, at most 65528).</summary>

@@ -3,6 +3,10 @@ namespace Skiff.Wire;
 /// <summary>One TLV option from a hop-by-hop or destination options header, as yielded by <see cref="Ipv6OptionReader"/>. The data aliases the packet.</summary>
 public readonly ref struct Ipv6Option
 {
+    /// <summary>An option as the reader found it.</summary>
+    /// <param name="type">The option's type octet.</param>
+    /// <param name="offset">Where the type octet sits in the span given to the reader.</param>
+    /// <param name="data">The option's data; empty for Pad1.</param>
     public Ipv6Option(Ipv6OptionType type, int offset, ReadOnlySpan<byte> data)
     {
         Type = type;
@@ -10,6 +14,7 @@ public readonly ref struct Ipv6Option
         Data = data;
     }
 
+    /// <summary>The type octet: the two high bits are <see cref="UnknownAction"/>, the third <see cref="MayChangeEnRoute"/> (RFC 8200 section 4.2).</summary>
     public Ipv6OptionType Type { get; }
 
     /// <summary>Offset of the option's type octet in the span given to the reader (for a parameter-problem pointer).</summary>

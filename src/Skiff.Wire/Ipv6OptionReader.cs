@@ -16,6 +16,8 @@ public ref struct Ipv6OptionReader
     private Ipv6Option _current;
     private WireError _error;
 
+    /// <summary>Starts before the first option.</summary>
+    /// <param name="options">The options area: the extension header after its next-header and length octets.</param>
     public Ipv6OptionReader(ReadOnlySpan<byte> options)
     {
         _options = options;
@@ -24,6 +26,7 @@ public ref struct Ipv6OptionReader
         _error = WireError.Ok;
     }
 
+    /// <summary>The option <see cref="MoveNext"/> stopped at; default before the first call.</summary>
     public readonly Ipv6Option Current => _current;
 
     /// <summary><see cref="WireError.Ok"/> while iterating and after a clean end; the reason otherwise.</summary>

@@ -63,6 +63,7 @@ public readonly ref struct Ipv6Packet
     /// <summary>The bytes the view was created over (may extend past the payload).</summary>
     public Span<byte> Buffer => _buffer;
 
+    /// <summary>The version nibble (offset 0, high 4 bits; RFC 8200 section 3): 6 for IPv6. <see cref="TryCreate"/> does not check it; <see cref="Ipv6Repr.TryParse"/> does.</summary>
     public byte Version
     {
         get => (byte)(_buffer[VersionOffset] >> 4);
@@ -103,18 +104,21 @@ public readonly ref struct Ipv6Packet
         set => _buffer[NextHeaderOffset] = (byte)value;
     }
 
+    /// <summary>The hop limit (offset 7; RFC 8200 section 3): decremented by each router, which drops the packet at 0. Neighbor discovery requires 255, proof the sender is on the link (RFC 4861 section 6.1).</summary>
     public byte HopLimit
     {
         get => _buffer[HopLimitOffset];
         set => _buffer[HopLimitOffset] = value;
     }
 
+    /// <summary>The sender's address (offset 8; RFC 8200 section 3); never multicast.</summary>
     public Ipv6Address Source
     {
         get => Ipv6Address.Read(_buffer[SourceOffset..]);
         set => value.Write(_buffer[SourceOffset..]);
     }
 
+    /// <summary>The recipient's address (offset 24; RFC 8200 section 3): the final one, or the next hop when a routing header is present.</summary>
     public Ipv6Address Destination
     {
         get => Ipv6Address.Read(_buffer[DestinationOffset..]);

@@ -4,6 +4,7 @@ namespace Skiff.Wire;
 [Flags]
 public enum NdpNeighborFlags : byte
 {
+    /// <summary>No flag: an unsolicited advertisement from a host that does not override cached entries.</summary>
     None = 0,
     /// <summary>O: override an existing cache entry.</summary>
     Override = 0x20,

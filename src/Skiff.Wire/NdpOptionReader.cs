@@ -25,6 +25,8 @@ public ref struct NdpOptionReader
     private NdpOption _current;
     private WireError _error;
 
+    /// <summary>Starts before the first option.</summary>
+    /// <param name="options">The options area of a neighbor discovery message, normally <see cref="Icmpv6Packet.Data"/>.</param>
     public NdpOptionReader(ReadOnlySpan<byte> options)
     {
         _options = options;
@@ -33,6 +35,7 @@ public ref struct NdpOptionReader
         _error = WireError.Ok;
     }
 
+    /// <summary>The option <see cref="MoveNext"/> stopped at; default before the first call.</summary>
     public readonly NdpOption Current => _current;
 
     /// <summary><see cref="WireError.Ok"/> while iterating and after a clean end; the reason otherwise.</summary>

@@ -4,6 +4,7 @@ namespace Skiff.Wire;
 [Flags]
 public enum NdpRouterFlags : byte
 {
+    /// <summary>No flag: addresses and other configuration come from the advertisement alone (SLAAC, RFC 4862).</summary>
     None = 0,
     /// <summary>O: other configuration is available by DHCPv6.</summary>
     OtherConfiguration = 0x40,

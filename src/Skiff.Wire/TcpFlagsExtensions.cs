@@ -1,5 +1,6 @@
 namespace Skiff.Wire;
 
+/// <summary>Formatting for <see cref="TcpFlags"/>.</summary>
 public static class TcpFlagsExtensions
 {
     /// <summary>tcpdump's flag letters in its order: F S R P . U E W (e.g. "S." for SYN-ACK), or <c>none</c>. Allocates; for printing.</summary>

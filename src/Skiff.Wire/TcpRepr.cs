@@ -17,8 +17,10 @@ public readonly record struct TcpRepr
 {
     private const int MaxOptionsLength = TcpSegment.MaxHeaderLength - TcpSegment.MinHeaderLength;
 
+    /// <summary>The sender's port (RFC 9293 section 3.1).</summary>
     public ushort SourcePort { get; init; }
 
+    /// <summary>The receiver's port (RFC 9293 section 3.1); with the addresses and <see cref="SourcePort"/> it names the connection.</summary>
     public ushort DestinationPort { get; init; }
 
     /// <summary>Raw sequence number.</summary>
@@ -27,11 +29,13 @@ public readonly record struct TcpRepr
     /// <summary>Raw acknowledgment number; emitted as given even without <see cref="TcpFlags.Ack"/>.</summary>
     public uint AcknowledgmentNumber { get; init; }
 
+    /// <summary>The control bits. <see cref="TryParse"/> refuses two or more of SYN, FIN and RST with <see cref="WireError.BadFlags"/>.</summary>
     public TcpFlags Flags { get; init; }
 
     /// <summary>Raw window field, before any window-scale shift.</summary>
     public ushort WindowLength { get; init; }
 
+    /// <summary>The urgent pointer, an offset from <see cref="SequenceNumber"/> to the end of urgent data; meaningful only with <see cref="TcpFlags.Urg"/> (RFC 9293 section 3.1).</summary>
     public ushort UrgentPointer { get; init; }
 
     /// <summary>The MSS option, if present.</summary>

@@ -53,6 +53,7 @@ public struct TcpSackBlocks : IEquatable<TcpSackBlocks>
         return true;
     }
 
+    /// <summary>True when both hold the same blocks in the same order.</summary>
     public readonly bool Equals(TcpSackBlocks other) =>
         _count == other._count
         && _left0 == other._left0 && _right0 == other._right0
@@ -60,13 +61,17 @@ public struct TcpSackBlocks : IEquatable<TcpSackBlocks>
         && _left2 == other._left2 && _right2 == other._right2
         && _left3 == other._left3 && _right3 == other._right3;
 
+    /// <summary>True when <paramref name="obj"/> is a <see cref="TcpSackBlocks"/> holding the same blocks in the same order.</summary>
     public override readonly bool Equals(object? obj) => obj is TcpSackBlocks other && Equals(other);
 
+    /// <summary>A hash of the count and the blocks, consistent with <see cref="Equals(TcpSackBlocks)"/>.</summary>
     public override readonly int GetHashCode() =>
         HashCode.Combine(_count, _left0, _right0, _left1, _right1, _left2, _right2, HashCode.Combine(_left3, _right3));
 
+    /// <summary>True when both hold the same blocks in the same order.</summary>
     public static bool operator ==(TcpSackBlocks left, TcpSackBlocks right) => left.Equals(right);
 
+    /// <summary>True when the blocks, their number or their order differ.</summary>
     public static bool operator !=(TcpSackBlocks left, TcpSackBlocks right) => !left.Equals(right);
 
     /// <summary>tcpdump's form: <c>sack 2 {100:200}{300:400}</c>, or <c>none</c>.</summary>

@@ -81,12 +81,14 @@ public readonly ref struct TcpSegment
     /// <summary>The bytes the view covers: header, options, payload.</summary>
     public Span<byte> Buffer { get; }
 
+    /// <summary>The sender's port (offset 0; RFC 9293 section 3.1).</summary>
     public ushort SourcePort
     {
         get => BinaryPrimitives.ReadUInt16BigEndian(Buffer[SourcePortOffset..]);
         set => BinaryPrimitives.WriteUInt16BigEndian(Buffer[SourcePortOffset..], value);
     }
 
+    /// <summary>The receiver's port (offset 2; RFC 9293 section 3.1).</summary>
     public ushort DestinationPort
     {
         get => BinaryPrimitives.ReadUInt16BigEndian(Buffer[DestinationPortOffset..]);
@@ -128,12 +130,14 @@ public readonly ref struct TcpSegment
         set => BinaryPrimitives.WriteUInt16BigEndian(Buffer[WindowOffset..], value);
     }
 
+    /// <summary>The Internet checksum over the IP pseudo-header, the header and the data (offset 16; RFC 9293 section 3.1). Write 0 before computing it.</summary>
     public ushort Checksum
     {
         get => BinaryPrimitives.ReadUInt16BigEndian(Buffer[ChecksumOffset..]);
         set => BinaryPrimitives.WriteUInt16BigEndian(Buffer[ChecksumOffset..], value);
     }
 
+    /// <summary>The urgent pointer (offset 18; RFC 9293 section 3.1): an offset from the sequence number to the end of urgent data, meaningful only with <see cref="TcpFlags.Urg"/>.</summary>
     public ushort UrgentPointer
     {
         get => BinaryPrimitives.ReadUInt16BigEndian(Buffer[UrgentPointerOffset..]);

@@ -5,5 +5,6 @@ namespace Skiff.Wire;
 /// <param name="EchoReply">TSecr, the most recent TSval received from the peer (0 on a SYN).</param>
 public readonly record struct TcpTimestamp(uint Value, uint EchoReply)
 {
+    /// <summary>tcpdump's form, e.g. "TS val 1000 ecr 0". Allocates.</summary>
     public override string ToString() => $"TS val {Value} ecr {EchoReply}";
 }

@@ -58,12 +58,14 @@ public readonly ref struct UdpPacket
     /// <summary>The bytes the view covers (may extend past <see cref="Length"/>).</summary>
     public Span<byte> Buffer { get; }
 
+    /// <summary>The sender's port (offset 0; RFC 768); 0 when no reply is expected.</summary>
     public ushort SourcePort
     {
         get => BinaryPrimitives.ReadUInt16BigEndian(Buffer[SourcePortOffset..]);
         set => BinaryPrimitives.WriteUInt16BigEndian(Buffer[SourcePortOffset..], value);
     }
 
+    /// <summary>The receiver's port (offset 2; RFC 768).</summary>
     public ushort DestinationPort
     {
         get => BinaryPrimitives.ReadUInt16BigEndian(Buffer[DestinationPortOffset..]);

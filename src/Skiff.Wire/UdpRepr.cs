@@ -6,8 +6,10 @@ namespace Skiff.Wire;
 /// </summary>
 public readonly record struct UdpRepr
 {
+    /// <summary>The sender's port (RFC 768); 0 when no reply is expected.</summary>
     public ushort SourcePort { get; init; }
 
+    /// <summary>The receiver's port (RFC 768).</summary>
     public ushort DestinationPort { get; init; }
 
     /// <summary>Data octets after the 8-byte header.</summary>

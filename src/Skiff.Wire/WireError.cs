@@ -7,6 +7,7 @@ namespace Skiff.Wire;
 /// </summary>
 public enum WireError : byte
 {
+    /// <summary>Not an error: the bytes parsed.</summary>
     Ok = 0,
     /// <summary>Fewer bytes than the header (or a length field) needs.</summary>
     Truncated,
@@ -46,6 +47,7 @@ public enum WireError : byte
     BadFlags,
 }
 
+/// <summary>Text for <see cref="WireError"/>.</summary>
 public static class WireErrorExtensions
 {
     /// <summary>A short sentence for logs and <c>skiff read</c>.</summary>

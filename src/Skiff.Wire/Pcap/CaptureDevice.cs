@@ -17,6 +17,7 @@ public sealed class CaptureDevice : Skiff.Devices.DelegatingDevice, IDisposable
     private readonly int _interfaceId;
     private int _recordedAhead;
 
+    /// <summary>Wraps <paramref name="inner"/> and adds an Ethernet interface named <paramref name="interfaceName"/> to <paramref name="writer"/>; every frame is recorded under it.</summary>
     /// <param name="inner">The device to watch.</param>
     /// <param name="writer">Where frames go; the caller disposes it after this device.</param>
     /// <param name="interfaceName">The pcapng interface name (if_name).</param>
@@ -32,13 +33,16 @@ public sealed class CaptureDevice : Skiff.Devices.DelegatingDevice, IDisposable
     /// <summary>Added to each <see cref="Instant"/> to make a wall-clock timestamp (nanoseconds since the Unix epoch). Default 0.</summary>
     public long EpochNanos { get; init; }
 
+    /// <summary>The inner device's capabilities: capturing changes none of them.</summary>
     public override DeviceCapabilities Capabilities => _inner.Capabilities;
 
+    /// <summary>The inner device's pool: capture copies frames into the file and never holds one.</summary>
     public override PacketPool Pool => _inner.Pool;
 
     /// <summary>Frames written to the capture.</summary>
     public long FramesCaptured { get; private set; }
 
+    /// <summary>Receives a burst from the inner device and writes each frame to the capture, stamped <paramref name="now"/>, before returning it; see <see cref="IDevice.ReceiveBurst"/>.</summary>
     public override int ReceiveBurst(Span<PacketBuffer> buffers, Instant now)
     {
         int n = _inner.ReceiveBurst(buffers, now);
@@ -49,6 +53,10 @@ public sealed class CaptureDevice : Skiff.Devices.DelegatingDevice, IDisposable
         return n;
     }
 
+    /// <summary>
+    /// Writes each frame to the capture, stamped <paramref name="now"/>, then hands the burst to the inner device; see
+    /// <see cref="IDevice.TransmitBurst"/>. Frames refused last time and offered again at the front are not written twice.
+    /// </summary>
     public override int TransmitBurst(ReadOnlySpan<PacketBuffer> buffers, Instant now)
     {
         // Record before handing over: once the inner device owns a frame it may be gone. Frames the device
@@ -68,5 +76,6 @@ public sealed class CaptureDevice : Skiff.Devices.DelegatingDevice, IDisposable
         FramesCaptured++;
     }
 
+    /// <summary>Flushes the writer so the file holds every frame captured so far. The writer stays open: its owner disposes it.</summary>
     public void Dispose() => _writer.Flush();
 }

@@ -39,5 +39,6 @@ public sealed class CaptureInterface
     /// <summary>Packets the interface dropped for lack of resources (pcapng isb_ifdrop), or null until a statistics block gives it.</summary>
     public ulong? DroppedPackets { get; internal set; }
 
+    /// <summary>A one-line description for <c>skiff read</c>, e.g. "interface 0 eth0: Ethernet, snaplen 262144, 1000000 ticks/s". Allocates.</summary>
     public override string ToString() => $"interface {Id} {Name ?? "(unnamed)"}: {LinkType}, snaplen {SnapLengthBytes}, {TimestampUnitsPerSecond} ticks/s";
 }

@@ -48,8 +48,10 @@ public sealed class PcapNgReader : ICaptureReader
         _leaveOpen = leaveOpen;
     }
 
+    /// <summary>Always <see cref="CaptureFormat.PcapNg"/>.</summary>
     public CaptureFormat Format => CaptureFormat.PcapNg;
 
+    /// <summary>True when the current section was written big-endian (its byte-order magic read as 0x4d3c2b1a); the reader swaps for you.</summary>
     public bool IsBigEndian { get; private set; }
 
     /// <summary>The current section's format version (1.0 for every file in use).</summary>
@@ -64,6 +66,7 @@ public sealed class PcapNgReader : ICaptureReader
     /// <summary>The interfaces of the current section, indexed by interface id; a new section clears them.</summary>
     public IReadOnlyList<CaptureInterface> Interfaces => _interfaces;
 
+    /// <inheritdoc />
     public bool CanContinue => !_finished;
 
     /// <summary>
@@ -103,6 +106,7 @@ public sealed class PcapNgReader : ICaptureReader
         return WireError.Ok;
     }
 
+    /// <inheritdoc />
     public bool TryReadNext(out CaptureRecord record, out WireError error)
     {
         record = default;
@@ -200,6 +204,7 @@ public sealed class PcapNgReader : ICaptureReader
         return false;
     }
 
+    /// <summary>Ends reading (later reads return false) and disposes the stream unless the reader was opened with <c>leaveOpen</c>.</summary>
     public void Dispose()
     {
         _finished = true;

@@ -45,8 +45,10 @@ public sealed class PcapReader : ICaptureReader
         _maxRecordBytes = Math.Clamp(snapLengthBytes, LibpcapMaxSnapLengthBytes, CaptureStreams.MaxRecordBytes);
     }
 
+    /// <summary>Always <see cref="CaptureFormat.Pcap"/>.</summary>
     public CaptureFormat Format => CaptureFormat.Pcap;
 
+    /// <summary>True when the file was written big-endian (magic read as 0xd4c3b2a1 or 0x4d3cb2a1); the reader swaps for you.</summary>
     public bool IsBigEndian { get; }
 
     /// <summary>True for nanosecond timestamps (magic 0xa1b23c4d), false for microseconds.</summary>
@@ -64,8 +66,10 @@ public sealed class PcapReader : ICaptureReader
     /// <summary>The snap length the file declares (0 if it declares none).</summary>
     public int SnapLengthBytes => _interfaces[0].SnapLengthBytes;
 
+    /// <summary>The single interface of a classic pcap file (id 0), built from the global header.</summary>
     public IReadOnlyList<CaptureInterface> Interfaces => _interfaces;
 
+    /// <inheritdoc />
     public bool CanContinue => !_finished;
 
     /// <summary>
@@ -121,6 +125,7 @@ public sealed class PcapReader : ICaptureReader
         return WireError.Ok;
     }
 
+    /// <inheritdoc />
     public bool TryReadNext(out CaptureRecord record, out WireError error)
     {
         record = default;
@@ -165,6 +170,7 @@ public sealed class PcapReader : ICaptureReader
         return true;
     }
 
+    /// <summary>Ends reading (later reads return false) and disposes the stream unless the reader was opened with <c>leaveOpen</c>.</summary>
     public void Dispose()
     {
         _finished = true;

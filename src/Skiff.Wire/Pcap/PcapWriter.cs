@@ -104,6 +104,7 @@ public sealed class PcapWriter : IDisposable
     /// <summary>Flushes the stream.</summary>
     public void Flush() => _stream.Flush();
 
+    /// <summary>Flushes, then disposes the stream unless the writer was created with <c>leaveOpen</c>. Calling it again does nothing.</summary>
     public void Dispose()
     {
         if (_disposed)
