@@ -21,7 +21,8 @@ public static class DemoCommand
         Option<double> rate = new Option<double>("--rate-mbps") { Description = "Rate limit of each direction in Mbit/s; 0 for none." }.InRange(0);
         Option<ulong> seed = new("--seed") { Description = "Seed for the impairments and the data streams. Default 1.", DefaultValueFactory = _ => 1UL };
         Option<string?> pcap = new("--pcap") { Description = "Write the wire, as seen at 10.0.0.1, to this pcapng file." };
-        Command command = new("demo", "Two Skiff stacks over the in-memory link: ARP, ping, UDP echo and a two-way TCP transfer checked by SHA-256.")
+        Command command = new("demo", CommandHelp.WithExamples("Two Skiff stacks over the in-memory link: ARP, ping, UDP echo and a two-way TCP transfer checked by SHA-256.",
+            "skiff demo", "skiff demo --bytes 16M --loss 2 --reorder 1 --seed 7", "skiff demo --bytes 1M --pcap demo.pcapng"))
         {
             bytes, loss, reorder, duplicate, corrupt, delay, rate, seed, pcap,
         };

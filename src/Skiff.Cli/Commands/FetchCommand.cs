@@ -15,7 +15,8 @@ public static class FetchCommand
     {
         StackOptionSet stack = new(withStack: true);
         Argument<string> url = new("url") { Description = "An http:// URL whose host is an IPv4 address, e.g. http://10.0.0.1/bytes/1048576." };
-        Command command = new("fetch", "HTTP GET over Skiff's TCP: print the status, the body's length and its SHA-256.");
+        Command command = new("fetch", CommandHelp.WithExamples("HTTP GET over Skiff's TCP: print the status, the body's length and its SHA-256.",
+            "skiff fetch --driver afpacket --iface eth1 --ip 192.0.2.20/24 http://192.0.2.10/bytes/1048576"));
         stack.AddTo(command);
         command.Arguments.Add(url);
         command.SetAction(result =>

@@ -30,7 +30,8 @@ public static class GenCommand
             Description = "Instead of a driver's transmit, generate in the kernel with the XDP loop generator (the fastest this kernel allows, for benchmarks): " +
                 "give a spare veth pair that is up, as LOOP,PEER; frames leave by --iface. --driver, --rate, --count and --flows do not apply.",
         };
-        Command command = new("gen", "Transmit UDP frames as fast as asked over N flows and print pps each second (testpmd txonly).");
+        Command command = new("gen", CommandHelp.WithExamples("Transmit UDP frames as fast as asked over N flows and print pps each second (testpmd txonly).",
+            "skiff gen --driver afxdp --iface eth1 --dst-mac 02:00:00:00:00:02 --dst-ip 192.0.2.10 --size 64 --flows 16 --seconds 10", "skiff gen --driver afpacket --iface veth0 --dst-mac 02:00:00:00:00:02 --dst-ip 192.0.2.10 --xdp-loop loop0,loop1 --seconds 10"));
         device.AddTo(command);
         foreach (Option o in new Option[] { dstMac, dstIp, srcIp, mac, dstPort, size, flows, rate, seconds, count, xdpLoop })
         {

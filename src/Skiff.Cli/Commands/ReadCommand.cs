@@ -32,7 +32,8 @@ public static class ReadCommand
             Description = "A tcpdump filter expression (pcap-filter(7)), e.g. 'tcp port 80 and host 10.0.0.1': only matching frames are printed.",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        Command command = new("read", "Print the frames of a capture file, one line each, and a summary; optionally only those a tcpdump filter expression matches.")
+        Command command = new("read", CommandHelp.WithExamples("Print the frames of a capture file, one line each, and a summary; optionally only those a tcpdump filter expression matches.",
+            "skiff read tests/data/sample.pcapng", "skiff read capture.pcapng 'tcp port 80 and tcp[13] & 2 != 0'", "skiff read capture.pcapng -c 10 'icmp'"))
         {
             file, expression, count, json,
         };

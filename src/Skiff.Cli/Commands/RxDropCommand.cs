@@ -23,7 +23,8 @@ public static class RxDropCommand
             Description = "Run an RX hook that keeps only frames matching this tcpdump expression (the rest are dropped as Filter) before the drop stage; repeatable. Measures the hook chain's cost, e.g. --filter 'ip or not ip'.",
             AllowMultipleArgumentsPerToken = false,
         };
-        Command command = new("rxdrop", "Receive and drop every frame, printing pps each second and the median at the end (DPDK rxonly).");
+        Command command = new("rxdrop", CommandHelp.WithExamples("Receive and drop every frame, printing pps each second and the median at the end (DPDK rxonly).",
+            "skiff rxdrop --driver afpacket --iface eth1 --seconds 10", "skiff rxdrop --driver afxdp --iface eth1 --ip 192.0.2.10 --queues 2 --filter 'ip or not ip'"));
         device.AddTo(command);
         command.Options.Add(queues);
         command.Options.Add(steer);

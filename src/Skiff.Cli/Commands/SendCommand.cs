@@ -18,7 +18,8 @@ public static class SendCommand
         Option<string> to = new("--to") { Required = true, Description = "The echo server, as IP:PORT." };
         Option<string> bytes = new("--bytes") { Description = "Bytes to send (suffixes K, M, G; binary). Default 16M.", DefaultValueFactory = _ => "16M" };
         Option<ulong> seed = new("--seed") { Description = "Seed of the data stream. Default 1.", DefaultValueFactory = _ => 1UL };
-        Command command = new("send", "Send a seeded stream to a TCP echo server over Skiff, read it back, and compare SHA-256.");
+        Command command = new("send", CommandHelp.WithExamples("Send a seeded stream to a TCP echo server over Skiff, read it back, and compare SHA-256.",
+            "skiff send --driver afpacket --iface eth1 --ip 192.0.2.20/24 --to 192.0.2.10:7 --bytes 64M"));
         stack.AddTo(command);
         command.Options.Add(to);
         command.Options.Add(bytes);

@@ -48,7 +48,8 @@ public static class ServeCommand
         {
             Description = $"The control socket skiff stats reads. Default: {StatsSocketPaths.FilePrefix}PID{StatsSocketPaths.FileSuffix} in $XDG_RUNTIME_DIR, else in /tmp; '{StatsSocketPaths.Off}' for no socket.",
         };
-        Command command = new("serve", "Own an address on an interface: answer ARP and ping, serve echo, discard and HTTP until Ctrl-C.");
+        Command command = new("serve", CommandHelp.WithExamples("Own an address on an interface: answer ARP and ping, serve echo, discard and HTTP until Ctrl-C.",
+            "skiff serve --driver afxdp --iface eth1 --ip 192.0.2.10/24 --http 80 --tcp-echo 7", "skiff serve --driver afpacket --iface eth1 --ip 192.0.2.10/24 --http 80 --cores 2 --drop 'udp port 53'", "skiff serve --driver tap --iface skiff0 --ip 10.9.0.1/24 --udp-echo 7 --echo-hook"));
         stack.AddTo(command);
         command.Options.Add(tcpEcho);
         command.Options.Add(tcpDiscard);

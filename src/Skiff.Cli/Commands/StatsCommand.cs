@@ -23,7 +23,8 @@ public static class StatsCommand
         Option<bool> once = new("--once") { Description = "Print one table (rates measured over one second) and exit." };
         Option<bool> json = new("--json") { Description = "Print each report as one line of JSON (totals only) instead of a table." };
         Option<bool> qdisc = new("--qdisc") { Description = "Print the egress qdiscs' counters as tc -s qdisc does (sent, dropped, overlimits, requeues, backlog)." };
-        Command command = new("stats", "Show a running skiff serve's counters per queue, refreshed every second, until Ctrl-C.");
+        Command command = new("stats", CommandHelp.WithExamples("Show a running skiff serve's counters per queue, refreshed every second, until Ctrl-C.",
+            "skiff stats", "skiff stats --socket /run/skiff/skiff-serve-1234.sock --once", "skiff stats --json"));
         command.Options.Add(socket);
         command.Options.Add(once);
         command.Options.Add(json);
