@@ -6,5 +6,6 @@ namespace Skiff;
 /// </summary>
 public interface IClock
 {
+    /// <summary>The current instant; never earlier than a value read before.</summary>
     Instant Now { get; }
 }

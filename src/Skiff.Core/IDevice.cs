@@ -14,6 +14,7 @@ namespace Skiff;
 /// </remarks>
 public interface IDevice
 {
+    /// <summary>What the device can carry and do: its MTU, the largest burst it moves, and the checksums it offloads. Fixed for the device's life.</summary>
     DeviceCapabilities Capabilities { get; }
 
     /// <summary>The pool transmit frames should come from (for AF_XDP it is the UMEM; zero-copy needs it).</summary>

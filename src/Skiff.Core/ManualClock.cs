@@ -1,10 +1,14 @@
 namespace Skiff;
 
 /// <summary>A clock that moves only when told to. Not thread-safe; for tests and simulations.</summary>
+/// <param name="start">The instant the clock shows until it is first advanced; default <see cref="Instant.Zero"/>.</param>
 public sealed class ManualClock(Instant start = default) : IClock
 {
+    /// <summary>The instant the clock shows: <c>start</c> until it is advanced.</summary>
     public Instant Now { get; private set; } = start;
 
+    /// <summary>Moves the clock forward by <paramref name="by"/>; zero leaves it where it is.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="by"/> is negative: a monotonic clock cannot go backwards.</exception>
     public void Advance(Duration by)
     {
         if (by < Duration.Zero)

@@ -8,18 +8,26 @@ public sealed class PacketBatch
 {
     private readonly PacketBuffer[] _items;
 
+    /// <summary>Creates an empty batch; its array is the only allocation it ever makes.</summary>
+    /// <param name="capacity">Most buffers it holds: usually the device's <see cref="DeviceCapabilities.MaxBurst"/>. Default 32.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is zero or negative.</exception>
     public PacketBatch(int capacity = 32)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
         _items = new PacketBuffer[capacity];
     }
 
+    /// <summary>Most buffers the batch holds, fixed at construction.</summary>
     public int Capacity => _items.Length;
 
+    /// <summary>Buffers held now, 0 to <see cref="Capacity"/>; they are the first <see cref="Count"/> entries.</summary>
     public int Count { get; private set; }
 
+    /// <summary>True when <see cref="Count"/> equals <see cref="Capacity"/>: <see cref="TryAdd"/> would refuse.</summary>
     public bool IsFull => Count == _items.Length;
 
+    /// <summary>The buffer at <paramref name="index"/>, counted from the oldest.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is negative or not below <see cref="Count"/>.</exception>
     public PacketBuffer this[int index]
     {
         get

@@ -221,5 +221,6 @@ public sealed unsafe class PacketBuffer
     /// <summary>Returns the frame to its pool. The caller must not touch the buffer afterwards.</summary>
     public void Free() => Pool.Free(this);
 
+    /// <summary>The frame's index, length and data offset, e.g. "frame 7: 60 bytes at 256", for debugging. Allocates.</summary>
     public override string ToString() => $"frame {Index}: {_length} bytes at {_dataOffset}";
 }

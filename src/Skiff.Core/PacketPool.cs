@@ -30,11 +30,20 @@ public sealed unsafe class PacketPool : IDisposable
     private NativeMemoryManager?[]? _frameMemory;
     private long _allocationFailures;
 
+    /// <summary>Allocates and zeroes a page-aligned slab of <paramref name="frameCount"/> × <paramref name="frameBytes"/> bytes.</summary>
+    /// <param name="frameCount">Number of frames; at least 1.</param>
+    /// <param name="frameBytes">Size of one frame slot: a power of two from 512 to 65536. Default 2048.</param>
+    /// <param name="headroomBytes">Space in front of the data for headers to be prepended, leaving at least 64 bytes of the frame. Default 256 (XDP_PACKET_HEADROOM).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of the ranges above; the message says which and why.</exception>
     public PacketPool(int frameCount, int frameBytes = 2048, int headroomBytes = 256)
         : this(new PacketPoolOptions { FrameCount = frameCount, FrameBytes = frameBytes, HeadroomBytes = headroomBytes })
     {
     }
 
+    /// <summary>Allocates and zeroes a slab cut as <paramref name="options"/> say.</summary>
+    /// <param name="options">Frame count, frame size, headroom and alignment; see <see cref="PacketPoolOptions"/> for the ranges.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">No frames, a frame size that is not a power of two from 512 to 65536, or headroom that leaves less than 64 bytes of a frame; the message says which.</exception>
     public PacketPool(PacketPoolOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -69,10 +78,13 @@ public sealed unsafe class PacketPool : IDisposable
         _free.EnqueueBulk(_buffers);
     }
 
+    /// <summary>Number of frames in the pool, fixed at construction.</summary>
     public int FrameCount { get; }
 
+    /// <summary>Size of one frame slot in bytes (a power of two, 512 to 65536): headroom plus the largest frame it holds.</summary>
     public int FrameBytes { get; }
 
+    /// <summary>Bytes kept free in front of the data of a freshly allocated or received frame, for headers to be prepended.</summary>
     public int HeadroomBytes { get; }
 
     /// <summary>Size of the slab in bytes (FrameCount × FrameBytes).</summary>
@@ -257,6 +269,7 @@ public sealed unsafe class PacketPool : IDisposable
     /// <summary>True if frame <paramref name="buffer"/> is currently owned outside the pool.</summary>
     public bool IsInUse(PacketBuffer buffer) => Volatile.Read(ref buffer._state) == 1;
 
+    /// <summary>Frees the slab. Every buffer still in use becomes invalid; calling it again does nothing. Not safe while another thread uses the pool.</summary>
     public void Dispose()
     {
         if (_slab != null)

@@ -37,6 +37,7 @@ public sealed class ImpairmentCounters
     /// <summary>Frames freed because <see cref="ImpairmentOptions.QueueLimitFrames"/> frames were already held.</summary>
     public long DroppedQueueFull { get; internal set; }
 
+    /// <summary>All counters on one line, e.g. "passed 998, lost 2, duplicated 0 (skipped 0), ...", for logs and test failures. Allocates.</summary>
     public override string ToString() =>
         $"passed {Passed}, lost {Lost}, duplicated {Duplicated} (skipped {DuplicateSkippedNoBuffer}), corrupted {Corrupted}, " +
         $"reordered {Reordered}, delayed {Delayed}, dropped (queue full) {DroppedQueueFull}";

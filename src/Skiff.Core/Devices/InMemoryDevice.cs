@@ -36,6 +36,7 @@ public sealed class InMemoryDevice : IDevice
         _receiveChecksum = receiveChecksum;
     }
 
+    /// <summary>What <see cref="InMemoryLink.CreatePair(PacketPool, int, DeviceCapabilities?, ChecksumState)"/> was given; both ends of a link report the same.</summary>
     public DeviceCapabilities Capabilities { get; }
 
     /// <summary>The pool this end's transmit frames should come from. Received frames may belong to the peer's pool.</summary>
