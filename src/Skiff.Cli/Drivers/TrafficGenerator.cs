@@ -137,6 +137,7 @@ internal sealed class TrafficGenerator
         private readonly PacketBuffer[] _burst = new PacketBuffer[Burst];
         private readonly long _count = owner._settings.Count > 0 ? owner._settings.Count : long.MaxValue;
         private Instant _start = Instant.Never;
+        private Instant _end = Instant.Never;
         private long _queued;
         private int _flow;
 
@@ -146,13 +147,15 @@ internal sealed class TrafficGenerator
 
         public bool Run(Instant now)
         {
-            if (Stop || _queued >= _count)
+            if (Stop || _queued >= _count || now >= _end)
             {
                 return false;
             }
             if (_start == Instant.Never)
             {
                 _start = now;
+                // The loop's own clock ends the run: the thread that reports each second may wake late on a busy machine.
+                _end = owner._settings.Duration > TimeSpan.Zero ? now + Duration.FromMicros((long)(owner._settings.Duration.TotalMilliseconds * 1000)) : Instant.Never;
             }
             long want = Math.Min(Burst, _count - _queued);
             if (owner._settings.RatePps > 0)
@@ -181,7 +184,7 @@ internal sealed class TrafficGenerator
             return n > 0;
         }
 
-        public Instant PollAt(Instant now) => Stop || _queued >= _count ? Instant.Never
+        public Instant PollAt(Instant now) => Stop || _queued >= _count || now >= _end ? Instant.Never
             : owner._settings.RatePps > 0 && _start != Instant.Never
                 ? Instant.Max(now, _start + Duration.FromMicros((_queued * 1_000_000 / owner._settings.RatePps) + 1))
                 : now;
