@@ -18,7 +18,10 @@ namespace Skiff;
 /// that is a bug in the caller, not bad input) and counts frames in use, so a leak shows in tests.</para>
 /// <para>Frames are handed out in FIFO order from the shared free list; a <see cref="PacketPoolCache"/>
 /// reuses its most recently freed (cache-warm) frames first.</para>
-/// <para>Disposing the pool while frames are in use is allowed but makes every outstanding buffer invalid.</para>
+/// <para>Disposing the pool while frames are in use is allowed and safe: allocation stops at once, and the slab is
+/// freed when the last outstanding frame comes back (an application may still hold received data, e.g. a pipe read
+/// result, after its stack stopped). Frames parked in a <see cref="PacketPoolCache"/> count as outstanding until the
+/// cache is flushed.</para>
 /// </remarks>
 public sealed unsafe class PacketPool : IDisposable
 {
@@ -29,6 +32,7 @@ public sealed unsafe class PacketPool : IDisposable
     private NativeMemoryManager? _slabMemory;
     private NativeMemoryManager?[]? _frameMemory;
     private long _allocationFailures;
+    private int _disposeState; // 0 live, 1 disposed with frames still out (slab kept), 2 slab freed
 
     /// <summary>Allocates and zeroes a page-aligned slab of <paramref name="frameCount"/> × <paramref name="frameBytes"/> bytes.</summary>
     /// <param name="frameCount">Number of frames; at least 1.</param>
@@ -115,7 +119,7 @@ public sealed unsafe class PacketPool : IDisposable
     /// <summary>Takes one frame, reset to empty with default headroom. False (and a failure counted) when the pool is empty. Any thread.</summary>
     public bool TryAllocate([NotNullWhen(true)] out PacketBuffer? buffer)
     {
-        if (!_free.TryDequeue(out buffer))
+        if (IsDisposed || !_free.TryDequeue(out buffer))
         {
             CountAllocationFailure();
             buffer = null;
@@ -131,7 +135,7 @@ public sealed unsafe class PacketPool : IDisposable
     /// </summary>
     public int AllocateBurst(Span<PacketBuffer> buffers)
     {
-        int n = _free.DequeueBurst(buffers);
+        int n = IsDisposed ? 0 : _free.DequeueBurst(buffers);
         if (n < buffers.Length)
         {
             CountAllocationFailure();
@@ -146,7 +150,7 @@ public sealed unsafe class PacketPool : IDisposable
     /// <summary>Fills all of <paramref name="buffers"/> or none, counting a failure (Bulk: all or nothing). Any thread.</summary>
     public bool AllocateBulk(Span<PacketBuffer> buffers)
     {
-        if (!_free.DequeueBulk(buffers))
+        if (IsDisposed || !_free.DequeueBulk(buffers))
         {
             CountAllocationFailure();
             return false;
@@ -166,6 +170,7 @@ public sealed unsafe class PacketPool : IDisposable
         {
             throw new InvalidOperationException("The pool's free list overflowed: a frame was freed without passing the double-free check.");
         }
+        AfterReturn();
     }
 
     /// <summary>
@@ -189,6 +194,7 @@ public sealed unsafe class PacketPool : IDisposable
         {
             throw new InvalidOperationException("The pool's free list overflowed: a frame was freed without passing the double-free check.");
         }
+        AfterReturn();
         if (error is not null)
         {
             throw error;
@@ -269,13 +275,42 @@ public sealed unsafe class PacketPool : IDisposable
     /// <summary>True if frame <paramref name="buffer"/> is currently owned outside the pool.</summary>
     public bool IsInUse(PacketBuffer buffer) => Volatile.Read(ref buffer._state) == 1;
 
-    /// <summary>Frees the slab. Every buffer still in use becomes invalid; calling it again does nothing. Not safe while another thread uses the pool.</summary>
+    /// <summary>True once <see cref="Dispose"/> was called: allocation fails from then on.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposeState) != 0;
+
+    /// <summary>True once the slab itself was freed: disposed, and every frame came back.</summary>
+    public bool IsSlabFreed => Volatile.Read(ref _disposeState) == 2;
+
+    /// <summary>After frames came back to the free list: frees the slab if the pool was disposed and this was the last one.</summary>
+    internal void AfterReturn()
+    {
+        if (Volatile.Read(ref _disposeState) == 1)
+        {
+            TryFreeSlab();
+        }
+    }
+
+    private void TryFreeSlab()
+    {
+        // Both the interlocked state change in Dispose and the free list's enqueue are full fences: of a last free and
+        // a dispose racing, at least one sees the other's effect, and the compare-exchange lets exactly one free.
+        if (_free.Count != FrameCount || Interlocked.CompareExchange(ref _disposeState, 2, 1) != 1)
+        {
+            return;
+        }
+        NativeMemory.AlignedFree(_slab);
+        _slab = null;
+    }
+
+    /// <summary>
+    /// Stops allocation and frees the slab, at once if every frame is in the pool, otherwise when the last outstanding
+    /// frame is returned: memory an application still reads through a buffer is never freed under it.
+    /// </summary>
     public void Dispose()
     {
-        if (_slab != null)
+        if (Interlocked.CompareExchange(ref _disposeState, 1, 0) == 0)
         {
-            NativeMemory.AlignedFree(_slab);
-            _slab = null;
+            TryFreeSlab();
         }
     }
 }

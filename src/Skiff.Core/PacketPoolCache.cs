@@ -154,7 +154,7 @@ public sealed class PacketPoolCache : IDisposable
     private int Refill(int needed)
     {
         int want = Math.Min(_stack.Length, Math.Max(needed, _refillTarget + needed)) - _count;
-        if (want > 0)
+        if (want > 0 && !_pool.IsDisposed)
         {
             _count += _pool.FreeList.DequeueBurst(_stack.AsSpan(_count, want));
         }
@@ -173,5 +173,6 @@ public sealed class PacketPoolCache : IDisposable
             throw new InvalidOperationException("The pool's free list overflowed: a frame was freed without passing the double-free check.");
         }
         _count -= n;
+        _pool.AfterReturn();
     }
 }

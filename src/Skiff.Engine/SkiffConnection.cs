@@ -67,6 +67,9 @@ public sealed class SkiffConnection : IAsyncDisposable
     /// <summary>The application's ends: read <see cref="IDuplexPipe.Input"/>, write <see cref="IDuplexPipe.Output"/>.</summary>
     public IDuplexPipe Transport => _core.Transport;
 
+    /// <summary>True when the connection sends without Nagle's delay (TCP_NODELAY), as the listener's or connect's <see cref="Skiff.Stack.Tcp.TcpConfig"/> said.</summary>
+    public bool NoDelay => _core.NoDelay;
+
     /// <summary>The local address and port.</summary>
     public IPEndPoint LocalEndPoint => new(new IPAddress(ToBytes(_core.Tuple.LocalAddress)), _core.Tuple.LocalPort);
 

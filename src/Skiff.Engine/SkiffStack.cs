@@ -122,7 +122,8 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
     /// or every connection of that core stalls. Kestrel's accept loop does just that, so the Kestrel transport turns it
     /// on. Failures and cancellations always resume on the thread pool. Default false.
     /// </param>
-    public SkiffListener Listen(ushort port, int? backlog = null, bool unsafeInlineAccepts = false)
+    /// <param name="config">TCP settings of the accepted connections. Default the stack's <see cref="SkiffStackOptions.TcpConfig"/>.</param>
+    public SkiffListener Listen(ushort port, int? backlog = null, bool unsafeInlineAccepts = false, Skiff.Stack.Tcp.TcpConfig? config = null)
     {
         ThrowIfStopped();
         ListenerShared shared = new(this, _engines.Length, unsafeInlineAccepts);
@@ -133,7 +134,7 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
             {
                 _engines[i].Invoke(iface =>
                 {
-                    core.Open(iface.Tcp.Listen(port, backlog: backlog, config: Options.TcpConfig));
+                    core.Open(iface.Tcp.Listen(port, backlog: backlog, config: config ?? Options.TcpConfig));
                     return true;
                 });
             }

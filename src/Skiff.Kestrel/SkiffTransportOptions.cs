@@ -48,6 +48,12 @@ public sealed class SkiffTransportOptions
     /// <summary>Changes the options of the <see cref="Driver"/> stack after the transport filled them in (TCP settings, engine, ...). Default null.</summary>
     public Func<SkiffStackOptions, SkiffStackOptions>? ConfigureStack { get; set; }
 
+    /// <summary>
+    /// Accepted connections send without Nagle's delay (TCP_NODELAY), as Kestrel's socket transport does by default
+    /// (SocketTransportOptions.NoDelay); the rest of their TCP settings are the stack's. Default true.
+    /// </summary>
+    public bool NoDelay { get; set; } = true;
+
     /// <summary>Connections each listener queues for Kestrel to accept. Default null: the stack's default backlog.</summary>
     public int? Backlog { get; set; }
 

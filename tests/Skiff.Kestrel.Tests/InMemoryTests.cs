@@ -120,6 +120,19 @@ public sealed class InMemoryTests
     }
 
     [Fact]
+    public async Task Accepted_connections_run_with_NoDelay_as_on_Kestrels_socket_transport()
+    {
+        await using KestrelOverSkiff k = await KestrelOverSkiff.StartAsync(app =>
+            app.MapGet("/nodelay", (HttpContext c) => c.Features.Get<ISkiffConnectionFeature>() is { } f ? $"nodelay={f.Connection.NoDelay}" : "no feature"));
+        await using SkiffConnection connection = await ConnectAsync(k);
+        await connection.Transport.Output.WriteAsync(Encoding.ASCII.GetBytes(
+            $"GET /nodelay HTTP/1.1\r\nHost: {KestrelOverSkiff.ServerAddress}\r\nConnection: close\r\n\r\n"));
+        string response = await ReadToEndAsync(connection.Transport.Input).WaitAsync(KestrelOverSkiff.Timeout);
+        Assert.Contains("nodelay=True", response);
+        Assert.False(connection.NoDelay); // the client stack's own default keeps Nagle
+    }
+
+    [Fact]
     public async Task A_client_abort_fires_RequestAborted_in_the_running_handler()
     {
         TaskCompletionSource started = new(TaskCreationOptions.RunContinuationsAsynchronously);

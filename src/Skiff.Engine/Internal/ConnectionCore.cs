@@ -97,6 +97,9 @@ internal sealed class ConnectionCore : EngineParticipant
 
     public TcpTuple Tuple { get; private set; }
 
+    /// <summary>True when the connection's socket runs without Nagle (TCP_NODELAY); set when it is adopted or connected.</summary>
+    public bool NoDelay { get; private set; }
+
     /// <summary>The socket the loop watches for this connection (default before the connect starts). Loop side.</summary>
     internal SocketHandle Handle => _handle;
 
@@ -132,6 +135,7 @@ internal sealed class ConnectionCore : EngineParticipant
         _handle = handle;
         _socket = socket;
         Tuple = socket.Tuple;
+        NoDelay = !socket.Config.Nagle;
         _remoteText = $"{socket.Tuple.RemoteAddress}:{socket.Tuple.RemotePort}";
         _phase = Phase.Open;
         _engine.RegisterConnection(this, handle);
@@ -219,6 +223,7 @@ internal sealed class ConnectionCore : EngineParticipant
         _engine.NotePeer(_connectAddress);
         _socket = iface.Tcp.Get(_handle);
         Tuple = _socket.Tuple;
+        NoDelay = !_socket.Config.Nagle;
         _phase = Phase.Connecting;
         _engine.RegisterConnection(this, _handle);
     }

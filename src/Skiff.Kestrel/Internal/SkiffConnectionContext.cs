@@ -16,7 +16,7 @@ namespace Skiff.Kestrel.Internal;
 /// The features Kestrel and applications look up are this object itself.
 /// </summary>
 internal sealed class SkiffConnectionContext : ConnectionContext,
-    IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature
+    IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature, ISkiffConnectionFeature
 {
     private readonly SkiffConnection _connection;
     private IDictionary<object, object?>? _items;
@@ -29,16 +29,19 @@ internal sealed class SkiffConnectionContext : ConnectionContext,
         LocalEndPoint = connection.LocalEndPoint;
         RemoteEndPoint = connection.RemoteEndPoint;
         ConnectionClosed = connection.ConnectionClosed;
-        FeatureCollection features = new(5);
+        FeatureCollection features = new(6);
         features.Set<IConnectionIdFeature>(this);
         features.Set<IConnectionTransportFeature>(this);
         features.Set<IConnectionItemsFeature>(this);
         features.Set<IConnectionLifetimeFeature>(this);
         features.Set<IConnectionEndPointFeature>(this);
+        features.Set<ISkiffConnectionFeature>(this);
         Features = features;
     }
 
     public override string ConnectionId { get; set; }
+
+    SkiffConnection ISkiffConnectionFeature.Connection => _connection;
 
     public override IFeatureCollection Features { get; }
 

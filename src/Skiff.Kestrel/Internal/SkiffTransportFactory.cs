@@ -65,7 +65,8 @@ internal sealed class SkiffTransportFactory : IConnectionListenerFactory, IConne
         SkiffListener listener;
         try
         {
-            listener = stack.Listen((ushort)ip.Port, _options.Backlog, _options.InlineAccepts);
+            listener = stack.Listen((ushort)ip.Port, _options.Backlog, _options.InlineAccepts,
+                stack.Options.TcpConfig with { Nagle = !_options.NoDelay });
         }
         catch (InvalidOperationException e)
         {

@@ -14,7 +14,12 @@ public sealed record TcpConfig
     /// <summary>Most bytes queued for the application, in order and out of order; bounds the advertised window. Default 256 KiB.</summary>
     public int ReceiveBufferBytes { get; init; } = 256 * 1024;
 
-    /// <summary>Most buffers (segments) in the in-order receive queue; a peer sending tiny segments cannot pin more frames than this. Default 512.</summary>
+    /// <summary>
+    /// Most buffers (frames) in the in-order receive queue; a peer sending tiny segments cannot pin more frames than
+    /// this (small segments are copied together into one frame). The advertised window never exceeds what these frames
+    /// are sure to take, (n - 1) half frames: 512 covers a 256 KiB buffer with 2 KiB frames; raise it with
+    /// <see cref="ReceiveBufferBytes"/> beyond that. Default 512.
+    /// </summary>
     public int MaxReceiveSegments { get; init; } = 512;
 
     /// <summary>Most segments held out of order. Default 128.</summary>

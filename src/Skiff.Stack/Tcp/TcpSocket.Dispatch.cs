@@ -57,6 +57,11 @@ public sealed partial class TcpSocket
 
         bool ackSent = false;
         sent += DispatchRetransmissions(now, ref emitter, maxSegments - sent, ref ackSent);
+        if (_persistProbe && sent < maxSegments && DispatchWindowProbeData(now, ref emitter))
+        {
+            ackSent = true;
+            sent++;
+        }
         sent += DispatchData(now, ref emitter, maxSegments - sent, ref ackSent);
         if (sent < maxSegments && (_persistProbe || _keepAliveProbe))
         {
@@ -147,10 +152,16 @@ public sealed partial class TcpSocket
         int sent = 0;
         if (_retransmitHead && budget > 0 && _sndUna < _sndMax)
         {
-            if (!EmitSegmentAt(now, ref emitter, _sndUna, SendMss, retransmission: true, out _))
+            // The head segment goes whatever the window (after a timeout too: RFC 9293 3.8.1, RFC 6298 5.4): up to
+            // the window's end, or a full segment when the window is closed or was shrunk (Linux tcp_retransmit_skb).
+            long room = _sndWnd;
+            int length = room > 0 ? (int)Math.Min(SendMss, room) : SendMss;
+            if (!EmitSegmentAt(now, ref emitter, _sndUna, length, retransmission: true, out int emitted, out bool withFin))
             {
                 return 0;
             }
+            // After a timeout SND.NXT was rewound to SND.UNA: it moves past what just went out.
+            _sndNxt = SeqNumber.Max(_sndNxt, _sndUna + emitted + (withFin ? 1 : 0));
             _retransmitHead = false;
             ackSent = true;
             sent++;
@@ -191,6 +202,60 @@ public sealed partial class TcpSocket
         return sent;
     }
 
+    /// <summary>
+    /// The persist timer fired while the peer's window is open but too small for the sender's silly-window rule
+    /// (1 to MSS-1 bytes) and nothing is in flight to bring an update: send min(window, MSS) bytes anyway, RFC 9293
+    /// 3.8.6.2.1's override timeout, as Linux's tcp_write_wakeup does. A closed window gets the zero-window probe.
+    /// </summary>
+    private bool DispatchWindowProbeData<TEmitter>(Instant now, ref TEmitter emitter)
+        where TEmitter : struct, ITcpEmitter
+    {
+        int unsent = _sendBuffer!.Count - (_sndNxt - _sndUna);
+        long room = _sndWnd - (_sndNxt - _sndUna);
+        if (unsent <= 0 || room <= 0)
+        {
+            return false;
+        }
+        int len = (int)Math.Min(Math.Min(unsent, SendMss), room);
+        bool retransmission = _sndNxt < _sndMax;
+        if (!EmitSegmentAt(now, ref emitter, _sndNxt, len, retransmission, out int emitted, out bool withFin))
+        {
+            return false;
+        }
+        _sndNxt += emitted + (withFin ? 1 : 0);
+        _sndMax = SeqNumber.Max(_sndMax, _sndNxt);
+        _persistProbe = false;
+        Counters.WindowProbes++;
+        return true;
+    }
+
+    /// <summary>
+    /// How many bytes of new data may go at SND.NXT now (0 while held), by the one rule both
+    /// <see cref="DispatchData{TEmitter}"/> and <see cref="HasImmediateWork"/> apply: the usable window, the
+    /// sender's silly-window avoidance and Nagle.
+    /// </summary>
+    private int SendableLength(int unsent)
+    {
+        long usable = UsableWindow();
+        if (usable <= 0)
+        {
+            return 0;
+        }
+        int len = (int)Math.Min(Math.Min(unsent, SendMss), usable);
+        // Sender-side silly window avoidance (RFC 9293 3.8.6.2.1): wait for a full segment unless
+        // the window is at least half the largest the peer ever offered.
+        if (len < SendMss && len < unsent && len < _maxSndWnd / 2)
+        {
+            return 0;
+        }
+        // Nagle (RFC 9293 3.7.4): one small segment in flight at a time.
+        if (len < SendMss && _config.Nagle && _sndNxt > _sndUna && _sndNxt >= _sndMax)
+        {
+            return 0;
+        }
+        return len;
+    }
+
     private int DispatchData<TEmitter>(Instant now, ref TEmitter emitter, int budget, ref bool ackSent)
         where TEmitter : struct, ITcpEmitter
     {
@@ -216,30 +281,16 @@ public sealed partial class TcpSocket
                 break;
             }
 
-            long usable = UsableWindow();
-            if (usable <= 0)
+            int len = SendableLength(unsent);
+            if (len == 0)
             {
-                if (_sndWnd == 0 && _sndMax == _sndUna && _persistAt == Instant.Never)
+                if (_sndMax == _sndUna && _persistAt == Instant.Never)
                 {
-                    // Nothing in flight to bring a window update: start probing (RFC 9293 3.8.6.1).
+                    // Held with nothing in flight to bring a window update, by a closed window or one too small to
+                    // use: probe (RFC 9293 3.8.6.1), or override the silly-window rule (3.8.6.2.1), when the timer fires.
                     _persistBackoff = _persistBackoff == Duration.Zero ? _rtt.Rto : Duration.Min(_persistBackoff * 2, Duration.FromSeconds(60));
                     _persistAt = now + _persistBackoff;
                 }
-                break;
-            }
-            int len = (int)Math.Min(Math.Min(unsent, SendMss), usable);
-            if (len < SendMss && len < unsent)
-            {
-                // Sender-side silly window avoidance (RFC 9293 3.8.6.2.1): wait for a full segment unless
-                // the window is at least half the largest the peer ever offered.
-                if (len < _maxSndWnd / 2)
-                {
-                    break;
-                }
-            }
-            if (len < SendMss && _config.Nagle && _sndNxt > _sndUna && _sndNxt >= _sndMax)
-            {
-                // Nagle (RFC 9293 3.7.4): one small segment in flight at a time.
                 break;
             }
             bool retransmission = _sndNxt < _sndMax;
@@ -255,6 +306,8 @@ public sealed partial class TcpSocket
             }
             _sndNxt += emitted + (withFin ? 1 : 0);
             _sndMax = SeqNumber.Max(_sndMax, _sndNxt);
+            _persistAt = Instant.Never; // the window let data go: nothing to probe
+            _persistProbe = false;
             ackSent = true;
             sent++;
         }
@@ -423,7 +476,11 @@ public sealed partial class TcpSocket
         // << shift, so our acceptance edge must be that value, not the unrounded one. Otherwise the peer
         // sends into bytes we trim, its SND.NXT passes our RCV.NXT, and at a zero window its ACKs fail the
         // sequence check and are lost.
-        long scaled = Math.Min((window + (1L << _rcvWscale) - 1) >> _rcvWscale, 65535);
+        // Rounding up is allowed only into room the receive queue is sure to have (ReceiveQueue.GuaranteedBytes):
+        // otherwise every ACK of a small segment would creep the edge right by up to 2^shift - 1 bytes, past what the
+        // segment cap takes. Rounded down instead, the field is a little short of the edge we keep accepting to.
+        long up = (window + (1L << _rcvWscale) - 1) >> _rcvWscale;
+        long scaled = Math.Min(up << _rcvWscale <= SegmentRoom() ? up : window >> _rcvWscale, 65535);
         SeqNumber advertised = _rcvNxt + (int)(scaled << _rcvWscale);
         if (advertised > _rcvEdge)
         {

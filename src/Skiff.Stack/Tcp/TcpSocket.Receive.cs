@@ -52,11 +52,8 @@ public sealed partial class TcpSocket
             OnDuplicateAck(now, ack);
         }
 
-        if (_sndWnd > 0)
-        {
-            _persistAt = Instant.Never;
-            _persistBackoff = Duration.Zero;
-        }
+        // The persist timer stays armed through a window too small to use (1 to MSS-1 bytes): were its one
+        // update lost, nothing else would wake the sender. DispatchData disarms it once data goes.
 
         if (_finSent && _sndUna == _finSeq + 1)
         {
@@ -97,6 +94,7 @@ public sealed partial class TcpSocket
         }
         _lastProgressAt = now;
         _retransmits = 0;
+        _persistBackoff = Duration.Zero; // the peer took data: probing, if needed again, starts from one RTO
         Counters.BytesAcked += Math.Max(0, dataAcked);
 
         // RTT: with timestamps every ACK that advances SND.UNA carries a valid sample (RFC 7323 4.1);
@@ -264,15 +262,15 @@ public sealed partial class TcpSocket
         bool taken = false;
         if (dataLength > 0)
         {
-            if (!_rx!.TryEnqueue(payload!))
+            if (!_rx!.TryEnqueue(payload!, out bool coalesced))
             {
-                // The application is not reading and the segment cap is reached: drop without ACKing the
-                // data; the peer retransmits once the window reopens.
+                // Cannot happen within the window we advertised (AdvertiseWindow caps it by what the queue is
+                // sure to take); kept as a bound against a bug: drop without ACKing, the peer retransmits.
                 Counters.DroppedReceiveQueueFull++;
                 _ackNow = true;
                 return false;
             }
-            taken = true;
+            taken = !coalesced; // copied into the tail buffer: the caller frees this one
             _rcvNxt += dataLength;
             Counters.BytesReceived += dataLength;
         }
@@ -300,11 +298,15 @@ public sealed partial class TcpSocket
             if (buffer is not null && buffer.Length > 0)
             {
                 int n = buffer.Length;
-                if (!_rx!.TryEnqueue(buffer))
+                if (!_rx!.TryEnqueue(buffer, out bool coalesced))
                 {
                     buffer.Free();
                     Counters.DroppedReceiveQueueFull++;
                     break;
+                }
+                if (coalesced)
+                {
+                    buffer.Free();
                 }
                 _rcvNxt += n;
                 Counters.BytesReceived += n;

@@ -32,7 +32,8 @@ public sealed partial class TcpSocket
         if (now >= _persistAt)
         {
             _persistAt = Instant.Never;
-            _persistProbe = true;
+            // Still held with nothing in flight? (An update may have let the data go meanwhile.)
+            _persistProbe = _sendBuffer is not null && _sendBuffer.Count > _sndNxt - _sndUna && _sndMax == _sndUna;
         }
         if (now >= _keepAliveAt)
         {
@@ -99,7 +100,8 @@ public sealed partial class TcpSocket
             // recover = SND.MAX so duplicates of this window start no fast retransmit.
             _cc.OnRetransmitTimeout(FlightSize, _sndMax, now);
             _sndNxt = _sndUna;
-            _retransmitHead = false;
+            // The head segment goes out whatever the window (DispatchRetransmissions); the rest follows as cwnd allows.
+            _retransmitHead = true;
             _limitedTransmitSegments = 0;
             _scoreboard?.Reset();
         }
@@ -149,16 +151,9 @@ public sealed partial class TcpSocket
         int unsent = _sendBuffer.Count - (_sndNxt - _sndUna);
         if (unsent > 0)
         {
-            long usable = UsableWindow();
-            if (usable >= Math.Min(unsent, SendMss) && !(_config.Nagle && unsent < SendMss && _sndNxt > _sndUna))
-            {
-                return true;
-            }
-            if (usable > 0 && usable >= _maxSndWnd / 2)
-            {
-                return true;
-            }
-            return false;
+            // The same rule DispatchData applies: data held by Nagle or the window is no work now, so the engine
+            // sleeps until a timer or an ACK instead of spinning on a dispatch that sends nothing.
+            return SendableLength(unsent) > 0;
         }
         return _closeRequested && (!_finSent || _sndNxt == _finSeq);
     }

@@ -353,11 +353,22 @@ public sealed partial class TcpSocket
         _ackNow = true;
     }
 
+    /// <summary>
+    /// Receive room: free buffer bytes, but never more than the in-order queue is sure to take however the peer
+    /// cuts the bytes into segments (its segment cap). A window offered beyond that would make us drop in-window,
+    /// perhaps SACKed, data: reneging.
+    /// </summary>
     private int ReceiveFree()
     {
-        int free = _config.ReceiveBufferBytes - (_rx?.Bytes ?? 0) - (_ooo?.Bytes ?? 0);
-        return Math.Max(0, free);
+        long free = _config.ReceiveBufferBytes - (_rx?.Bytes ?? 0) - (_ooo?.Bytes ?? 0);
+        return (int)Math.Max(0, Math.Min(free, SegmentRoom()));
     }
+
+    /// <summary>Bytes beyond RCV.NXT the in-order queue is sure to take, however they are cut into segments.</summary>
+    private long SegmentRoom() => _rx?.GuaranteedBytes(MinFrameBytes) ?? long.MaxValue;
+
+    /// <summary>The smallest frame a received segment can sit in: a pool's frames are powers of two that hold a full-sized frame.</summary>
+    private int MinFrameBytes => (int)Math.Max(512u, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_localMss + 54)));
 
     /// <summary>Prepares a pooled socket for a new connection.</summary>
     internal void Open(TcpConfig config, TcpTuple tuple, int localMss, SeqNumber iss, uint tsOffset, Instant now)

@@ -104,3 +104,72 @@ public class PacketPoolTests
         PoolAssert.EveryFrameFreeExactlyOnce(pool);
     }
 }
+
+public class PacketPoolDisposalTests
+{
+    [Fact]
+    public void DisposingWhileAFrameIsHeldKeepsItsMemoryUntilTheFrameReturns()
+    {
+        PacketPool pool = new(frameCount: 8);
+        Assert.True(pool.TryAllocate(out PacketBuffer? held));
+        Assert.True(held.TryAppend(64));
+        held.Data.Fill(0xAB);
+
+        pool.Dispose(); // an application still reads this frame (a pipe read result after its stack stopped)
+        Assert.True(pool.IsDisposed);
+        Assert.False(pool.IsSlabFreed);
+        Assert.False(pool.TryAllocate(out _)); // no new frames from a disposed pool
+        Span<PacketBuffer> burst = new PacketBuffer[2];
+        Assert.Equal(0, pool.AllocateBurst(burst));
+        Assert.All(held.Data.ToArray(), b => Assert.Equal(0xAB, b)); // still valid memory
+        held.Data.Fill(0xCD);
+
+        held.Free(); // the last frame back: now the slab goes
+        Assert.True(pool.IsSlabFreed);
+        pool.Dispose(); // idempotent
+    }
+
+    [Fact]
+    public void DisposingWithEveryFrameHomeFreesAtOnce()
+    {
+        PacketPool pool = new(frameCount: 4);
+        Assert.True(pool.TryAllocate(out PacketBuffer? b));
+        b.Free();
+        pool.Dispose();
+        Assert.True(pool.IsSlabFreed);
+    }
+
+    [Fact]
+    public void FramesParkedInACacheHoldTheSlabUntilTheCacheIsFlushed()
+    {
+        PacketPool pool = new(frameCount: 64);
+        PacketPoolCache cache = new(pool, capacity: 16);
+        Assert.True(cache.TryAllocate(out PacketBuffer? b));
+        pool.Dispose();
+        cache.Free(b);
+        Assert.False(pool.IsSlabFreed); // parked frames are still outstanding
+        cache.Flush();
+        Assert.True(pool.IsSlabFreed);
+        Assert.False(cache.TryAllocate(out _));
+    }
+
+    [Fact]
+    public async Task ALastFreeRacingTheDisposalFreesTheSlabExactlyOnce()
+    {
+        for (int round = 0; round < 200; round++)
+        {
+            PacketPool pool = new(frameCount: 4);
+            Assert.True(pool.TryAllocate(out PacketBuffer? b));
+            using Barrier start = new(2);
+            Task freeing = Task.Run(() =>
+            {
+                start.SignalAndWait();
+                b.Free();
+            });
+            start.SignalAndWait();
+            pool.Dispose();
+            await freeing;
+            Assert.True(pool.IsSlabFreed);
+        }
+    }
+}

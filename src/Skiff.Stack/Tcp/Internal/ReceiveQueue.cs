@@ -31,16 +31,68 @@ internal sealed class ReceiveQueue
 
     public bool IsFull => _count == _ring.Length;
 
-    /// <summary>Queues a buffer (ownership moves to the queue). False when full: the caller keeps it.</summary>
-    public bool TryEnqueue(PacketBuffer buffer)
+    /// <summary>
+    /// Bytes the queue is sure to accept, however the peer cuts them into segments, with frames of at least
+    /// <paramref name="minFrameBytes"/> bytes: every entry but the tail holds at least half a frame
+    /// (<see cref="TryEnqueue"/>), so n entries take more than (n - 1) half frames. The receive window never
+    /// offers more than this (no reneging on in-window data).
+    /// </summary>
+    public long GuaranteedBytes(int minFrameBytes) => Math.Max(0, _ring.Length - _count - 1) * (long)(minFrameBytes / 2);
+
+    /// <summary>
+    /// Queues a segment's payload so that every entry but the tail holds at least half a frame, whatever the
+    /// segment sizes (Linux's tcp_try_coalesce does the like): a payload that fits in the tail's free room is
+    /// copied there; a tail under half a frame is filled up first; a payload under half a frame is moved to the
+    /// start of its own frame, so it can be filled up later. Full-sized segments are queued as they are, not
+    /// copied. <paramref name="coalesced"/> true means every byte was copied and the caller keeps (and frees)
+    /// <paramref name="buffer"/>; otherwise the queue owns it. False when full: the caller keeps the buffer.
+    /// </summary>
+    public bool TryEnqueue(PacketBuffer buffer, out bool coalesced)
     {
+        coalesced = false;
+        int length = buffer.Length;
+        if (length == 0)
+        {
+            coalesced = true;
+            return true;
+        }
+        if (_count > 0)
+        {
+            PacketBuffer tail = _ring[(_head + _count - 1) & _mask]!;
+            int room = tail.TailroomBytes;
+            int copy = room >= length ? length : tail.Length < tail.FrameBytes / 2 ? room : 0;
+            if (copy > 0)
+            {
+                if (copy < length && _count == _ring.Length)
+                {
+                    return false;
+                }
+                int at = tail.Length;
+                tail.TryAppend(copy);
+                buffer.Data[..copy].CopyTo(tail.Data[at..]);
+                Bytes += copy;
+                if (copy == length)
+                {
+                    coalesced = true;
+                    return true;
+                }
+                buffer.TryAdjust(copy);
+                length -= copy;
+            }
+        }
         if (_count == _ring.Length)
         {
             return false;
         }
+        if (length < buffer.FrameBytes / 2 && buffer.DataOffset > 0)
+        {
+            // Span copy is memmove: the ranges may overlap.
+            buffer.Data.CopyTo(buffer.Frame);
+            buffer.TrySetData(0, length);
+        }
         _ring[(_head + _count) & _mask] = buffer;
         _count++;
-        Bytes += buffer.Length;
+        Bytes += length;
         return true;
     }
 

@@ -220,7 +220,9 @@ public sealed class DataAckTests
             int room = (int)(edge - peer.Nxt);
             if (room > 0)
             {
-                Assert.True(peer.SendData(TcpHarness.Bytes(Math.Min(1000, room), i)));
+                int queued = s.ReceiveQueued;
+                peer.SendData(TcpHarness.Bytes(Math.Min(1000, room), i)); // taken whole, or copied into the tail buffer
+                Assert.Equal(queued + Math.Min(1000, room), s.ReceiveQueued);
                 accepted += Math.Min(1000, room);
             }
             foreach (EmittedSegment a in h.Dispatch())
