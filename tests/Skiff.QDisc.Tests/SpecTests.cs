@@ -78,4 +78,41 @@ public sealed class SpecTests
         TbfQDisc overPfifo = Assert.IsType<TbfQDisc>(QDiscSpec.Shape(new Rate(20_000_000), QDiscSpec.Parse("pfifo limit 1000")).Build());
         Assert.Equal("pfifo limit 1000p", overPfifo.Inner.Describe());
     }
+
+    [Fact]
+    public void A_qdisc_file_builds_an_htb_hierarchy_with_filters_and_leaf_qdiscs()
+    {
+        const string file = """
+            # a 100 Mbit/s link: web traffic gets 60 % and may borrow the rest; bulk 40 %
+            htb default 20
+            class 1 rate 100mbit
+            class 10 parent 1 rate 60mbit ceil 100mbit prio 0 qdisc fq_codel
+            class 20 parent 1 rate 40mbit ceil 100mbit prio 1 qdisc pfifo limit 100
+            filter 10 bpf 'tcp port 80'
+            filter 10 mark 5
+            filter 20 dscp 8
+            """;
+        HtbQDisc q = Assert.IsType<HtbQDisc>(QDiscSpec.ParseFile(file).Build());
+        Assert.Equal(20, q.DefaultClass);
+        Assert.Equal(3, q.Classes.Count);
+        Assert.IsType<FqCodelQDisc>(q.Class(10).Leaf);
+        Assert.Equal("pfifo limit 100p", q.Class(20).Leaf!.Describe());
+        Assert.Equal((60_000_000L, 100_000_000L, 1), (q.Class(10).RateLimit.BitsPerSecond, q.Class(10).Ceil.BitsPerSecond, q.Class(20).Prio));
+        Assert.Equal(7, q.Class(1).Level);
+        Assert.Equal(0, q.Class(10).Level);
+    }
+
+    [Theory]
+    [InlineData("htb default 30\nclass 10 rate 1mbit", "class 30, which is not defined")]
+    [InlineData("htb\nclass 10 rate 1mbit\nfilter 10 colour red", "'colour' is not a filter")]
+    [InlineData("htb\nclass 10 ceil 1mbit", "class 10 has no rate")]
+    [InlineData("htb\nclass 10 parent 2 rate 1mbit", "parent 2 is not defined")]
+    [InlineData("htb\nclass 10 rate 1mbit qdisc sfq", "'sfq' is not a qdisc")]
+    [InlineData("htb\nqueue 10", "'queue' is not a line")]
+    [InlineData("htb\nclass 10 rate 1mbit\nfilter 10 bpf 'tcp port eighty'", "'tcp port eighty' is refused")]
+    public void Bad_qdisc_files_are_refused_with_the_line_and_the_reason(string text, string expected)
+    {
+        QDiscSpecException e = Assert.Throws<QDiscSpecException>(() => QDiscSpec.ParseFile(text.Replace("\\n", "\n")));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
 }

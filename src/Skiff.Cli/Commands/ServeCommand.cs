@@ -299,5 +299,12 @@ public static class ServeCommand
             }
         }
         output.WriteLine($"  drops: {(dropped.Count == 0 ? "none" : string.Join(", ", dropped))}");
+        foreach (SkiffEngine e in engines)
+        {
+            if (e.EgressQDiscOf(0) is Skiff.QDisc.QueueDiscipline q)
+            {
+                output.WriteLine($"  qdisc {q.Kind} (queue {e.Options.Queue}): {q.Statistics.ToString().Replace("\n", ";", StringComparison.Ordinal)}");
+            }
+        }
     }
 }
