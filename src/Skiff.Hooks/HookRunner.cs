@@ -31,5 +31,6 @@ public abstract class HookRunner
     /// </summary>
     public abstract void Run(ReadOnlySpan<PacketBuffer> frames, Span<HookResult> results, ref HookContext context);
 
+    /// <summary>The name and priority, e.g. "drop-syn (priority 10)", for logs and error messages.</summary>
     public override string ToString() => $"{Name} (priority {Priority})";
 }

@@ -40,5 +40,6 @@ public sealed class BpfFilter
     /// <summary>True when a frame of which <paramref name="captured"/> bytes were kept, of <paramref name="wireLength"/> on the wire, passes.</summary>
     public bool Matches(ReadOnlySpan<byte> captured, int wireLength) => _compiled.Run(captured, wireLength) != 0;
 
+    /// <summary>The tcpdump expression the filter was compiled from.</summary>
     public override string ToString() => Expression;
 }

@@ -40,14 +40,19 @@ public readonly struct BpfInstruction : IEquatable<BpfInstruction>
     /// <summary>A conditional jump, as <c>BPF_JUMP(code, k, jt, jf)</c>.</summary>
     public static BpfInstruction Jump(ushort code, uint k, byte jt, byte jf) => new(code, jt, jf, k);
 
+    /// <summary>True when the opcode, both jump offsets and k are equal.</summary>
     public bool Equals(BpfInstruction other) => Code == other.Code && Jt == other.Jt && Jf == other.Jf && K == other.K;
 
+    /// <summary>True when <paramref name="obj"/> is a <see cref="BpfInstruction"/> with the same opcode, jump offsets and k.</summary>
     public override bool Equals(object? obj) => obj is BpfInstruction other && Equals(other);
 
+    /// <summary>A hash of the four fields, consistent with <see cref="Equals(BpfInstruction)"/>.</summary>
     public override int GetHashCode() => HashCode.Combine(Code, Jt, Jf, K);
 
+    /// <summary>True when the opcode, both jump offsets and k are equal.</summary>
     public static bool operator ==(BpfInstruction left, BpfInstruction right) => left.Equals(right);
 
+    /// <summary>True when any of the opcode, the jump offsets or k differ.</summary>
     public static bool operator !=(BpfInstruction left, BpfInstruction right) => !left.Equals(right);
 
     /// <summary>The instruction as <c>tcpdump -dd</c> prints it: <c>{ 0x28, 0, 0, 0x0000000c }</c>.</summary>

@@ -26,5 +26,6 @@ public readonly struct BpfVerificationResult
     public static BpfVerificationResult Invalid(int index, string reason) =>
         new(false, index, index >= 0 ? $"instruction {index}: {reason}" : reason);
 
+    /// <summary>The same as <see cref="Reason"/>: "valid", or what is wrong and where.</summary>
     public override string ToString() => Reason;
 }
