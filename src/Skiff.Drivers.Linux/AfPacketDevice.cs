@@ -340,6 +340,7 @@ public sealed unsafe partial class AfPacketDevice : IDevice, IWaitableDevice, ID
         }
     }
 
+    /// <summary>The interface and ring geometry, e.g. "af_packet:eth0 (TPACKET_V3, 16x262144 B rx, 1024x2048 B tx)", for banners and logs.</summary>
     public override string ToString() => $"af_packet:{InterfaceName} (TPACKET_V3, {RxBlockCount}x{RxBlockBytes} B rx, {TxFrameCount}x{TxFrameBytes} B tx)";
 
     private static void Validate(AfPacketOptions o)

@@ -196,6 +196,7 @@ public sealed unsafe class AfXdpDevice : IDevice, IWaitableDevice, IDisposable
         log?.Invoke($"AF_XDP on {_options.InterfaceName} queue {_options.QueueId}: XDP program attached in {AttachMode.ToString().ToLowerInvariant()} mode, " +
             $"socket bound in {(IsZeroCopy ? "zero-copy" : "copy")} mode{(_needWakeup ? " with need_wakeup" : "")}; steering {_options.SteerAddresses.Count} address(es).");
 
+    /// <summary><see cref="AfXdpOptions.MtuBytes"/> as the MTU, bursts of up to 64 frames, and no checksum offload: the stack computes every checksum.</summary>
     public DeviceCapabilities Capabilities { get; }
 
     /// <summary>The UMEM: receive frames come from it, and transmit frames from it go out without a copy.</summary>

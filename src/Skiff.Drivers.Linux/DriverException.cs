@@ -9,6 +9,9 @@ namespace Skiff.Drivers.Linux;
 /// </summary>
 public sealed class DriverException : Exception
 {
+    /// <summary>Creates the exception a driver throws when it cannot be set up.</summary>
+    /// <param name="message">A sentence that says what failed and what to do about it.</param>
+    /// <param name="errno">The errno of the failing system call, or 0 when the failure is not a system call's.</param>
     public DriverException(string message, int errno = 0)
         : base(message)
     {

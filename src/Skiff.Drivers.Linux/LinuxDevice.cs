@@ -31,5 +31,6 @@ public sealed class LinuxDevice : IDisposable
     /// <summary>Closes the device. Idempotent.</summary>
     public void Dispose() => _owner.Dispose();
 
+    /// <summary>The same as <see cref="Description"/>.</summary>
     public override string ToString() => Description;
 }

@@ -125,6 +125,7 @@ public sealed unsafe class TapDevice : IDevice, IWaitableDevice, IDisposable
     /// <summary>True if this device created the interface; false if it attached to an existing one.</summary>
     public bool Created { get; }
 
+    /// <summary>The options the device was opened with.</summary>
     public TapOptions Options { get; }
 
     /// <summary>MTU read from the interface at open (SIOCGIFMTU); the burst size from <see cref="TapOptions.MaxBurst"/>. No offloads.</summary>
@@ -252,6 +253,7 @@ public sealed unsafe class TapDevice : IDevice, IWaitableDevice, IDisposable
         _handle.Dispose();
     }
 
+    /// <summary>"TAP " and the interface name, e.g. "TAP skiff0".</summary>
     public override string ToString() => $"TAP {Name}";
 
     private static DriverException OpenFailure()
