@@ -44,6 +44,12 @@ public static class ServeCommand
             DefaultValueFactory = _ => "auto",
         };
         rss.AcceptOnlyFromAmong("auto", "software", "device");
+        Option<int> headerTimeout = new("--header-timeout")
+        {
+            Description = "Close an HTTP connection that has not sent a whole request head this many seconds after it was accepted (Kestrel's RequestHeadersTimeout). Default 30.",
+            DefaultValueFactory = _ => 30,
+        };
+        Option<int?> maxPerSource = new("--max-per-source") { Description = "Serve at most this many connections from one source address at once; more are reset. Default no limit." };
         Option<string?> statsSocket = new("--stats-socket")
         {
             Description = $"The control socket skiff stats reads. Default: {StatsSocketPaths.FilePrefix}PID{StatsSocketPaths.FileSuffix} in $XDG_RUNTIME_DIR, else in /tmp; '{StatsSocketPaths.Off}' for no socket.",
@@ -61,6 +67,8 @@ public static class ServeCommand
         command.Options.Add(rss);
         command.Options.Add(busyPoll);
         command.Options.Add(yieldMicros);
+        command.Options.Add(headerTimeout);
+        command.Options.Add(maxPerSource);
         command.Options.Add(statsSocket);
         stack.AddQDiscTo(command);
         command.SetAction(result =>
@@ -77,9 +85,18 @@ public static class ServeCommand
             {
                 return 2;
             }
+            int headerSeconds = result.GetValue(headerTimeout);
+            int? perSource = result.GetValue(maxPerSource);
+            if (headerSeconds is < 1 or > 3600 || perSource is < 1)
+            {
+                error.WriteLine("skiff serve: give --header-timeout as 1 to 3600 seconds and --max-per-source as at least 1 connection.");
+                return 2;
+            }
             ServeOptions options = new()
             {
                 QDisc = qdisc,
+                HeaderTimeout = Duration.FromSeconds(headerSeconds),
+                MaxConnectionsPerSource = perSource,
                 TcpEchoPort = result.GetValue(tcpEcho),
                 TcpDiscardPort = result.GetValue(tcpDiscard),
                 UdpEchoPort = result.GetValue(udpEcho),
@@ -286,7 +303,8 @@ public static class ServeCommand
                 }
             }
         }
-        output.WriteLine($"  tcp: {c.ConnectionsAccepted} connections accepted, {c.ConnectionsRefused} refused (limit), {c.ConnectionsTimedOut} idle timeouts");
+        output.WriteLine($"  tcp: {c.ConnectionsAccepted} connections accepted, {c.ConnectionsRefused} refused (limit), {c.ConnectionsEvicted} evicted without a request, " +
+            $"{c.ConnectionsRefusedPerSource} refused (per source), {c.HeaderTimeouts} header timeouts, {c.ConnectionsTimedOut} idle timeouts");
         output.WriteLine($"  echo {c.EchoBytes} bytes, discard {c.DiscardBytes} bytes, udp echo {c.UdpEchoDatagrams} datagrams ({c.UdpEchoRefused} refused)");
         output.WriteLine($"  http: {c.HttpRequests} requests, {c.HttpResponses2xx} 2xx, {c.HttpResponses4xx} 4xx, {c.HttpResponses5xx} 5xx, {c.HttpBodyBytes} body bytes");
         output.WriteLine($"  gc: {GC.CollectionCount(0)} gen0, {GC.CollectionCount(1)} gen1, {GC.CollectionCount(2)} gen2 collections, {GC.GetTotalAllocatedBytes()} bytes allocated by the process");

@@ -75,6 +75,7 @@ internal sealed class HttpConnection
     /// <summary>Readies a pooled instance for a new connection.</summary>
     public void Reset()
     {
+        RequestSeen = false;
         _requestLength = 0;
         _discardBody = 0;
         _phase = Phase.Reading;
@@ -85,6 +86,9 @@ internal sealed class HttpConnection
         _seededRemaining = 0;
         _chunkOffset = _chunkLength = 0;
     }
+
+    /// <summary>True once a whole request head arrived on this connection (well-formed or not).</summary>
+    public bool RequestSeen { get; private set; }
 
     /// <summary>
     /// Does what the socket allows: sends the pending response, reads and answers requests. Returns false
@@ -155,6 +159,7 @@ internal sealed class HttpConnection
             return false;
         }
         _counters.HttpRequests++;
+        RequestSeen = true;
         if (result == HttpParseResult.Ok)
         {
             Respond(head);

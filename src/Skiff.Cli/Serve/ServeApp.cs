@@ -11,8 +11,11 @@ namespace Skiff.Cli.Serve;
 /// it runs over any device (a driver, or the in-memory link in tests).
 /// </summary>
 /// <remarks>
-/// Connections beyond <see cref="ServeOptions.MaxConnections"/> are reset. Serving allocates nothing per
-/// packet or request; HTTP connection state is pooled. Not thread-safe.
+/// At <see cref="ServeOptions.MaxConnections"/> the oldest HTTP connection that has sent no request is reset to
+/// make room (as nginx and Kestrel shed idle connections under a connection flood); only when there is none is the
+/// new one reset. HTTP connections without a request head after <see cref="ServeOptions.HeaderTimeout"/> are
+/// closed. Serving allocates nothing per packet, request or refused connection; HTTP connection state is pooled.
+/// Not thread-safe.
 /// </remarks>
 internal sealed class ServeApp
 {
@@ -29,6 +32,7 @@ internal sealed class ServeApp
         public Kind Kind;
         public HttpConnection? Http;
         public Instant LastActivity;
+        public Instant AcceptedAt;
         public long LastBytes;
     }
 
@@ -104,7 +108,13 @@ internal sealed class ServeApp
                 _ => c.Http!.Service(socket),
             };
             long bytes = socket.Counters.BytesReceived + socket.Counters.BytesSent;
-            if (bytes != c.LastBytes)
+            if (keep && c.Http is { RequestSeen: false } && now - c.AcceptedAt >= _options.HeaderTimeout)
+            {
+                Counters.HeaderTimeouts++;
+                socket.Abort(); // nothing was asked, so nothing is owed: a reset frees the peer's side too
+                keep = false;
+            }
+            else if (bytes != c.LastBytes)
             {
                 c.LastBytes = bytes;
                 c.LastActivity = now;
@@ -155,11 +165,17 @@ internal sealed class ServeApp
         while (_iface.Tcp.TryAccept(listener, out SocketHandle handle))
         {
             any = true;
-            if (_count == _connections.Length)
+            TcpSocket accepted = _iface.Tcp.Get(handle);
+            if (_options.MaxConnectionsPerSource is int perSource && CountFrom(accepted.Tuple.RemoteAddress) >= perSource)
+            {
+                Counters.ConnectionsRefusedPerSource++;
+                Refuse(handle, accepted);
+                continue;
+            }
+            if (_count == _connections.Length && !EvictOldestWithoutRequest())
             {
                 Counters.ConnectionsRefused++;
-                _iface.Tcp.Get(handle).Abort();
-                _iface.Tcp.Release(handle);
+                Refuse(handle, accepted);
                 continue;
             }
             Counters.ConnectionsAccepted++;
@@ -169,9 +185,55 @@ internal sealed class ServeApp
                 http = _httpPool.Count > 0 ? _httpPool.Pop() : new HttpConnection(Counters);
                 http.Reset();
             }
-            _connections[_count++] = new Connection { Handle = handle, Kind = kind, Http = http, LastActivity = now };
+            _connections[_count++] = new Connection { Handle = handle, Kind = kind, Http = http, LastActivity = now, AcceptedAt = now };
         }
         return any;
+    }
+
+    private void Refuse(SocketHandle handle, TcpSocket socket)
+    {
+        socket.Abort();
+        _iface.Tcp.Release(handle);
+    }
+
+    private int CountFrom(Skiff.Wire.Ipv4Address source)
+    {
+        int n = 0;
+        for (int i = 0; i < _count; i++)
+        {
+            if (_iface.Tcp.TryGet(_connections[i].Handle, out TcpSocket? s) && s.Tuple.RemoteAddress == source)
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /// <summary>Resets the HTTP connection accepted longest ago that has sent no request; false when every connection has asked for something.</summary>
+    private bool EvictOldestWithoutRequest()
+    {
+        int oldest = -1;
+        for (int i = 0; i < _count; i++)
+        {
+            ref Connection c = ref _connections[i];
+            if (c.Http is { RequestSeen: false } && (oldest < 0 || c.AcceptedAt < _connections[oldest].AcceptedAt))
+            {
+                oldest = i;
+            }
+        }
+        if (oldest < 0)
+        {
+            return false;
+        }
+        Counters.ConnectionsEvicted++;
+        SocketHandle victim = _connections[oldest].Handle;
+        if (_iface.Tcp.TryGet(victim, out TcpSocket? socket))
+        {
+            socket.Abort();
+        }
+        _iface.Tcp.Release(victim);
+        RemoveAt(oldest);
+        return true;
     }
 
     private void RemoveAt(int index)

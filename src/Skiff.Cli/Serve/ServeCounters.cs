@@ -6,6 +6,9 @@ internal sealed class ServeCounters
     public long ConnectionsAccepted;
     public long ConnectionsRefused;
     public long ConnectionsTimedOut;
+    public long HeaderTimeouts;
+    public long ConnectionsEvicted;
+    public long ConnectionsRefusedPerSource;
     public long EchoBytes;
     public long DiscardBytes;
     public long UdpEchoDatagrams;
@@ -25,6 +28,9 @@ internal sealed class ServeCounters
             sum.ConnectionsAccepted += c.ConnectionsAccepted;
             sum.ConnectionsRefused += c.ConnectionsRefused;
             sum.ConnectionsTimedOut += c.ConnectionsTimedOut;
+            sum.HeaderTimeouts += c.HeaderTimeouts;
+            sum.ConnectionsEvicted += c.ConnectionsEvicted;
+            sum.ConnectionsRefusedPerSource += c.ConnectionsRefusedPerSource;
             sum.EchoBytes += c.EchoBytes;
             sum.DiscardBytes += c.DiscardBytes;
             sum.UdpEchoDatagrams += c.UdpEchoDatagrams;

@@ -18,6 +18,16 @@ internal sealed record ServeOptions
     /// <summary>Connections served at once; more are reset. Default 1024.</summary>
     public int MaxConnections { get; init; } = 1024;
 
+    /// <summary>
+    /// An HTTP connection that has not sent a whole request head this long after it was accepted is closed (Kestrel's
+    /// RequestHeadersTimeout; nginx's client_header_timeout): idle and slow-header connections cannot hold the
+    /// connection limit. Default 30 s.
+    /// </summary>
+    public Duration HeaderTimeout { get; init; } = Duration.FromSeconds(30);
+
+    /// <summary>Connections served at once from one source address; more from it are reset. Default null: no limit per source.</summary>
+    public int? MaxConnectionsPerSource { get; init; }
+
     /// <summary>A connection with no traffic for this long is released (reset if unread data remains). Default 120 s.</summary>
     public Duration IdleTimeout { get; init; } = Duration.FromSeconds(120);
 
