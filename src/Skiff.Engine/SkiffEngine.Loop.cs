@@ -52,7 +52,9 @@ public sealed partial class SkiffEngine
     {
         bool work = RunRequests();
         Instant now = Now;
+        _captures.Enter(now); // live captures: one branch per iteration when none is attached
         work |= RunPipeline(now);
+        _captures.Exit();
         Metrics.Publish(now);
         if (_signals is not null)
         {

@@ -20,6 +20,7 @@ public sealed partial class SkiffEngine
     private readonly HookResult[] _rxResults;
     private readonly int _rxBurstsPerPoll;
     private IEngineStage[] _stages = [];
+    private readonly Capture.EngineCaptures _captures;
 
     /// <summary>The RX hook chain of this loop: runs on every received frame before the consumer. Change it from any thread; a change takes effect at the next burst.</summary>
     public HookTable RxHooks { get; } = new();
@@ -29,6 +30,19 @@ public sealed partial class SkiffEngine
 
     /// <summary>How many ports the loop serves (port 0 is the stack's).</summary>
     public int PortCount => _ports.Length;
+
+    /// <summary>The device of port <paramref name="port"/>.</summary>
+    public IDevice PortDevice(int port) => _ports[port].Device;
+
+    /// <summary>The live captures attached to this loop (<see cref="Capture.SkiffCapture"/>).</summary>
+    internal Capture.EngineCaptures Captures => _captures;
+
+    /// <summary>
+    /// Starts a live capture of this loop into <paramref name="output"/> as pcapng (see <see cref="Capture.SkiffCapture.Start"/>).
+    /// Any thread; stop it with <see cref="Capture.SkiffCapture.Stop"/>.
+    /// </summary>
+    public Capture.SkiffCapture StartCapture(Stream output, Capture.SkiffCaptureOptions? options = null, bool leaveOpen = false) =>
+        Capture.SkiffCapture.Start([this], output, options, leaveOpen);
 
     /// <summary>What port <paramref name="port"/> received and transmitted. Any thread.</summary>
     public PortCounters PortCountersOf(int port) => _ports[port].Counters;
@@ -203,6 +217,10 @@ public sealed partial class SkiffEngine
                 counters.RxBytesField += rx[i].Length;
             }
             Span<PacketBuffer> burst = rx.AsSpan(0, n);
+            if (_captures.InUse is Capture.CaptureTap[] taps)
+            {
+                _captures.Rx(taps, port.Index, burst); // the rx point: as the device gave them, before the hooks
+            }
             HookChain chain = RxHooks.Current; // once per burst: a new chain takes effect at a burst boundary
             if (!chain.IsEmpty)
             {
@@ -285,6 +303,10 @@ public sealed partial class SkiffEngine
     private void DropFrame(PacketBuffer frame, DropReason reason)
     {
         Interface.Counters.Drop(reason);
+        if (_captures.InUse is Capture.CaptureTap[] taps)
+        {
+            _captures.Dropped(taps, frame, reason, _captures.RxPort, inbound: reason != DropReason.TxQueueFull);
+        }
         frame.Free();
     }
 }

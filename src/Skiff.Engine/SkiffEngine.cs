@@ -83,10 +83,11 @@ public sealed partial class SkiffEngine : IDisposable
         _rxResults = new HookResult[iface.Options.RxBurst];
         _rxBurstsPerPoll = iface.Options.MaxRxBurstsPerPoll;
         _ports = new EnginePort[ports.Count];
+        _captures = new Capture.EngineCaptures(this);
         for (int i = 0; i < ports.Count; i++)
         {
             IDevice device = ports[i] ?? throw new ArgumentNullException(nameof(ports), $"Port {i} is null.");
-            _ports[i] = new EnginePort(i, device, iface.Options.TxQueueFrames, TxHooks, iface);
+            _ports[i] = new EnginePort(i, device, iface.Options.TxQueueFrames, TxHooks, iface, _captures);
         }
         foreach (EnginePort port in _ports)
         {

@@ -175,6 +175,17 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
         return new SkiffUdpSocket(shared, local);
     }
 
+    /// <summary>
+    /// Starts a live capture of every core's loop (or the one <see cref="Capture.SkiffCaptureOptions.Queue"/> names) into
+    /// <paramref name="output"/> as pcapng: what <c>skiff capture</c> does from outside (docs/capture.md). Stop it with
+    /// <see cref="Capture.SkiffCapture.Stop"/>; the stack keeps serving.
+    /// </summary>
+    public Capture.SkiffCapture StartCapture(Stream output, Capture.SkiffCaptureOptions? options = null, bool leaveOpen = false)
+    {
+        ThrowIfStopped();
+        return Capture.SkiffCapture.Start(Engines, output, options, leaveOpen);
+    }
+
     /// <summary>Same as <see cref="SkiffConnection.ConnectAsync(SkiffStack, IPEndPoint, CancellationToken)"/>.</summary>
     public ValueTask<SkiffConnection> ConnectAsync(IPEndPoint remote, CancellationToken cancellationToken = default) =>
         SkiffConnection.ConnectAsync(this, remote, cancellationToken);

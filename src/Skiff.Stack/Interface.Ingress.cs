@@ -43,7 +43,28 @@ public sealed partial class Interface
     private void DropFrame(PacketBuffer frame, DropReason reason)
     {
         Counters.Drop(reason);
+        if (DropTap is IDropTap tap)
+        {
+            TapDrop(tap, frame, reason);
+        }
         frame.Free();
+    }
+
+    /// <summary>
+    /// Shows a dropped frame to the drop tap as Ethernet: a received frame as it arrived (its window before the stack
+    /// stripped headers), a frame on its way out when it already has its Ethernet header (a full TX queue). Frames
+    /// dropped before they had one (no route, no neighbour, no buffer) are not shown.
+    /// </summary>
+    private void TapDrop(IDropTap tap, PacketBuffer frame, DropReason reason)
+    {
+        if (ReferenceEquals(frame, _ingressFrame))
+        {
+            tap.Dropped(frame, frame.Frame.Slice(_ingressOffset, _ingressLength), reason, inbound: true);
+        }
+        else if (reason == DropReason.TxQueueFull)
+        {
+            tap.Dropped(frame, frame.Data, reason, inbound: false);
+        }
     }
 
     // RFC 826 "Packet Reception", with RFC 1122 2.3.2.1 and 5227 conflict detection.
@@ -73,7 +94,8 @@ public sealed partial class Interface
         {
             if (!forUs)
             {
-                Counters.Drop(DropReason.ArpNotForUs);
+                DropFrame(frame, DropReason.ArpNotForUs);
+                return;
             }
             frame.Free();
             return;

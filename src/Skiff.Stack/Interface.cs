@@ -42,6 +42,12 @@ public sealed partial class Interface : IPacketConsumer
     private Instant _now;
     private ushort _ipIdentification;
     private bool _announced;
+    private PacketBuffer? _ingressFrame; // the frame Receive is running up the stack, and its window as received
+    private int _ingressOffset;
+    private int _ingressLength;
+
+    /// <summary>Sees every frame the stack drops (live capture's drop point), or null. Loop thread only.</summary>
+    public IDropTap? DropTap { get; set; }
 
     /// <summary>Builds an interface that allocates transmit frames from <paramref name="pool"/> (use the device's pool).</summary>
     public Interface(InterfaceOptions options, PacketPool pool)
@@ -176,8 +182,12 @@ public sealed partial class Interface : IPacketConsumer
             burst[i] = null!;
             Counters.RxFrames++;
             Counters.RxBytes += frame.Length;
+            _ingressFrame = frame; // the drop tap shows a dropped frame's window as received
+            _ingressOffset = frame.DataOffset;
+            _ingressLength = frame.Length;
             Ingress(frame);
         }
+        _ingressFrame = null;
     }
 
     /// <summary>

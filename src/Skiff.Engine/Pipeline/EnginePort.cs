@@ -24,8 +24,11 @@ internal sealed class EnginePort : ITxBufferFlusher
     private Instant _now;
     private EgressQueue? _egress; // the QueueDiscipline layer (issue 14); null: straight to the TX burst
 
-    public EnginePort(int index, IDevice device, int txCapacity, HookTable txHooks, Interface counters)
+    private readonly Capture.EngineCaptures _captures;
+
+    public EnginePort(int index, IDevice device, int txCapacity, HookTable txHooks, Interface counters, Capture.EngineCaptures captures)
     {
+        _captures = captures;
         Index = index;
         Device = device;
         _txHooks = txHooks;
@@ -90,6 +93,10 @@ internal sealed class EnginePort : ITxBufferFlusher
                 int kept = RunHooks(chain, frames);
                 buffer.RemoveLast(frames.Length - kept);
                 frames = buffer.Frames;
+            }
+            if (_captures.InUse is Capture.CaptureTap[] taps && _hooked < frames.Length)
+            {
+                _captures.Tx(taps, Index, frames[_hooked..], _now); // the tx point: past the TX hooks, once per frame
             }
             _hooked = frames.Length;
         }
@@ -162,6 +169,10 @@ internal sealed class EnginePort : ITxBufferFlusher
     private void Drop(PacketBuffer frame, DropReason reason)
     {
         _counters.Counters.Drop(reason);
+        if (_captures.InUse is Capture.CaptureTap[] taps)
+        {
+            _captures.Dropped(taps, frame, reason, Index, inbound: false);
+        }
         frame.Free();
     }
 

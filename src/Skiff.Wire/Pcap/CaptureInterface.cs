@@ -39,6 +39,15 @@ public sealed class CaptureInterface
     /// <summary>Packets the interface dropped for lack of resources (pcapng isb_ifdrop), or null until a statistics block gives it.</summary>
     public ulong? DroppedPackets { get; internal set; }
 
+    /// <summary>Packets the capture's filter accepted (pcapng isb_filteraccept), or null until a statistics block gives it.</summary>
+    public ulong? FilterAcceptedPackets { get; internal set; }
+
+    /// <summary>Packets delivered to the file (pcapng isb_usrdeliv), or null until a statistics block gives it.</summary>
+    public ulong? DeliveredPackets { get; internal set; }
+
+    /// <summary>The interface's description (pcapng if_description), or null when the file does not give one.</summary>
+    public string? Description { get; internal set; }
+
     /// <summary>A one-line description for <c>skiff read</c>, e.g. "interface 0 eth0: Ethernet, snaplen 262144, 1000000 ticks/s". Allocates.</summary>
     public override string ToString() => $"interface {Id} {Name ?? "(unnamed)"}: {LinkType}, snaplen {SnapLengthBytes}, {TimestampUnitsPerSecond} ticks/s";
 }

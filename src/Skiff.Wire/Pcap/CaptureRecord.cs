@@ -32,6 +32,15 @@ public readonly struct CaptureRecord
     /// <summary>The frame's length on the wire. Larger than <see cref="CapturedLength"/> when the capture was cut at the snap length.</summary>
     public int OriginalLength { get; }
 
+    /// <summary>A pcapng Enhanced Packet Block's epb_flags (bits 0-1: 1 inbound, 2 outbound); 0 when absent or classic pcap.</summary>
+    public uint Flags { get; init; }
+
+    /// <summary>The packet's first opt_comment as UTF-8 bytes (reader-owned, valid until the next read); empty when absent.</summary>
+    public Memory<byte> CommentBytes { get; init; }
+
+    /// <summary>The packet's first comment (allocates), or null when it has none.</summary>
+    public string? Comment => CommentBytes.IsEmpty ? null : System.Text.Encoding.UTF8.GetString(CommentBytes.Span);
+
     /// <summary>The captured bytes (reader-owned, valid until the next read).</summary>
     public Memory<byte> Bytes { get; }
 

@@ -25,7 +25,12 @@ public sealed class PcapNgReader : ICaptureReader
     internal const uint EnhancedPacketBlockType = 6;
 
     internal const ushort OptionEnd = 0;
+    internal const ushort OptionComment = 1;
     internal const ushort OptionIfName = 2;
+    internal const ushort OptionIfDescription = 3;
+    internal const ushort OptionEpbFlags = 2;
+    internal const ushort OptionIsbFilterAccept = 6;
+    internal const ushort OptionIsbUsrDeliv = 8;
     internal const ushort OptionIfTsResol = 9;
     internal const ushort OptionIfTsOffset = 14;
     internal const ushort OptionIsbIfRecv = 4;
@@ -291,6 +296,9 @@ public sealed class PcapNgReader : ICaptureReader
                 case OptionIfName:
                     described.Name = Encoding.UTF8.GetString(value.TrimEnd((byte)0));
                     break;
+                case OptionIfDescription:
+                    described.Description = Encoding.UTF8.GetString(value.TrimEnd((byte)0));
+                    break;
                 case OptionIfTsResol:
                     if (length < 1 || !TryResolution(value[0], out long unitsPerSecond))
                     {
@@ -368,20 +376,27 @@ public sealed class PcapNgReader : ICaptureReader
             }
             ReadOnlySpan<byte> value = body.Slice(p, length);
             p += CaptureStreams.Pad4(length);
-            if (code is OptionIsbIfRecv or OptionIsbIfDrop)
+            if (code is OptionIsbIfRecv or OptionIsbIfDrop or OptionIsbFilterAccept or OptionIsbUsrDeliv)
             {
                 if (length < 8)
                 {
                     return WireError.BadOptionLength;
                 }
                 ulong count = IsBigEndian ? BinaryPrimitives.ReadUInt64BigEndian(value) : BinaryPrimitives.ReadUInt64LittleEndian(value);
-                if (code == OptionIsbIfRecv)
+                switch (code)
                 {
-                    target.ReceivedPackets = count;
-                }
-                else
-                {
-                    target.DroppedPackets = count;
+                    case OptionIsbIfRecv:
+                        target.ReceivedPackets = count;
+                        break;
+                    case OptionIsbIfDrop:
+                        target.DroppedPackets = count;
+                        break;
+                    case OptionIsbFilterAccept:
+                        target.FilterAcceptedPackets = count;
+                        break;
+                    default:
+                        target.DeliveredPackets = count;
+                        break;
                 }
             }
         }
@@ -408,7 +423,33 @@ public sealed class PcapNgReader : ICaptureReader
         }
         CaptureInterface source = _interfaces[(int)id];
         long nanos = CaptureStreams.ToNanos(((ulong)high << 32) | low, source.TimestampUnitsPerSecond, source.TimestampOffsetSeconds);
-        record = new CaptureRecord(nanos, (int)id, source.LinkType, (int)original, _buffer.AsMemory(dataOffset, (int)captured));
+        uint flags = 0;
+        Memory<byte> comment = default;
+        if (!obsolete)
+        {
+            // Options after the padded data: epb_flags and the first opt_comment are kept; the rest (and any malformed tail) are ignored.
+            int p = dataOffset + CaptureStreams.Pad4((int)captured);
+            while (p + 4 <= body.Length)
+            {
+                ushort code = U16(body[p..]);
+                int length = U16(body[(p + 2)..]);
+                p += 4;
+                if (code == OptionEnd || length > body.Length - p)
+                {
+                    break;
+                }
+                if (code == OptionEpbFlags && length == 4)
+                {
+                    flags = U32(body[p..]);
+                }
+                else if (code == OptionComment && comment.IsEmpty)
+                {
+                    comment = _buffer.AsMemory(p, length);
+                }
+                p += CaptureStreams.Pad4(length);
+            }
+        }
+        record = new CaptureRecord(nanos, (int)id, source.LinkType, (int)original, _buffer.AsMemory(dataOffset, (int)captured)) { Flags = flags, CommentBytes = comment };
         return WireError.Ok;
     }
 

@@ -5,7 +5,7 @@ namespace Skiff.Wire.Pcap;
 
 /// <summary>
 /// Writes a pcapng file (draft-ietf-opsawg-pcapng) in little-endian order: a Section Header Block at once, an
-/// Interface Description Block per <see cref="AddInterface"/>, an Enhanced Packet Block per frame and, on
+/// Interface Description Block per <see cref="AddInterface(LinkType, string?, int, bool)"/>, an Enhanced Packet Block per frame and, on
 /// <see cref="Dispose"/>, an Interface Statistics Block per interface with isb_ifrecv and isb_ifdrop.
 /// </summary>
 /// <remarks>
@@ -16,6 +16,12 @@ namespace Skiff.Wire.Pcap;
 public sealed class PcapNgWriter : IDisposable
 {
     private const int PacketHeaderBytes = 28;
+
+    /// <summary>epb_flags direction bits (pcapng 4.3.1): the frame was received.</summary>
+    public const uint FlagInbound = 1;
+
+    /// <summary>epb_flags direction bits: the frame was sent.</summary>
+    public const uint FlagOutbound = 2;
 
     private readonly Stream _stream;
     private readonly bool _leaveOpen;
@@ -62,12 +68,21 @@ public sealed class PcapNgWriter : IDisposable
     /// <see cref="Write(ReadOnlySpan{byte}, long, int, int)"/>. <paramref name="snapLengthBytes"/> 0 means no limit;
     /// <paramref name="nanosecond"/> sets if_tsresol to 9 (else the default microseconds, if_tsresol 6).
     /// </summary>
-    public int AddInterface(LinkType linkType = LinkType.Ethernet, string? name = null, int snapLengthBytes = 0, bool nanosecond = false)
+    public int AddInterface(LinkType linkType = LinkType.Ethernet, string? name = null, int snapLengthBytes = 0, bool nanosecond = false) =>
+        AddInterface(linkType, name, snapLengthBytes, nanosecond, description: null);
+
+    /// <summary>
+    /// As <see cref="AddInterface(LinkType, string?, int, bool)"/>, with an if_description (shown by Wireshark and
+    /// <c>capinfos</c>) when <paramref name="description"/> is given.
+    /// </summary>
+    public int AddInterface(LinkType linkType, string? name, int snapLengthBytes, bool nanosecond, string? description)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfNegative(snapLengthBytes);
         byte[]? nameBytes = name is null ? null : Encoding.UTF8.GetBytes(name);
-        int optionBytes = 4 + 4 + (nameBytes is null ? 0 : 4 + CaptureStreams.Pad4(nameBytes.Length)) + 4;
+        byte[]? descriptionBytes = description is null ? null : Encoding.UTF8.GetBytes(description);
+        int optionBytes = 4 + 4 + (nameBytes is null ? 0 : 4 + CaptureStreams.Pad4(nameBytes.Length))
+            + (descriptionBytes is null ? 0 : 4 + CaptureStreams.Pad4(descriptionBytes.Length)) + 4;
         int length = 20 + optionBytes;
         Span<byte> block = stackalloc byte[16];
         BinaryPrimitives.WriteUInt32LittleEndian(block, PcapNgReader.InterfaceDescriptionBlockType);
@@ -80,6 +95,10 @@ public sealed class PcapNgWriter : IDisposable
         {
             WriteOption(PcapNgReader.OptionIfName, nameBytes);
         }
+        if (descriptionBytes is not null)
+        {
+            WriteOption(PcapNgReader.OptionIfDescription, descriptionBytes);
+        }
         ReadOnlySpan<byte> resolution = [nanosecond ? (byte)9 : (byte)6];
         WriteOption(PcapNgReader.OptionIfTsResol, resolution);
         WriteOptionEnd();
@@ -90,12 +109,20 @@ public sealed class PcapNgWriter : IDisposable
 
     /// <summary>
     /// Appends one frame as an Enhanced Packet Block on interface <paramref name="interfaceId"/> (from
-    /// <see cref="AddInterface"/>; interface 0 is added, as Ethernet, if none was), captured at
+    /// <see cref="AddInterface(LinkType, string?, int, bool)"/>; interface 0 is added, as Ethernet, if none was), captured at
     /// <paramref name="timestampNanos"/> (nanoseconds since the Unix epoch, not negative). Frames longer than the
     /// interface's snap length are cut to it. <paramref name="originalLength"/> is the length on the wire when
     /// <paramref name="frame"/> is already cut short; -1 means <c>frame.Length</c>.
     /// </summary>
-    public void Write(ReadOnlySpan<byte> frame, long timestampNanos, int interfaceId = 0, int originalLength = -1)
+    public void Write(ReadOnlySpan<byte> frame, long timestampNanos, int interfaceId = 0, int originalLength = -1) =>
+        Write(frame, timestampNanos, interfaceId, originalLength, flags: 0, comment: default);
+
+    /// <summary>
+    /// As <see cref="Write(ReadOnlySpan{byte}, long, int, int)"/>, with the Enhanced Packet Block's options: epb_flags
+    /// when <paramref name="flags"/> is not 0 (bits 0-1 the direction: <see cref="FlagInbound"/>, <see cref="FlagOutbound"/>)
+    /// and an opt_comment of the UTF-8 bytes <paramref name="comment"/> when not empty. Allocates nothing.
+    /// </summary>
+    public void Write(ReadOnlySpan<byte> frame, long timestampNanos, int interfaceId, int originalLength, uint flags, ReadOnlySpan<byte> comment)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfNegative(timestampNanos);
@@ -113,7 +140,13 @@ public sealed class PcapNgWriter : IDisposable
         int captured = state.SnapLengthBytes > 0 ? Math.Min(frame.Length, state.SnapLengthBytes) : frame.Length;
         ulong ticks = state.Nanosecond ? (ulong)timestampNanos : (ulong)(timestampNanos / 1000);
         int padded = CaptureStreams.Pad4(captured);
-        int length = PacketHeaderBytes + padded + 4;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(comment.Length, ushort.MaxValue - 3, nameof(comment));
+        int optionBytes = (flags != 0 ? 8 : 0) + (comment.IsEmpty ? 0 : 4 + CaptureStreams.Pad4(comment.Length));
+        if (optionBytes > 0)
+        {
+            optionBytes += 4; // opt_endofopt
+        }
+        int length = PacketHeaderBytes + padded + optionBytes + 4;
         Span<byte> h = _blockHeader;
         BinaryPrimitives.WriteUInt32LittleEndian(h, PcapNgReader.EnhancedPacketBlockType);
         BinaryPrimitives.WriteUInt32LittleEndian(h[4..], (uint)length);
@@ -125,6 +158,20 @@ public sealed class PcapNgWriter : IDisposable
         _stream.Write(h);
         _stream.Write(frame[..captured]);
         _stream.Write(CaptureStreams.Padding[..(padded - captured)]);
+        if (optionBytes > 0)
+        {
+            if (flags != 0)
+            {
+                Span<byte> f = stackalloc byte[4];
+                BinaryPrimitives.WriteUInt32LittleEndian(f, flags);
+                WriteOption(PcapNgReader.OptionEpbFlags, f);
+            }
+            if (!comment.IsEmpty)
+            {
+                WriteOption(PcapNgReader.OptionComment, comment);
+            }
+            WriteOptionEnd();
+        }
         WriteU32((uint)length);
         state.Written++;
         state.LastTicks = ticks;
@@ -160,6 +207,18 @@ public sealed class PcapNgWriter : IDisposable
         _interfaces[interfaceId].Dropped += count;
     }
 
+    /// <summary>
+    /// Gives the statistics <see cref="Dispose"/> writes for interface <paramref name="interfaceId"/> instead of the
+    /// written and dropped counts: isb_ifrecv <paramref name="received"/> (frames the capture saw), isb_ifdrop
+    /// <paramref name="dropped"/> (lost for lack of room), isb_filteraccept <paramref name="accepted"/> (frames the filter
+    /// kept) and isb_usrdeliv <paramref name="delivered"/> (frames written to the file).
+    /// </summary>
+    public void SetStatistics(int interfaceId, long received, long dropped, long accepted, long delivered)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)interfaceId, (uint)_interfaces.Count, nameof(interfaceId));
+        _interfaces[interfaceId].Statistics = [received, dropped, accepted, delivered];
+    }
+
     /// <summary>Flushes the stream.</summary>
     public void Flush() => _stream.Flush();
 
@@ -174,26 +233,29 @@ public sealed class PcapNgWriter : IDisposable
             return;
         }
         _disposed = true;
-        const int length = 52; // 8 header + 12 (id, time) + 2 x (4 + 8) options + 4 end + 4 trailer
-        Span<byte> block = stackalloc byte[length];
+        Span<byte> block = stackalloc byte[76]; // 8 header + 12 (id, time) + up to 4 x (4 + 8) options + 4 end + 4 trailer
         for (int id = 0; id < _interfaces.Count; id++)
         {
             InterfaceState state = _interfaces[id];
-            block.Clear();
-            BinaryPrimitives.WriteUInt32LittleEndian(block, PcapNgReader.InterfaceStatisticsBlockType);
-            BinaryPrimitives.WriteUInt32LittleEndian(block[4..], length);
-            BinaryPrimitives.WriteUInt32LittleEndian(block[8..], (uint)id);
-            BinaryPrimitives.WriteUInt32LittleEndian(block[12..], (uint)(state.LastTicks >> 32));
-            BinaryPrimitives.WriteUInt32LittleEndian(block[16..], (uint)state.LastTicks);
-            BinaryPrimitives.WriteUInt16LittleEndian(block[20..], PcapNgReader.OptionIsbIfRecv);
-            BinaryPrimitives.WriteUInt16LittleEndian(block[22..], 8);
-            BinaryPrimitives.WriteUInt64LittleEndian(block[24..], (ulong)(state.Written + state.Dropped));
-            BinaryPrimitives.WriteUInt16LittleEndian(block[32..], PcapNgReader.OptionIsbIfDrop);
-            BinaryPrimitives.WriteUInt16LittleEndian(block[34..], 8);
-            BinaryPrimitives.WriteUInt64LittleEndian(block[36..], (ulong)state.Dropped);
-            // block[44..48] is opt_endofopt (zeros).
-            BinaryPrimitives.WriteUInt32LittleEndian(block[48..], length);
-            _stream.Write(block);
+            long[] stats = state.Statistics ?? [state.Written + state.Dropped, state.Dropped];
+            int length = 28 + 12 * stats.Length;
+            Span<byte> b = block[..length];
+            b.Clear();
+            BinaryPrimitives.WriteUInt32LittleEndian(b, PcapNgReader.InterfaceStatisticsBlockType);
+            BinaryPrimitives.WriteUInt32LittleEndian(b[4..], (uint)length);
+            BinaryPrimitives.WriteUInt32LittleEndian(b[8..], (uint)id);
+            BinaryPrimitives.WriteUInt32LittleEndian(b[12..], (uint)(state.LastTicks >> 32));
+            BinaryPrimitives.WriteUInt32LittleEndian(b[16..], (uint)state.LastTicks);
+            ReadOnlySpan<ushort> codes = [PcapNgReader.OptionIsbIfRecv, PcapNgReader.OptionIsbIfDrop, PcapNgReader.OptionIsbFilterAccept, PcapNgReader.OptionIsbUsrDeliv];
+            for (int i = 0; i < stats.Length; i++)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(b[(20 + 12 * i)..], codes[i]);
+                BinaryPrimitives.WriteUInt16LittleEndian(b[(22 + 12 * i)..], 8);
+                BinaryPrimitives.WriteUInt64LittleEndian(b[(24 + 12 * i)..], (ulong)stats[i]);
+            }
+            // then opt_endofopt (zeros)
+            BinaryPrimitives.WriteUInt32LittleEndian(b[(length - 4)..], (uint)length);
+            _stream.Write(b);
         }
         _stream.Flush();
         if (!_leaveOpen)
@@ -228,5 +290,6 @@ public sealed class PcapNgWriter : IDisposable
         public long Written { get; set; }
         public long Dropped { get; set; }
         public ulong LastTicks { get; set; }
+        public long[]? Statistics { get; set; }
     }
 }
