@@ -9,7 +9,7 @@ public enum DropReason : byte
     NotOurMac,
     /// <summary>A VLAN tag other than priority-only (VLAN 0).</summary>
     VlanUnsupported,
-    /// <summary>An EtherType the stack does not speak (IPv6 included, until the IPv6 layer lands).</summary>
+    /// <summary>An EtherType the stack does not speak (IPv6 too, unless the interface has IPv6 options).</summary>
     UnknownEtherType,
     ArpMalformed,
     /// <summary>ARP for an address that is not ours, after updating any existing cache entry.</summary>
@@ -60,4 +60,36 @@ public enum DropReason : byte
     HookAborted,
     /// <summary>A hook redirected the frame to a port this loop does not serve.</summary>
     RedirectInvalid,
+    /// <summary>An IPv6 header that does not parse, or whose extension headers run past the packet.</summary>
+    Ipv6Malformed,
+    /// <summary>An IPv6 destination that is not ours: another address, a tentative or duplicate one, or a group we did not join.</summary>
+    Ipv6NotForUs,
+    /// <summary>An IPv6 source that is multicast or loopback (RFC 4291), or a loopback destination.</summary>
+    Ipv6BadSource,
+    /// <summary>An extension header refused: Hop-by-Hop not first, an option whose type says discard, a routing header with segments left, too many headers.</summary>
+    Ipv6ExtensionHeader,
+    /// <summary>A Next Header value with no handler (ESP and AH included); a Parameter Problem is sent.</summary>
+    Ipv6UnknownNextHeader,
+    /// <summary>No Next Header (59): nothing follows.</summary>
+    Ipv6NoNextHeader,
+    /// <summary>TCP or UDP over IPv6, which phase 2 of issue 16 adds.</summary>
+    Ipv6TransportUnsupported,
+    /// <summary>A solicitation or advertisement revealing that another node uses (or tests) one of our addresses.</summary>
+    Ipv6DuplicateAddress,
+    Icmpv6Malformed,
+    Icmpv6BadChecksum,
+    /// <summary>An ICMPv6 message the stack consumes silently: errors (until phase 2), echo replies, MLD, router solicitations.</summary>
+    Icmpv6Ignored,
+    /// <summary>ICMPv6 errors withheld by the rate limit.</summary>
+    Icmpv6RateLimited,
+    /// <summary>A neighbour discovery message whose hop limit is not 255 (RFC 4861: it was forwarded, or forged off-link).</summary>
+    NdpBadHopLimit,
+    /// <summary>A neighbour discovery message that fails RFC 4861's validation (options, addresses, flags, a non-link-local router).</summary>
+    NdpInvalid,
+    /// <summary>A Neighbor Solicitation for an address that is not ours, or an advertisement of our own.</summary>
+    NdpNotForUs,
+    /// <summary>A Redirect, ignored unless redirects are enabled (RFC 4861 section 8).</summary>
+    NdpRedirectIgnored,
+    /// <summary>A default router, on-link prefix or SLAAC address refused because its table was full.</summary>
+    NdpTableFull,
 }

@@ -15,7 +15,7 @@ public sealed partial class Interface
             DropFrame(frame, DropReason.EthernetMalformed);
             return;
         }
-        if (ethRepr.Destination != _options.Mac && !ethRepr.Destination.IsBroadcast)
+        if (ethRepr.Destination != _options.Mac && !ethRepr.Destination.IsBroadcast && !IsOurMulticastMac(ethRepr.Destination))
         {
             DropFrame(frame, DropReason.NotOurMac);
             return;
@@ -33,6 +33,9 @@ public sealed partial class Interface
                 break;
             case EtherType.Ipv4:
                 IngressIpv4(frame, l2, ethRepr.Destination.IsBroadcast);
+                break;
+            case EtherType.Ipv6 when _v6 is not null:
+                IngressIpv6(frame, l2, ethRepr.Destination.IsMulticast, ethRepr.Source);
                 break;
             default:
                 DropFrame(frame, DropReason.UnknownEtherType);

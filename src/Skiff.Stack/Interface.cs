@@ -79,6 +79,7 @@ public sealed partial class Interface : IPacketConsumer
         Udp = new UdpLayer(pool, _largePool, options.MaxUdpSockets, pool.HeadroomBytes);
         _icmpErrorLimiter = new TcpRateLimiter(options.IcmpErrorsPerSecond, Duration.FromSeconds(1));
         _ipIdentification = (ushort)(key >> 64);
+        _v6 = CreateIpv6(options, key);
     }
 
     /// <summary>
@@ -212,6 +213,7 @@ public sealed partial class Interface : IPacketConsumer
             }
         }
         PollArp();
+        PollIpv6();
         PollReassembly();
         Tcp.OnTimers(now);
         DispatchUdp();
@@ -240,6 +242,7 @@ public sealed partial class Interface : IPacketConsumer
         Instant at = Tcp.PollAt(now);
         at = Instant.Min(at, Arp.PollAt());
         at = Instant.Min(at, Reassembler.PollAt());
+        at = Instant.Min(at, Ipv6PollAt());
         return at < now ? now : at;
     }
 

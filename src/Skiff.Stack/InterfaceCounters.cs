@@ -20,6 +20,15 @@ public sealed class InterfaceCounters
     public long DatagramsReassembled;
     public long UdpDatagramsReceived;
     public long UdpDatagramsSent;
+    public long NeighborSolicitationsSent;
+    public long NeighborAdvertisementsSent;
+    public long RouterSolicitationsSent;
+    public long MldReportsSent;
+    public long Icmpv6EchoRepliesSent;
+    public long Icmpv6ErrorsSent;
+    public long Ipv6FragmentsSent;
+    public long Ipv6DatagramsReassembled;
+    public long DuplicateAddressesDetected;
 
     /// <summary>Drops of one cause.</summary>
     public long Drops(DropReason reason) => _drops[(int)reason];

@@ -1,5 +1,6 @@
 using Skiff.Stack.Arp;
 using Skiff.Stack.Ipv4;
+using Skiff.Stack.Ipv6;
 using Skiff.Stack.Tcp;
 using Skiff.Wire;
 
@@ -24,6 +25,9 @@ public sealed record InterfaceOptions
     public byte DefaultTtl { get; init; } = 64;
 
     public ArpCacheOptions Arp { get; init; } = new();
+
+    /// <summary>IPv6 (docs/ipv6.md): addresses, DAD, neighbour and router discovery. Default null: IPv4 only, IPv6 frames dropped.</summary>
+    public Ipv6Options? Ipv6 { get; init; }
 
     public Ipv4ReassemblerOptions Reassembly { get; init; } = new();
 
@@ -78,5 +82,6 @@ public sealed record InterfaceOptions
         {
             throw new ArgumentException("Burst sizes and budgets must be positive.");
         }
+        Ipv6?.Validate(MtuBytes);
     }
 }
