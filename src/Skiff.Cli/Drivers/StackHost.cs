@@ -116,11 +116,13 @@ internal sealed class StackHost : IDisposable
                 MtuBytes = Math.Clamp(first.Capabilities.MtuBytes is > 0 and int m ? m : 1500, 576, pools[0].FrameBytes - pools[0].HeadroomBytes - 18),
                 // One secret for every core: SYN cookies and ISNs are the host's, whichever core a segment reaches.
                 SecretKey = Interface.NewSecretKey(),
+                Ipv6 = settings.Ipv6 is { Count: > 0 } v6 ? new Skiff.Stack.Ipv6.Ipv6Options { Addresses = v6 } : null,
             };
             Interface[] interfaces = new Interface[cores];
             for (int i = 0; i < cores; i++)
             {
-                InterfaceOptions core = i == 0 ? options : options with { GratuitousArp = false }; // only core 0 announces the address
+                // Only core 0 announces the address; IPv6 (phase 1 of issue 16) runs on core 0 alone.
+                InterfaceOptions core = i == 0 ? options : options with { GratuitousArp = false, Ipv6 = null };
                 if (queues)
                 {
                     // The device's hash is unknown: the mesh partitions ephemeral ports (port % cores) and passes each port's segments to its core.
@@ -128,6 +130,8 @@ internal sealed class StackHost : IDisposable
                     core = core with { Tcp = core.Tcp with { EphemeralPortFilter = t => t.LocalPort % cores == k } };
                 }
                 interfaces[i] = new Interface(core, opened[queues ? i : 0].Device.Pool);
+                interfaces[i].DuplicateAddressDetected += (address, owner) => error.WriteLine(
+                    $"{command}: {address} is already used by {owner} on the link (duplicate address detection, RFC 4862); Skiff does not use it. Give --ip6 another address.");
             }
             StackHost host = new(interfaces, [.. opened.Select(o => o.Device)], opened, pools, idle);
             host.CoresDescription = cores == 1 ? "" : queues

@@ -25,6 +25,12 @@ internal sealed class StackOptionSet
 
     public Option<string?> Gateway { get; } = new("--gateway") { Description = "Default gateway for destinations off the subnet." };
 
+    public Option<string[]> Ip6 { get; } = new("--ip6")
+    {
+        Description = "An IPv6 address Skiff owns, with its prefix, e.g. fd00::2/64 (repeatable). Turns IPv6 on: a link-local address from the MAC, DAD, neighbour and router discovery (docs/ipv6.md).",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
     public Option<string?> Mac { get; } = new("--mac") { Description = "Skiff's MAC address. Default: the interface's own (afpacket, afxdp) or a random local one (tap)." };
 
     public Option<string?> QDisc { get; } = new("--qdisc")
@@ -102,6 +108,7 @@ internal sealed class StackOptionSet
             command.Options.Add(Ip);
             command.Options.Add(Gateway);
             command.Options.Add(Mac);
+            command.Options.Add(Ip6);
         }
     }
 
@@ -139,6 +146,16 @@ internal sealed class StackOptionSet
             }
             mac = parsed;
         }
-        return new StackSettings(result.GetValue(Driver)!, result.GetValue(Interface)!, cidr, gateway, mac);
+        List<Skiff.Stack.Ipv6.Ipv6Prefix> ipv6 = [];
+        foreach (string text in result.GetValue(Ip6) ?? [])
+        {
+            if (!Skiff.Stack.Ipv6.Ipv6Prefix.TryParse(text, out Skiff.Stack.Ipv6.Ipv6Prefix p) || p.Address.IsMulticast || p.Address.IsUnspecified)
+            {
+                error.WriteLine($"{command}: --ip6 '{text}' is not a unicast IPv6 address with a prefix; write e.g. fd00::2/64.");
+                return null;
+            }
+            ipv6.Add(p);
+        }
+        return new StackSettings(result.GetValue(Driver)!, result.GetValue(Interface)!, cidr, gateway, mac, ipv6);
     }
 }
