@@ -12,7 +12,9 @@ namespace Skiff.Drivers.Linux;
 /// addresses and every protocol Skiff does not handle keep working). Skiff owns
 /// <list type="bullet">
 /// <item>untagged IPv4 frames whose destination address is one of the steered addresses, and</item>
-/// <item>untagged ARP frames whose target protocol address is one of them.</item>
+/// <item>untagged ARP frames whose target protocol address is one of them, and</item>
+/// <item>untagged IPv6 frames whose destination is one of the steered IPv6 addresses (Skiff's unicast addresses,
+/// their solicited-node groups and all-nodes, which the caller lists), so NDP and ICMPv6 reach Skiff (issue 16).</item>
 /// </list>
 /// Every packet read is bounds-checked against data_end first, as the verifier demands. When the queue has
 /// no socket in the map, <c>bpf_redirect_map</c> returns its fallback, XDP_PASS.
@@ -39,12 +41,16 @@ internal static class XdpSteeringProgram
     private const int Ipv4MinimumEnd = EthernetHeaderBytes + 20;           // 34
     private const short ArpTargetProtocolOffset = EthernetHeaderBytes + 24; // 38
     private const int ArpMinimumEnd = EthernetHeaderBytes + 28;            // 42
+    private const int Ipv6DestinationOffset = EthernetHeaderBytes + 24;    // 38
+    private const int Ipv6MinimumEnd = EthernetHeaderBytes + 40;           // 54
 
-    /// <summary>Builds the program for the XSKMAP <paramref name="xskMapFd"/> and the IPv4 <paramref name="addresses"/> Skiff owns.</summary>
-    public static BpfInstruction[] Build(int xskMapFd, IReadOnlyList<IPAddress> addresses)
+    /// <summary>Builds the program for the XSKMAP <paramref name="xskMapFd"/> and the IPv4 and IPv6 <paramref name="steered"/> addresses Skiff owns.</summary>
+    public static BpfInstruction[] Build(int xskMapFd, IReadOnlyList<IPAddress> steered)
     {
         BpfAssembler a = new();
-        if (addresses.Count == 0)
+        IPAddress[] addresses = [.. steered.Where(s => s.AddressFamily != AddressFamily.InterNetworkV6)];
+        IPAddress[] ipv6 = [.. steered.Where(s => s.AddressFamily == AddressFamily.InterNetworkV6)];
+        if (steered.Count == 0)
         {
             // Nothing to steer: the verifier refuses unreachable code, so the program is just "return XDP_PASS".
             a.Emit(BpfInstruction.Mov64(BpfRegister.R0, Bpf.XDP_PASS));
@@ -64,6 +70,11 @@ internal static class XdpSteeringProgram
         a.Emit(BpfInstruction.LoadMemory(BpfInstruction.SizeH, BpfRegister.R5, BpfRegister.R2, EtherTypeOffset));
         a.EmitJump(BpfInstruction.Jump32(BpfInstruction.JumpEq, BpfRegister.R5, WireU16(0x0800), 0), ipv4);
         a.EmitJump(BpfInstruction.Jump32(BpfInstruction.JumpEq, BpfRegister.R5, WireU16(0x0806), 0), arp);
+        int ipv6Label = a.DefineLabel();
+        if (ipv6.Length > 0)
+        {
+            a.EmitJump(BpfInstruction.Jump32(BpfInstruction.JumpEq, BpfRegister.R5, WireU16(0x86DD), 0), ipv6Label);
+        }
         a.EmitJump(BpfInstruction.Goto(0), pass);
 
         a.Mark(ipv4);
@@ -81,6 +92,26 @@ internal static class XdpSteeringProgram
             a.EmitJump(BpfInstruction.Jump32(BpfInstruction.JumpEq, BpfRegister.R5, WireU32(address), 0), redirect);
         }
         a.EmitJump(BpfInstruction.Goto(0), pass);
+
+        if (ipv6.Length > 0)
+        {
+            // IPv6: the four words of the destination (bytes 38-53) against each steered address.
+            a.Mark(ipv6Label);
+            EmitBoundsCheck(a, Ipv6MinimumEnd, pass);
+            foreach (IPAddress address in ipv6)
+            {
+                int next = a.DefineLabel();
+                byte[] bytes = address.GetAddressBytes();
+                for (int w = 0; w < 4; w++)
+                {
+                    a.Emit(BpfInstruction.LoadMemory(BpfInstruction.SizeW, BpfRegister.R5, BpfRegister.R2, (short)(Ipv6DestinationOffset + 4 * w)));
+                    a.EmitJump(BpfInstruction.Jump32(BpfInstruction.JumpNe, BpfRegister.R5, MemoryMarshal.Read<int>(bytes.AsSpan(4 * w)), 0), next);
+                }
+                a.EmitJump(BpfInstruction.Goto(0), redirect);
+                a.Mark(next);
+            }
+            a.EmitJump(BpfInstruction.Goto(0), pass);
+        }
 
         // return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
         a.Mark(redirect);

@@ -24,7 +24,9 @@ internal static class DriverFactory
     /// <param name="Queue">The queue this device serves (AF_XDP queue id; stamped on frames).</param>
     /// <param name="QueueCount">How many devices share the interface (more than one: AF_PACKET fanout, TAP multi-queue).</param>
     /// <param name="SteerAddresses">The addresses Skiff owns; AF_XDP steers only frames for them (and ARP about them) to Skiff.</param>
-    public sealed record Request(string Driver, string InterfaceName, PacketPool Pool, int Queue = 0, int QueueCount = 1, IReadOnlyList<Ipv4Address>? SteerAddresses = null);
+    /// <param name="SteerIpv6">The IPv6 destinations AF_XDP steers to Skiff: its addresses, their solicited-node groups, all-nodes.</param>
+    public sealed record Request(string Driver, string InterfaceName, PacketPool Pool, int Queue = 0, int QueueCount = 1, IReadOnlyList<Ipv4Address>? SteerAddresses = null,
+        IReadOnlyList<Ipv6Address>? SteerIpv6 = null);
 
     /// <summary>Opens the device, or writes why not to <paramref name="error"/> (prefixed with <paramref name="command"/>) and returns null.</summary>
     public static OpenedDevice? TryOpen(Request request, string command, TextWriter error)
@@ -37,7 +39,7 @@ internal static class DriverFactory
         try
         {
             LinuxDevice device = LinuxDevices.Open(request.Driver, request.InterfaceName, request.Pool, request.Queue, request.QueueCount,
-                [.. (request.SteerAddresses ?? []).Select(a => IPAddress.Parse(a.ToString()))]);
+                [.. (request.SteerAddresses ?? []).Select(a => IPAddress.Parse(a.ToString())), .. (request.SteerIpv6 ?? []).Select(a => IPAddress.Parse(a.ToString()))]);
             return new OpenedDevice(device);
         }
         catch (DriverException e)

@@ -96,7 +96,8 @@ internal sealed class StackHost : IDisposable
         OpenedDevice[]? opened = queues
             ? DriverFactory.TryOpenQueues(settings.Driver, settings.InterfaceName, poolPerQueue ? pools : [.. Enumerable.Repeat(pools[0], cores)],
                 [settings.Address.Address], command, error)
-            : DriverFactory.TryOpen(new DriverFactory.Request(settings.Driver, settings.InterfaceName, pools[0], SteerAddresses: [settings.Address.Address]), command, error)
+            : DriverFactory.TryOpen(new DriverFactory.Request(settings.Driver, settings.InterfaceName, pools[0], SteerAddresses: [settings.Address.Address],
+                SteerIpv6: Ipv6Steering(settings)), command, error)
                 is OpenedDevice one ? [one] : null;
         if (opened is null)
         {
@@ -146,6 +147,25 @@ internal sealed class StackHost : IDisposable
             Array.ForEach(pools, p => p.Dispose());
             return null;
         }
+    }
+
+    /// <summary>
+    /// What AF_XDP must steer for IPv6: the --ip6 addresses and the link-local one (from --mac or the interface's MAC, read
+    /// from sysfs before the device opens), their solicited-node groups and all-nodes. Empty without --ip6.
+    /// </summary>
+    private static Ipv6Address[] Ipv6Steering(StackSettings settings)
+    {
+        if (settings.Ipv6 is not { Count: > 0 } v6 || settings.Driver != "afxdp")
+        {
+            return [];
+        }
+        List<Ipv6Address> unicast = [.. v6.Select(p => p.Address)];
+        string sysfs = $"/sys/class/net/{settings.InterfaceName}/address";
+        if (settings.Mac is MacAddress m || (File.Exists(sysfs) && MacAddress.TryParse(File.ReadAllText(sysfs).Trim(), out m)))
+        {
+            unicast.Add(Skiff.Stack.Ipv6.Ipv6Options.LinkLocalFor(m));
+        }
+        return [.. unicast, .. unicast.Select(a => a.SolicitedNode), Ipv6Address.AllNodes];
     }
 
     /// <summary>

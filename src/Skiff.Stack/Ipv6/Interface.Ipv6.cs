@@ -97,8 +97,7 @@ public sealed partial class Interface
         Ipv6State v6 = new(o, options.MtuBytes, key, options.IcmpErrorsPerSecond);
         if (o.LinkLocal)
         {
-            Ipv6Address ll = new(new UInt128(0xFE80_0000_0000_0000UL, Ipv6State.InterfaceIdentifier(options.Mac)));
-            v6.TryAdd(new Ipv6Prefix(ll, 64), Ipv6AddressOrigin.LinkLocal, Instant.Never, Instant.Never, Instant.Zero);
+            v6.TryAdd(new Ipv6Prefix(Ipv6Options.LinkLocalFor(options.Mac), 64), Ipv6AddressOrigin.LinkLocal, Instant.Never, Instant.Never, Instant.Zero);
         }
         foreach (Ipv6Prefix p in o.Addresses)
         {

@@ -48,6 +48,10 @@ public sealed record Ipv6Options
     /// <summary>Reassembly bounds (the same shape as IPv4's; RFC 8200 section 4.5 gives 60 s to reassemble). Default timeout 60 s.</summary>
     public Ipv4ReassemblerOptions Reassembly { get; init; } = new() { Timeout = Duration.FromSeconds(60) };
 
+    /// <summary>fe80::/64 with the modified EUI-64 interface identifier of <paramref name="mac"/> (RFC 4291 appendix A).</summary>
+    public static Skiff.Wire.Ipv6Address LinkLocalFor(Skiff.Wire.MacAddress mac) =>
+        new(new UInt128(0xFE80_0000_0000_0000UL, Ipv6State.InterfaceIdentifier(mac)));
+
     /// <summary>Checks the options; throws <see cref="ArgumentException"/> with a sentence naming the problem.</summary>
     public void Validate(int mtuBytes)
     {
