@@ -114,8 +114,22 @@ public sealed class BpfInstructionTests
     }
 
     [Fact]
-    public void SteeringProgramRefusesIpv6()
+    public void SteeringProgramComparesAllFourWordsOfEachIpv6Destination()
     {
-        Assert.Throws<ArgumentException>(() => XdpSteeringProgram.Build(7, [IPAddress.IPv6Loopback]));
+        // fd00:99::1 (its four wire words) and the IPv4 address beside it: each IPv6 word is a 32-bit not-equal jump
+        // to the next address, so only a full 128-bit match reaches the redirect.
+        IPAddress v6 = IPAddress.Parse("fd00:99::1");
+        byte[] bytes = v6.GetAddressBytes();
+        BpfInstruction[] program = XdpSteeringProgram.Build(7, [IPAddress.Parse("10.0.0.1"), v6]);
+
+        for (int w = 0; w < 4; w++)
+        {
+            int word = System.Runtime.InteropServices.MemoryMarshal.Read<int>(bytes.AsSpan(4 * w));
+            Assert.Contains(program, i => i.Immediate == word && i.Code == (BpfInstruction.ClassJmp32 | BpfInstruction.JumpNe));
+        }
+        int etherType = BitConverter.IsLittleEndian ? 0xDD86 : 0x86DD;
+        Assert.Contains(program, i => i.Immediate == etherType && i.Code == (BpfInstruction.ClassJmp32 | BpfInstruction.JumpEq));
+        Assert.DoesNotContain(program, i => i.Immediate == (BitConverter.IsLittleEndian ? 0xDD86 : 0x86DD)
+            && XdpSteeringProgram.Build(7, [IPAddress.Parse("10.0.0.1")]).Contains(i));
     }
 }
