@@ -333,5 +333,9 @@ public sealed partial class Interface : IPacketConsumer
     }
 
     /// <summary>Returns every buffer the interface holds (queues, ARP, reassembly) to its pool. For shutdown and tests.</summary>
-    public void DropAllQueued() => _pollOutput.FreeAll();
+    public void DropAllQueued()
+    {
+        _pollOutput.FreeAll();
+        _v6?.Neighbors.Clear();
+    }
 }
