@@ -35,6 +35,7 @@ public static class Program
         yield return Skiff.Cli.Commands.ReadCommand.Create();
         yield return Skiff.Cli.Commands.ServeCommand.Create();
         yield return Skiff.Cli.Commands.StatsCommand.Create();
+        yield return Skiff.Cli.Commands.CaptureCommand.Create();
         yield return Skiff.Cli.Commands.SendCommand.Create();
         yield return Skiff.Cli.Commands.FetchCommand.Create();
         yield return Skiff.Cli.Commands.RxDropCommand.Create();

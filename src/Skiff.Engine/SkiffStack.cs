@@ -186,6 +186,21 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
         return Capture.SkiffCapture.Start(Engines, output, options, leaveOpen);
     }
 
+    /// <summary>
+    /// Opens a control socket for this stack, so <c>skiff stats</c> reads its counters and <c>skiff capture</c> captures
+    /// its traffic from outside the process: at <paramref name="path"/>, or by default <c>skiff-app-PID.sock</c> in
+    /// <c>$XDG_RUNTIME_DIR</c> (else <c>/tmp</c>), mode 0600. Dispose the server to close it. Throws
+    /// <see cref="Control.SkiffControlException"/> with a sentence when the socket cannot be made.
+    /// </summary>
+    public Control.SkiffControlServer StartControlServer(string? path = null)
+    {
+        ThrowIfStopped();
+        Control.SkiffControlServer server = Control.SkiffControlServer.Start(path ?? Control.SkiffControlSockets.Default(Environment.ProcessId, "app"), replaceStale: path is null);
+        server.Publishers = [.. _engines.Select(e => e.Metrics)];
+        server.Engines = _engines;
+        return server;
+    }
+
     /// <summary>Same as <see cref="SkiffConnection.ConnectAsync(SkiffStack, IPEndPoint, CancellationToken)"/>.</summary>
     public ValueTask<SkiffConnection> ConnectAsync(IPEndPoint remote, CancellationToken cancellationToken = default) =>
         SkiffConnection.ConnectAsync(this, remote, cancellationToken);

@@ -5,6 +5,7 @@ using Skiff.Cli.Stats;
 using Skiff.Engine;
 using Skiff.Engine.Metrics;
 using Skiff.Stack;
+using Skiff.Engine.Control;
 
 namespace Skiff.Cli.Commands;
 
@@ -12,7 +13,7 @@ namespace Skiff.Cli.Commands;
 /// <c>skiff serve</c>: Skiff owns an address on an interface, answers ARP and ping, and serves TCP echo, TCP
 /// discard, UDP echo and HTTP/1.1 as the flags ask (<see cref="ServeApp"/>). Ctrl-C prints the counters and exits 0.
 /// Its metrics are published as the engine's are (the <c>Skiff</c> meter) and served on a stats control socket for
-/// <c>skiff stats</c> (<see cref="StatsServer"/>). Exit 2 for bad arguments, 3 when the device cannot be opened.
+/// <c>skiff stats</c> (<see cref="SkiffControlServer"/>). Exit 2 for bad arguments, 3 when the device cannot be opened.
 /// </summary>
 public static class ServeCommand
 {
@@ -52,7 +53,7 @@ public static class ServeCommand
         Option<int?> maxPerSource = new("--max-per-source") { Description = "Serve at most this many connections from one source address at once; more are reset. Default no limit." };
         Option<string?> statsSocket = new("--stats-socket")
         {
-            Description = $"The control socket skiff stats reads. Default: {StatsSocketPaths.FilePrefix}PID{StatsSocketPaths.FileSuffix} in $XDG_RUNTIME_DIR, else in /tmp; '{StatsSocketPaths.Off}' for no socket.",
+            Description = $"The control socket skiff stats reads. Default: {SkiffControlSockets.FilePrefix}PID{SkiffControlSockets.FileSuffix} in $XDG_RUNTIME_DIR, else in /tmp; '{SkiffControlSockets.Off}' for no socket.",
         };
         Command command = new("serve", CommandHelp.WithExamples("Own an address on an interface: answer ARP and ping, serve echo, discard and HTTP until Ctrl-C.",
             "skiff serve --driver afxdp --iface eth1 --ip 192.0.2.10/24 --http 80 --tcp-echo 7", "skiff serve --driver afpacket --iface eth1 --ip 192.0.2.10/24 --http 80 --cores 2 --drop 'udp port 53'", "skiff serve --driver tap --iface skiff0 --ip 10.9.0.1/24 --udp-echo 7 --echo-hook"));
@@ -128,7 +129,7 @@ public static class ServeCommand
     }
 
     /// <summary>
-    /// Opens the stats socket (<paramref name="statsSocket"/>: a path, null for the default, <see cref="StatsSocketPaths.Off"/>
+    /// Opens the stats socket (<paramref name="statsSocket"/>: a path, null for the default, <see cref="SkiffControlSockets.Off"/>
     /// for none) and the device, and serves until <paramref name="stop"/> is cancelled; returns the exit code.
     /// </summary>
     internal static int Run(StackSettings settings, ServeOptions options, string? statsSocket, TextWriter output, TextWriter error, CancellationToken stop,
@@ -148,19 +149,19 @@ public static class ServeCommand
             error.WriteLine("skiff serve: two TCP services were given the same port; give each its own.");
             return 2;
         }
-        StatsServer? stats = null;
-        if (statsSocket != StatsSocketPaths.Off)
+        SkiffControlServer? stats = null;
+        if (statsSocket != SkiffControlSockets.Off)
         {
             try
             {
                 // The default path carries our pid: a file there was left by a dead process that had it.
-                stats = StatsServer.Start(statsSocket ?? StatsSocketPaths.Default(Environment.ProcessId), replaceStale: statsSocket is null);
+                stats = SkiffControlServer.Start(statsSocket ?? SkiffControlSockets.Default(Environment.ProcessId), replaceStale: statsSocket is null);
             }
-            catch (StatsException e) when (statsSocket is null)
+            catch (SkiffControlException e) when (statsSocket is null)
             {
                 error.WriteLine($"skiff serve: warning: no stats socket, so skiff stats cannot connect: {e.Message}");
             }
-            catch (StatsException e)
+            catch (SkiffControlException e)
             {
                 error.WriteLine($"skiff serve: {e.Message}");
                 return 2;
@@ -183,7 +184,7 @@ public static class ServeCommand
     /// <see cref="ServeApp"/> as an engine stage, and publishes its metrics snapshot to the <c>Skiff</c> meter and to
     /// <paramref name="stats"/>, if given.
     /// </summary>
-    internal static int Serve(StackHost host, ServeOptions options, StatsServer? stats, TextWriter output, CancellationToken stop, ServeHooks? hooks = null)
+    internal static int Serve(StackHost host, ServeOptions options, SkiffControlServer? stats, TextWriter output, CancellationToken stop, ServeHooks? hooks = null)
     {
         IReadOnlyList<SkiffEngine> engines = host.Engines;
         ServeApp[] apps = new ServeApp[engines.Count];
@@ -205,6 +206,7 @@ public static class ServeCommand
             if (stats is not null)
             {
                 stats.Publishers = [.. engines.Select(e => e.Metrics)];
+                stats.Engines = engines; // skiff capture attaches here
             }
             Interface iface = main.Interface;
             output.WriteLine($"skiff serve: {iface.Addresses[0]} at {iface.Mac} on {host.DeviceDescription}{(engines.Count > 1 ? $", {host.CoresDescription}" : "")}");
@@ -216,6 +218,7 @@ public static class ServeCommand
             if (stats is not null)
             {
                 output.WriteLine($"  counters: skiff stats --socket {stats.Path}");
+                output.WriteLine($"  capture:  skiff capture --socket {stats.Path} -w FILE [EXPRESSION]");
             }
             output.Flush();
             for (int i = 1; i < engines.Count; i++)

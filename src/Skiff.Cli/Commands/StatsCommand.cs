@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Skiff.Cli.Drivers;
 using Skiff.Cli.Stats;
+using Skiff.Engine.Control;
 
 namespace Skiff.Cli.Commands;
 
@@ -33,7 +34,7 @@ public static class StatsCommand
         {
             TextWriter output = result.InvocationConfiguration.Output;
             TextWriter error = result.InvocationConfiguration.Error;
-            string? path = result.GetValue(socket) ?? Find(StatsSocketPaths.SearchDirectories(), error);
+            string? path = result.GetValue(socket) ?? Find(SkiffControlSockets.SearchDirectories(), error);
             if (path is null)
             {
                 return 2;
@@ -48,14 +49,14 @@ public static class StatsCommand
     /// <summary>The one serve socket in <paramref name="directories"/>; otherwise a sentence on <paramref name="error"/> and null.</summary>
     internal static string? Find(IReadOnlyList<string> directories, TextWriter error)
     {
-        List<string> found = StatsSocketPaths.Discover(directories);
+        List<string> found = SkiffControlSockets.Discover(directories);
         if (found.Count == 1)
         {
             return found[0];
         }
         if (found.Count == 0)
         {
-            error.WriteLine($"skiff stats: no running skiff serve was found (no {StatsSocketPaths.FilePrefix}PID{StatsSocketPaths.FileSuffix} in {string.Join(" or ", directories)}); start skiff serve, or give its socket with --socket PATH.");
+            error.WriteLine($"skiff stats: no running skiff serve was found (no {SkiffControlSockets.FilePrefix}PID{SkiffControlSockets.FileSuffix} in {string.Join(" or ", directories)}); start skiff serve, or give its socket with --socket PATH.");
         }
         else
         {
@@ -85,7 +86,7 @@ public static class StatsCommand
                 {
                     report = client.Request();
                 }
-                catch (StatsException) when (!first && !once)
+                catch (SkiffControlException) when (!first && !once)
                 {
                     output.WriteLine($"skiff stats: skiff serve has stopped ({path} closed).");
                     return 0;
@@ -148,7 +149,7 @@ public static class StatsCommand
                 }
             }
         }
-        catch (StatsException e)
+        catch (SkiffControlException e)
         {
             error.WriteLine($"skiff stats: {e.Message}");
             return 1;

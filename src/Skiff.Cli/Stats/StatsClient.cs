@@ -1,11 +1,12 @@
 using System.Net.Sockets;
 using System.Text;
+using Skiff.Engine.Control;
 
 namespace Skiff.Cli.Stats;
 
 /// <summary>
-/// A connection to a <c>skiff serve</c> stats control socket (<see cref="StatsServer"/>). Every failure is a
-/// <see cref="StatsException"/> with a sentence saying what to do. Not thread-safe.
+/// A connection to a <c>skiff serve</c> stats control socket (<see cref="SkiffControlServer"/>). Every failure is a
+/// <see cref="SkiffControlException"/> with a sentence saying what to do. Not thread-safe.
 /// </summary>
 internal sealed class StatsClient : IDisposable
 {
@@ -28,7 +29,7 @@ internal sealed class StatsClient : IDisposable
     {
         if (!File.Exists(path))
         {
-            throw new StatsException($"No stats socket at {path}; is skiff serve running? Its banner prints the socket's path.");
+            throw new SkiffControlException($"No stats socket at {path}; is skiff serve running? Its banner prints the socket's path.");
         }
         Socket socket = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
         {
@@ -45,9 +46,9 @@ internal sealed class StatsClient : IDisposable
             socket.Dispose();
             throw e.SocketErrorCode switch
             {
-                SocketError.ConnectionRefused => new StatsException($"Nothing listens on {path}; the skiff serve that made it has stopped. Start skiff serve again, or remove the stale file.", e),
-                SocketError.AccessDenied => new StatsException($"Permission denied on {path}; run skiff stats as the user that runs skiff serve (for example with sudo).", e),
-                _ => new StatsException($"Cannot connect to {path}: {e.Message}.", e),
+                SocketError.ConnectionRefused => new SkiffControlException($"Nothing listens on {path}; the skiff serve that made it has stopped. Start skiff serve again, or remove the stale file.", e),
+                SocketError.AccessDenied => new SkiffControlException($"Permission denied on {path}; run skiff stats as the user that runs skiff serve (for example with sudo).", e),
+                _ => new SkiffControlException($"Cannot connect to {path}: {e.Message}.", e),
             };
         }
     }
@@ -62,11 +63,11 @@ internal sealed class StatsClient : IDisposable
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut || e.SocketErrorCode == SocketError.WouldBlock)
         {
-            throw new StatsException($"skiff serve did not answer on {Path} in time; it may be overloaded or stuck.", e);
+            throw new SkiffControlException($"skiff serve did not answer on {Path} in time; it may be overloaded or stuck.", e);
         }
         catch (SocketException e)
         {
-            throw new StatsException($"The connection to {Path} failed ({e.Message}); skiff serve has probably stopped.", e);
+            throw new SkiffControlException($"The connection to {Path} failed ({e.Message}); skiff serve has probably stopped.", e);
         }
     }
 
@@ -81,7 +82,7 @@ internal sealed class StatsClient : IDisposable
                 _end = _socket.Receive(_buffer);
                 if (_end == 0)
                 {
-                    throw new StatsException($"skiff serve closed {Path}; it has stopped.");
+                    throw new SkiffControlException($"skiff serve closed {Path}; it has stopped.");
                 }
             }
             int newline = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
@@ -94,7 +95,7 @@ internal sealed class StatsClient : IDisposable
             }
             if (_line.Length > StatsProtocol.MaxResponseBytes)
             {
-                throw new StatsException($"The answer on {Path} is longer than {StatsProtocol.MaxResponseBytes} bytes; is the socket a skiff serve's?");
+                throw new SkiffControlException($"The answer on {Path} is longer than {StatsProtocol.MaxResponseBytes} bytes; is the socket a skiff serve's?");
             }
         }
     }

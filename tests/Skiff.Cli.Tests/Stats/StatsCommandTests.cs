@@ -7,6 +7,7 @@ using Skiff.Devices;
 using Skiff.Engine.Metrics;
 using Skiff.Stack;
 using Skiff.Wire;
+using Skiff.Engine.Control;
 
 namespace Skiff.Cli.Tests.Stats;
 
@@ -31,7 +32,7 @@ public sealed class StatsCommandTests : IDisposable
         using StackHost client = new(new Interface(new InterfaceOptions { Mac = MacAddress.Parse("02:00:0a:00:00:01"), Addresses = [Ipv4Cidr.Parse("10.0.0.1/24")], SecretKey = 1 }, poolA), a);
         using StackHost server = new(new Interface(new InterfaceOptions { Mac = MacAddress.Parse("02:00:0a:00:00:02"), Addresses = [Ipv4Cidr.Parse("10.0.0.2/24")], SecretKey = 2 }, poolB), b);
         string path = Path.Combine(_directory, "serve.sock");
-        using StatsServer stats = StatsServer.Start(path, replaceStale: false);
+        using SkiffControlServer stats = SkiffControlServer.Start(path, replaceStale: false);
         using CancellationTokenSource stop = new();
         StringWriter serveOutput = new();
         int serveExit = -1;
@@ -96,15 +97,15 @@ public sealed class StatsCommandTests : IDisposable
         {
             dead++;
         }
-        File.WriteAllBytes(Path.Combine(_directory, StatsSocketPaths.FileName(dead)), []);
+        File.WriteAllBytes(Path.Combine(_directory, SkiffControlSockets.FileName(dead)), []);
         File.WriteAllBytes(Path.Combine(_directory, "skiff-serve-notapid.sock"), []);
         Assert.Null(StatsCommand.Find([_directory], new StringWriter()));
 
-        string mine = Path.Combine(_directory, StatsSocketPaths.FileName(Environment.ProcessId));
+        string mine = Path.Combine(_directory, SkiffControlSockets.FileName(Environment.ProcessId));
         File.WriteAllBytes(mine, []);
         Assert.Equal(mine, StatsCommand.Find([_directory], new StringWriter()));
 
-        string init = Path.Combine(_directory, StatsSocketPaths.FileName(1));
+        string init = Path.Combine(_directory, SkiffControlSockets.FileName(1));
         File.WriteAllBytes(init, []);
         error = new StringWriter();
         Assert.Null(StatsCommand.Find([_directory], error));

@@ -6,6 +6,7 @@ using Skiff.Engine.Metrics;
 using Skiff.Stack;
 using Skiff.Stack.Udp;
 using Skiff.Wire;
+using Skiff.Engine.Control;
 
 namespace Skiff.Cli.Tests.Stats;
 
@@ -13,7 +14,7 @@ namespace Skiff.Cli.Tests.Stats;
 /// The stats control socket: a round trip of real values, and the robustness serve relies on (bounded clients,
 /// misbehaving clients end only themselves, the file goes away).
 /// </summary>
-public sealed class StatsServerTests : IDisposable
+public sealed class SkiffControlServerTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("skiff-stats-").FullName;
     private readonly PacketPool _poolA = new(512);
@@ -26,7 +27,7 @@ public sealed class StatsServerTests : IDisposable
     private readonly CancellationTokenSource _stopLoop = new();
     private Thread? _loop;
 
-    public StatsServerTests()
+    public SkiffControlServerTests()
     {
         (_linkA, _linkB) = InMemoryLink.CreatePair(_poolA, _poolB, 512);
         _a = new Interface(new InterfaceOptions { Mac = MacAddress.Parse("02:00:00:00:00:01"), Addresses = [Ipv4Cidr.Parse("10.0.0.1/24")], SecretKey = 1 }, _poolA);
@@ -111,7 +112,7 @@ public sealed class StatsServerTests : IDisposable
     public void A_snapshot_request_returns_the_loops_published_counters()
     {
         StartLoop();
-        using StatsServer server = StatsServer.Start(SocketPath(), replaceStale: false);
+        using SkiffControlServer server = SkiffControlServer.Start(SocketPath(), replaceStale: false);
         server.Publishers = [_publisher];
         using StatsClient client = StatsClient.Connect(server.Path, TimeSpan.FromSeconds(10));
         StatsReport first = client.Request();
@@ -137,7 +138,7 @@ public sealed class StatsServerTests : IDisposable
     public void Clients_beyond_the_bound_are_told_so_and_the_others_go_on()
     {
         StartLoop();
-        using StatsServer server = StatsServer.Start(SocketPath(), replaceStale: false, maxClients: 2);
+        using SkiffControlServer server = SkiffControlServer.Start(SocketPath(), replaceStale: false, maxClients: 2);
         server.Publishers = [_publisher];
         using Socket one = Connect(server.Path);
         using Socket two = Connect(server.Path);
@@ -160,7 +161,7 @@ public sealed class StatsServerTests : IDisposable
     public void Misbehaving_clients_end_only_themselves()
     {
         StartLoop();
-        using StatsServer server = StatsServer.Start(SocketPath(), replaceStale: false, maxClients: 4, idleTimeout: TimeSpan.FromMilliseconds(300));
+        using SkiffControlServer server = SkiffControlServer.Start(SocketPath(), replaceStale: false, maxClients: 4, idleTimeout: TimeSpan.FromMilliseconds(300));
         server.Publishers = [_publisher];
         // Half a request, then gone.
         using (Socket s = Connect(server.Path))
@@ -203,10 +204,10 @@ public sealed class StatsServerTests : IDisposable
     public void The_socket_file_is_removed_on_dispose_and_a_live_one_is_never_taken_over()
     {
         string path = SocketPath();
-        StatsServer server = StatsServer.Start(path, replaceStale: true);
+        SkiffControlServer server = SkiffControlServer.Start(path, replaceStale: true);
         Assert.True(File.Exists(path));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
-        StatsException live = Assert.Throws<StatsException>(() => StatsServer.Start(path, replaceStale: true));
+        SkiffControlException live = Assert.Throws<SkiffControlException>(() => SkiffControlServer.Start(path, replaceStale: true));
         Assert.Contains("Another process already serves stats on", live.Message);
         using (Socket connected = Connect(path))
         {
@@ -214,7 +215,7 @@ public sealed class StatsServerTests : IDisposable
             Assert.True(IsClosed(connected)); // clients are closed too
         }
         Assert.False(File.Exists(path));
-        StatsException gone = Assert.Throws<StatsException>(() => StatsClient.Connect(path, TimeSpan.FromSeconds(1)));
+        SkiffControlException gone = Assert.Throws<SkiffControlException>(() => StatsClient.Connect(path, TimeSpan.FromSeconds(1)));
         Assert.Contains("is skiff serve running?", gone.Message);
     }
 
@@ -226,11 +227,11 @@ public sealed class StatsServerTests : IDisposable
         ExternalTools.Result python = ExternalTools.Run("python3", ["-c", $"import socket; socket.socket(socket.AF_UNIX).bind('{path}')"]);
         Assert.True(python.ExitCode == 0, python.Error);
         Assert.True(File.Exists(path));
-        StatsException refused = Assert.Throws<StatsException>(() => StatsClient.Connect(path, TimeSpan.FromSeconds(1)));
+        SkiffControlException refused = Assert.Throws<SkiffControlException>(() => StatsClient.Connect(path, TimeSpan.FromSeconds(1)));
         Assert.Contains("Nothing listens on", refused.Message);
-        StatsException kept = Assert.Throws<StatsException>(() => StatsServer.Start(path, replaceStale: false));
+        SkiffControlException kept = Assert.Throws<SkiffControlException>(() => SkiffControlServer.Start(path, replaceStale: false));
         Assert.Contains("nothing listens on it; remove it if it is a stale socket", kept.Message);
-        using StatsServer server = StatsServer.Start(path, replaceStale: true);
+        using SkiffControlServer server = SkiffControlServer.Start(path, replaceStale: true);
         using StatsClient client = StatsClient.Connect(path, TimeSpan.FromSeconds(10));
         Assert.Empty(client.Request().Queues); // no publisher set yet
     }
@@ -239,7 +240,7 @@ public sealed class StatsServerTests : IDisposable
     public async Task Live_skiff_stats_reports_every_second_until_serve_goes_away()
     {
         StartLoop();
-        StatsServer server = StatsServer.Start(SocketPath(), replaceStale: false);
+        SkiffControlServer server = SkiffControlServer.Start(SocketPath(), replaceStale: false);
         server.Publishers = [_publisher];
         StringWriter text = new(), error = new();
         TextWriter output = TextWriter.Synchronized(text);
@@ -269,9 +270,9 @@ public sealed class StatsServerTests : IDisposable
     [Fact]
     public void Bad_paths_are_sentences()
     {
-        StatsException missing = Assert.Throws<StatsException>(() => StatsServer.Start(Path.Combine(_directory, "no", "such", "dir.sock"), replaceStale: false));
+        SkiffControlException missing = Assert.Throws<SkiffControlException>(() => SkiffControlServer.Start(Path.Combine(_directory, "no", "such", "dir.sock"), replaceStale: false));
         Assert.Contains("does not exist; create it or give another --stats-socket path", missing.Message);
-        StatsException longPath = Assert.Throws<StatsException>(() => StatsServer.Start(Path.Combine(_directory, new string('x', 120) + ".sock"), replaceStale: false));
+        SkiffControlException longPath = Assert.Throws<SkiffControlException>(() => SkiffControlServer.Start(Path.Combine(_directory, new string('x', 120) + ".sock"), replaceStale: false));
         Assert.Contains("longer than a Unix socket address allows", longPath.Message);
     }
 
