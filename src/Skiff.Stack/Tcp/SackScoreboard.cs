@@ -339,6 +339,50 @@ public sealed class SackScoreboard
         PipeBytes = 0;
     }
 
+    /// <summary>
+    /// On a retransmission timeout, as Linux's tcp_enter_loss: ends recovery (RecoveryPoint = HighData, HighRxt =
+    /// HighACK) but keeps the SACKed ranges, so the resend after the timeout skips what the peer holds, unless the
+    /// peer reneged (RFC 2018 section 8): a stored range begins at the cumulative ACK it did not advance over, the sign
+    /// Linux's tcp_check_sack_reneging reads. Then everything is forgotten (<see cref="Reset"/>). Returns true when
+    /// the ranges were kept.
+    /// </summary>
+    public bool OnRetransmissionTimeout()
+    {
+        if (_count > 0 && _ranges[0].Left <= HighAck)
+        {
+            Reset();
+            return false;
+        }
+        InRecovery = false;
+        RecoveryPoint = HighData;
+        HighRxt = HighAck;
+        PipeBytes = 0;
+        return _count > 0;
+    }
+
+    /// <summary>
+    /// For a resend from <paramref name="seq"/>: the first sequence at or above it that is not SACKed, and in
+    /// <paramref name="room"/> how many bytes from there are unSACKed (up to the next SACKed range, or unbounded).
+    /// </summary>
+    public SeqNumber SkipSacked(SeqNumber seq, out long room)
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            SackBlock r = _ranges[i];
+            if (seq < r.Left)
+            {
+                room = r.Left - seq;
+                return seq;
+            }
+            if (seq < r.Right)
+            {
+                seq = r.Right;
+            }
+        }
+        room = long.MaxValue;
+        return seq;
+    }
+
     private void DropBelow(SeqNumber una)
     {
         int drop = 0;

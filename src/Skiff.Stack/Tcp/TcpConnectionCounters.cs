@@ -51,6 +51,9 @@ public sealed class TcpConnectionCounters
     /// <summary>Duplicate ACKs received (RFC 5681 section 2).</summary>
     public long DuplicateAcks;
 
+    /// <summary>Retransmission timeouts after which the SACK scoreboard was kept (the peer had not reneged), so the resend skipped SACKed data.</summary>
+    public long SackKeptOnTimeout;
+
     /// <summary>Fast retransmits (entries into fast recovery).</summary>
     public long FastRetransmits;
 
@@ -107,6 +110,7 @@ public sealed class TcpConnectionCounters
         DroppedUnacceptable = 0;
         DuplicateAcks = 0;
         FastRetransmits = 0;
+        SackKeptOnTimeout = 0;
         KeepAlivesSent = 0;
         OutOfOrderSegments = 0;
         PureAcksSent = 0;

@@ -281,7 +281,18 @@ public sealed partial class TcpSocket
                 break;
             }
 
-            int len = SendableLength(unsent);
+            long sackRoom = long.MaxValue;
+            if (_sndNxt < _sndMax && _scoreboard is not null && _scoreboard.RangeCount > 0)
+            {
+                // Resending after a timeout: data the peer SACKed is not sent again.
+                SeqNumber from = _scoreboard.SkipSacked(_sndNxt, out sackRoom);
+                if (from != _sndNxt)
+                {
+                    _sndNxt = SeqNumber.Min(from, _sndMax);
+                    continue;
+                }
+            }
+            int len = (int)Math.Min(SendableLength(unsent), sackRoom);
             if (len == 0)
             {
                 if (_sndMax == _sndUna && _persistAt == Instant.Never)

@@ -103,7 +103,11 @@ public sealed partial class TcpSocket
             // The head segment goes out whatever the window (DispatchRetransmissions); the rest follows as cwnd allows.
             _retransmitHead = true;
             _limitedTransmitSegments = 0;
-            _scoreboard?.Reset();
+            // The SACK scoreboard survives the timeout unless the peer reneged: the resend skips what it holds.
+            if (_scoreboard is not null && _scoreboard.OnRetransmissionTimeout())
+            {
+                Counters.SackKeptOnTimeout++;
+            }
         }
         _rtoAt = now + _rtt.Rto;
     }

@@ -28,6 +28,34 @@ public class SackScoreboardTests
     }
 
     [Fact]
+    public void A_timeout_keeps_the_sacked_ranges_and_resends_skip_them()
+    {
+        SackScoreboard sb = TenSegmentsSent();
+        sb.Update([Block(1000, 4000), Block(5000, 10_000)], s_una);
+        sb.BeginRecovery();
+        Assert.True(sb.OnRetransmissionTimeout());
+        Assert.False(sb.InRecovery);
+        Assert.Equal(2, sb.RangeCount);
+        Assert.Equal(s_una, sb.SkipSacked(s_una, out long room));
+        Assert.Equal(1000, room);
+        Assert.Equal(At(4000), sb.SkipSacked(At(1000), out room)); // SACKed: jump to the next hole
+        Assert.Equal(1000, room);
+        Assert.Equal(At(10_000), sb.SkipSacked(At(6000), out room));
+        Assert.Equal(long.MaxValue, room);
+    }
+
+    [Fact]
+    public void A_timeout_after_the_peer_reneged_forgets_every_range()
+    {
+        SackScoreboard sb = TenSegmentsSent();
+        sb.Update([Block(3000, 5000)], s_una);
+        // The peer's ACK moves to 3000 but not over the 3000-5000 it SACKed: it dropped them (RFC 2018 section 8).
+        sb.Update([Block(3000, 5000)], At(3000));
+        Assert.False(sb.OnRetransmissionTimeout());
+        Assert.Equal(0, sb.RangeCount);
+    }
+
+    [Fact]
     public void Update_records_blocks_and_reports_new_information()
     {
         SackScoreboard sb = TenSegmentsSent();

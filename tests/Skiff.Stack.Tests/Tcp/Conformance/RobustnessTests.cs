@@ -179,4 +179,44 @@ public sealed class RobustnessTests
         peer.AckAll([second]);
         h.AssertAllReleased(peer);
     }
+
+    [Fact]
+    public void AfterATimeoutTheResendSkipsWhatThePeerSacked()
+    {
+        using TcpHarness h = new();
+        TcpPeer peer = h.Peer(port: 443, localPort: 50_000);
+        TcpSocket s = h.OpenActive(peer, new TcpConfig { Nagle = false });
+        int mss = s.SendMss;
+        s.Send(TcpHarness.Bytes(10 * mss));
+        List<EmittedSegment> flight = h.Dispatch();
+        Assert.Equal(10, flight.Count);
+        uint una = flight[0].Seq;
+        // Segments 0 and 4 are lost; the peer SACKs 1-3 and 5-9 but, as it happens, only in one ACK that a
+        // fast retransmit does not get to use: the retransmission of 0 is lost too, and the timer fires.
+        TcpSackBlocks blocks = default;
+        blocks.TryAdd(una + (uint)(5 * mss), una + (uint)(10 * mss));
+        blocks.TryAdd(una + (uint)mss, una + (uint)(4 * mss));
+        h.Deliver(peer.AckSegment(ack: una) with { SackBlocks = blocks });
+        h.Dispatch(); // the fast retransmit of segment 0, lost
+        long before = s.Counters.BytesRetransmitted;
+
+        EmittedSegment head = Assert.Single(h.PollAt(h.Layer.PollAt(h.Now)));
+        Assert.Equal(una, head.Seq);
+        Assert.Equal(1L, s.Counters.SackKeptOnTimeout);
+        peer.RcvNxt = una + (uint)(4 * mss); // 0 arrives: the peer ACKs up to the hole at 4, still SACKing 5-9
+        TcpSackBlocks rest = default;
+        rest.TryAdd(una + (uint)(5 * mss), una + (uint)(10 * mss));
+        h.Deliver(peer.AckSegment() with { SackBlocks = rest });
+        List<EmittedSegment> resent = h.Dispatch();
+        EmittedSegment hole = Assert.Single(resent); // segment 4 only: 5-9 are held by the peer
+        Assert.Equal(una + (uint)(4 * mss), hole.Seq);
+        Assert.Equal(mss, hole.Length);
+        Assert.Equal(2L * mss, s.Counters.BytesRetransmitted - before);
+
+        peer.RcvNxt = una + (uint)(10 * mss);
+        h.Deliver(peer.AckSegment());
+        Assert.Empty(h.Dispatch());
+        Assert.Equal(0, s.SendBufferUsed);
+        h.AssertAllReleased(peer);
+    }
 }
