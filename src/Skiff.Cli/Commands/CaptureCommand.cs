@@ -29,12 +29,13 @@ public static class CaptureCommand
         Option<string[]> point = new("--point") { Description = "Where to capture: rx (received, before the hooks), tx (sent, after the TX hooks), drop (dropped, with the cause) or all; repeatable. Default rx and tx.", AllowMultipleArgumentsPerToken = false };
         Option<int?> queue = new("--queue") { Description = "Only the engine loop of this queue (core). Default every loop." };
         Option<int> snap = new("-s", "--snaplen") { Description = "Bytes kept of each frame. Default 262144 (all).", DefaultValueFactory = _ => SkiffCaptureOptions.DefaultSnapLength };
-        Option<long> count = new("-c", "--count") { Description = "End after this many frames. Default 0: no limit." };
-        Option<double> seconds = new("--seconds") { Description = "End after this many seconds. Default 0: until Ctrl-C (or -c)." };
+        Option<long> count = new Option<long>("-c", "--count") { Description = "End after this many frames. Default 0: no limit." }.InRange(0);
+        Option<double> seconds = new Option<double>("--seconds") { Description = "End after this many seconds. Default 0: until Ctrl-C (or -c)." }.InRange(0);
         Option<string?> write = new("-w") { Description = "Write the pcapng to FILE, or to standard output with '-' (skiff capture -w - | tcpdump -r -)." };
         Option<int> ring = new("--ring-kb") { Description = "KiB of the ring between each engine loop and the capture (a power of two, 64 to 1048576). Default 4096.", DefaultValueFactory = _ => 4096 };
         Argument<string[]> expression = new("expression") { Description = "A tcpdump filter expression (pcap-filter(7)); frames that do not match are not captured.", Arity = ArgumentArity.ZeroOrMore };
-        Command command = new("capture", "Capture a running Skiff's traffic (received, sent, dropped) as pcapng, filtered by a tcpdump expression.");
+        Command command = new("capture", CommandHelp.WithExamples("Capture a running Skiff's traffic (received, sent, dropped) as pcapng, filtered by a tcpdump expression.",
+            "skiff capture -w - 'tcp port 80' | tcpdump -n -r -", "skiff capture --pid 1234 --point drop -c 100", "skiff capture --point all -s 128 --seconds 10 -w run.pcapng 'icmp or arp'"));
         foreach (Option o in new Option[] { socket, pid, point, queue, snap, count, seconds, write, ring })
         {
             command.Options.Add(o);
@@ -81,11 +82,6 @@ public static class CaptureCommand
                 return 2;
             }
             double s = result.GetValue(seconds);
-            if (s < 0)
-            {
-                error.WriteLine("skiff capture: --seconds cannot be negative.");
-                return 2;
-            }
             string? path = result.GetValue(socket) ?? Find(result.GetValue(pid), error);
             if (path is null)
             {
