@@ -40,5 +40,6 @@ public static class Program
         yield return Skiff.Cli.Commands.FetchCommand.Create();
         yield return Skiff.Cli.Commands.RxDropCommand.Create();
         yield return Skiff.Cli.Commands.GenCommand.Create();
+        yield return Skiff.Cli.Commands.FwdCommand.Create();
     }
 }

@@ -13,7 +13,8 @@ public sealed record AfXdpOptions
 
     /// <summary>
     /// The IPv4 addresses Skiff owns: IPv4 frames to them and ARP frames asking for them go to Skiff; everything
-    /// else goes to the kernel. Empty: Skiff receives nothing (every frame passes to the kernel).
+    /// else goes to the kernel. Empty: Skiff receives nothing (every frame passes to the kernel). 0.0.0.0 (IPAddress.Any):
+    /// every frame goes to Skiff (a forwarder).
     /// </summary>
     public IReadOnlyList<IPAddress> SteerAddresses { get; init; } = [];
 

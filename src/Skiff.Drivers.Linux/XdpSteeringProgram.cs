@@ -16,6 +16,7 @@ namespace Skiff.Drivers.Linux;
 /// <item>untagged IPv6 frames whose destination is one of the steered IPv6 addresses (Skiff's unicast addresses,
 /// their solicited-node groups and all-nodes, which the caller lists), so NDP and ICMPv6 reach Skiff (issue 16).</item>
 /// </list>
+/// The address 0.0.0.0 steers every frame instead (<c>skiff fwd</c>: the forwarder owns the whole port).
 /// Every packet read is bounds-checked against data_end first, as the verifier demands. When the queue has
 /// no socket in the map, <c>bpf_redirect_map</c> returns its fallback, XDP_PASS.
 /// </summary>
@@ -54,6 +55,17 @@ internal static class XdpSteeringProgram
         {
             // Nothing to steer: the verifier refuses unreachable code, so the program is just "return XDP_PASS".
             a.Emit(BpfInstruction.Mov64(BpfRegister.R0, Bpf.XDP_PASS));
+            a.Emit(BpfInstruction.Exit());
+            return a.Build();
+        }
+        if (addresses.Any(IPAddress.Any.Equals))
+        {
+            // 0.0.0.0 steers every frame of the queue to Skiff (a forwarder owns the whole port):
+            // return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+            a.Emit(BpfInstruction.LoadMemory(BpfInstruction.SizeW, BpfRegister.R2, BpfRegister.R1, Bpf.XdpMdRxQueueIndex));
+            a.Emit(BpfInstruction.LoadMapFd(BpfRegister.R1, xskMapFd));
+            a.Emit(BpfInstruction.Mov64(BpfRegister.R3, Bpf.XDP_PASS));
+            a.Emit(BpfInstruction.Call(Bpf.BPF_FUNC_redirect_map));
             a.Emit(BpfInstruction.Exit());
             return a.Build();
         }

@@ -229,12 +229,28 @@ public sealed partial class SkiffEngine
         // Full fence, as in the timer park below: wakers that queued work before it see _parked == 1 and signal.
         Interlocked.Exchange(ref _parked, 1);
         if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()) && !_waitable!.HasBufferedReceive
-            && !Metrics.HasPendingRequest)
+            && !Metrics.HasPendingRequest && !OtherPortsHaveBufferedReceive())
         {
             _parks++;
-            Interop.PollWait.Wait(deviceFd, _eventFd, (int)Math.Min(micros / 1000, int.MaxValue));
+            for (int i = 0; i < _moreWaitables.Length; i++)
+            {
+                _moreWaitFds[i] = _moreWaitables[i].ReceiveWaitDescriptor;
+            }
+            Interop.PollWait.Wait(deviceFd, _moreWaitFds, _eventFd, (int)Math.Min(micros / 1000, int.MaxValue));
         }
         Volatile.Write(ref _parked, 0);
+    }
+
+    private bool OtherPortsHaveBufferedReceive()
+    {
+        foreach (IWaitableDevice device in _moreWaitables)
+        {
+            if (device.HasBufferedReceive)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Aborts and frees everything; runs once, on the loop thread (or the stopping thread if never started), under the drain lock.</summary>

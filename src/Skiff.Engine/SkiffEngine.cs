@@ -27,6 +27,8 @@ public sealed partial class SkiffEngine : IDisposable
 
     private readonly IEngineDeviceSignals? _signals;
     private readonly IWaitableDevice? _waitable;
+    private readonly IWaitableDevice[] _moreWaitables; // the other ports' (a forwarder's): the idle loop wakes for any of them
+    private readonly int[] _moreWaitFds;
     private int _eventFd = -1;      // the loop blocks in poll(2) on the device and this; -1 without a waitable device
     private int _signalers;         // threads inside WakeParked's write, so the eventfd is not closed under them
     private readonly MpscWorkQueue _queue = new();
@@ -95,6 +97,8 @@ public sealed partial class SkiffEngine : IDisposable
         }
         _signals = ports[0] as IEngineDeviceSignals;
         _waitable = ports[0] as IWaitableDevice;
+        _moreWaitables = [.. ports.Skip(1).OfType<IWaitableDevice>()];
+        _moreWaitFds = new int[_moreWaitables.Length];
         Metrics = new SkiffMetricsPublisher(iface, Options.Queue, wake: Wake);
         Metrics.SetSteeringSource(_signals);
         Metrics.SetPipeline(this);

@@ -92,4 +92,8 @@ public enum DropReason : byte
     NdpRedirectIgnored,
     /// <summary>A default router, on-link prefix or SLAAC address refused because its table was full.</summary>
     NdpTableFull,
+    /// <summary>A packet to forward whose TTL ran out (RFC 1812 5.3.1); a Time Exceeded went back.</summary>
+    TtlExpired,
+    /// <summary>A packet to forward larger than the next hop's MTU with Don't Fragment set; fragmentation-needed went back (RFC 1191).</summary>
+    FragmentationNeeded,
 }

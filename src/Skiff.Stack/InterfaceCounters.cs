@@ -29,6 +29,10 @@ public sealed class InterfaceCounters
     public long Ipv6FragmentsSent;
     public long Ipv6DatagramsReassembled;
     public long DuplicateAddressesDetected;
+    /// <summary>Frames a forwarder (Skiff.Forwarding) sent on towards another port.</summary>
+    public long ForwardedFrames;
+    /// <summary>Forwarded frames copied from the receiving port's pool into the sending port's (two AF_XDP UMEMs).</summary>
+    public long ForwardCopies;
 
     /// <summary>Drops of one cause.</summary>
     public long Drops(DropReason reason) => _drops[(int)reason];

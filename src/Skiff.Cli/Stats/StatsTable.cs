@@ -79,6 +79,19 @@ internal static class StatsTable
             AppendRow(text, row.Label, columns, before, row.Value, row.HasRate, all);
         }
         AppendPool(text, columns, all);
+        if (columns.Any(c => c.ForwardedPackets != 0 || c.Ports.Length > 1))
+        {
+            // A forwarder's loop (skiff fwd): what it forwarded and copied, and each port's traffic.
+            AppendRow(text, "forwarded", columns, before, s => s.ForwardedPackets, true, all);
+            AppendRow(text, "  copied", columns, before, s => s.ForwardCopies, true, all);
+            int ports = columns.Max(c => c.Ports.Length);
+            for (int p = 0; p < ports; p++)
+            {
+                int port = p;
+                AppendRow(text, $"port {port} rx", columns, before, s => port < s.Ports.Length ? s.Ports[port].RxPackets : 0, true, all);
+                AppendRow(text, $"port {port} tx", columns, before, s => port < s.Ports.Length ? s.Ports[port].TxPackets : 0, true, all);
+            }
+        }
         AppendRow(text, "drops", columns, before, s => s.TotalDrops, true, all);
         for (int reason = 0; reason < SkiffMetricsSnapshot.DropReasonCount; reason++)
         {

@@ -70,5 +70,33 @@ internal static unsafe partial class PollWait
         return error == EINTR ? 0 : error;
     }
 
+    /// <summary>
+    /// As <see cref="Wait(int, int, int)"/>, also waking when any of <paramref name="moreDeviceFds"/> is readable: a loop
+    /// serving several ports (a forwarder) wakes for frames on any of them.
+    /// </summary>
+    public static int Wait(int deviceFd, ReadOnlySpan<int> moreDeviceFds, int eventFd, int timeoutMillis)
+    {
+        if (moreDeviceFds.IsEmpty)
+        {
+            return Wait(deviceFd, eventFd, timeoutMillis);
+        }
+        int count = moreDeviceFds.Length + 2;
+        PollFd* fds = stackalloc PollFd[count];
+        fds[0] = new PollFd { Fd = eventFd, Events = POLLIN };
+        fds[1] = new PollFd { Fd = deviceFd, Events = POLLIN };
+        for (int i = 0; i < moreDeviceFds.Length; i++)
+        {
+            fds[i + 2] = new PollFd { Fd = moreDeviceFds[i], Events = POLLIN };
+        }
+        int n = Poll(fds, (nuint)count, timeoutMillis);
+        int error = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+        if (n > 0 && (fds[0].Revents & POLLIN) != 0)
+        {
+            ulong value;
+            Read(eventFd, &value, sizeof(ulong));
+        }
+        return error == EINTR ? 0 : error;
+    }
+
     public static void CloseFd(int fd) => Close(fd);
 }

@@ -101,6 +101,20 @@ public static class SkiffMetrics
 
     /// <summary>Counter, {packet}: frames codel or fq_codel marked CE instead of dropping.</summary>
     public const string QDiscEcnMarks = "skiff.qdisc.ecn_marks";
+    /// <summary>Tag: the port of a loop (<see cref="PortPackets"/>).</summary>
+    public const string PortTag = "skiff.port";
+
+    /// <summary>Tag: "rx" or "tx".</summary>
+    public const string DirectionTag = "skiff.direction";
+
+    /// <summary>Frames each port of a loop received (rx) and sent (tx).</summary>
+    public const string PortPackets = "skiff.port.packets";
+
+    /// <summary>Frames a forwarder sent on towards another port.</summary>
+    public const string ForwardedPackets = "skiff.forward.packets";
+
+    /// <summary>Forwarded frames copied between two ports' pools.</summary>
+    public const string ForwardCopies = "skiff.forward.copies";
 
     private static readonly Lock s_registryLock = new();
     private static SkiffMetricsPublisher[] s_publishers = [];
@@ -161,6 +175,9 @@ public static class SkiffMetrics
         meter.CreateObservableUpDownCounter(QDiscBacklogBytes, () => ObserveQDiscs(q => q.BacklogBytes), "By", "Bytes queued in each qdisc.");
         meter.CreateObservableUpDownCounter(QDiscBacklogPackets, () => ObserveQDiscs(q => q.BacklogPackets), "{packet}", "Frames queued in each qdisc.");
         meter.CreateObservableCounter(QDiscEcnMarks, () => ObserveQDiscs(q => q.EcnMarks), "{packet}", "Frames codel or fq_codel marked CE instead of dropping.");
+        meter.CreateObservableCounter(PortPackets, ObservePorts, "{packet}", "Frames each port of a loop received and sent.");
+        meter.CreateObservableCounter(ForwardedPackets, () => Observe(s => s.ForwardedPackets), "{packet}", "Frames forwarded towards another port.");
+        meter.CreateObservableCounter(ForwardCopies, () => Observe(s => s.ForwardCopies), "{packet}", "Forwarded frames copied between two ports' pools.");
         return meter;
     }
 
@@ -246,6 +263,20 @@ public static class SkiffMetrics
             {
                 measurements.Add(new Measurement<long>(value(q.Statistics),
                     [new(QueueTag, s.Queue), new(AddressTag, s.Address), new(QDiscPortTag, q.Port), new(QDiscHandleTag, q.Handle), new(QDiscKindTag, q.Statistics.Kind)]));
+            }
+        }
+        return measurements;
+    }
+
+    private static IEnumerable<Measurement<long>> ObservePorts()
+    {
+        List<Measurement<long>> measurements = [];
+        foreach (SkiffMetricsSnapshot s in Snapshots())
+        {
+            foreach (PortStatistics p in s.Ports)
+            {
+                measurements.Add(new Measurement<long>(p.RxPackets, [new(QueueTag, s.Queue), new(AddressTag, s.Address), new(PortTag, p.Port), new(DirectionTag, "rx")]));
+                measurements.Add(new Measurement<long>(p.TxPackets, [new(QueueTag, s.Queue), new(AddressTag, s.Address), new(PortTag, p.Port), new(DirectionTag, "tx")]));
             }
         }
         return measurements;

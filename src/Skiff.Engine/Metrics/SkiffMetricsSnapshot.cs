@@ -86,6 +86,21 @@ public sealed class SkiffMetricsSnapshot
     /// </summary>
     public long SteeringDrops { get; internal set; }
 
+    /// <summary>Most ports a snapshot reports one by one (<see cref="Ports"/>).</summary>
+    public const int MaxPorts = 16;
+
+    private readonly PortStatistics[] _ports = new PortStatistics[MaxPorts];
+    private int _portCount;
+
+    /// <summary>Frames a forwarder (<c>skiff fwd</c>) sent on towards another port.</summary>
+    public long ForwardedPackets { get; internal set; }
+
+    /// <summary>Forwarded frames copied between two ports' pools (two AF_XDP UMEMs).</summary>
+    public long ForwardCopies { get; internal set; }
+
+    /// <summary>What each port of the loop received and sent (up to <see cref="MaxPorts"/>).</summary>
+    public ReadOnlySpan<PortStatistics> Ports => _ports.AsSpan(0, _portCount);
+
     /// <summary>The drop counters indexed by <see cref="DropReason"/>.</summary>
     public ReadOnlySpan<long> DropsByReason => _drops;
 
@@ -121,7 +136,12 @@ public sealed class SkiffMetricsSnapshot
             rxBytes += port.RxBytes;
             tx += port.TxFrames;
             txBytes += port.TxBytes;
+            if (i < MaxPorts)
+            {
+                _ports[i] = new PortStatistics(i, port.RxFrames, port.RxBytes, port.TxFrames, port.TxBytes);
+            }
         }
+        _portCount = Math.Min(engine.PortCount, MaxPorts);
         RxPackets = rx;
         RxBytes = rxBytes;
         TxPackets = tx;
@@ -196,6 +216,8 @@ public sealed class SkiffMetricsSnapshot
         TcpConnections = iface.Tcp.ConnectionCount;
         PoolFramesInUse = iface.Pool.InUse;
         PoolFrames = iface.Pool.FrameCount;
+        ForwardedPackets = c.ForwardedFrames;
+        ForwardCopies = c.ForwardCopies;
     }
 
     /// <summary>Copies every value into <paramref name="destination"/>. Allocates nothing.</summary>
@@ -217,6 +239,10 @@ public sealed class SkiffMetricsSnapshot
         destination.PoolFramesInUse = PoolFramesInUse;
         destination.PoolFrames = PoolFrames;
         destination.SteeringDrops = SteeringDrops;
+        destination.ForwardedPackets = ForwardedPackets;
+        destination.ForwardCopies = ForwardCopies;
+        _ports.AsSpan(0, _portCount).CopyTo(destination._ports);
+        destination._portCount = _portCount;
         _drops.AsSpan().CopyTo(destination._drops);
         _hooks.AsSpan(0, _hookCount).CopyTo(destination._hooks);
         destination._hookCount = _hookCount;
@@ -243,6 +269,20 @@ public sealed class SkiffMetricsSnapshot
         writer.WriteNumber("tcpConnections", TcpConnections);
         writer.WriteNumber("poolFramesInUse", PoolFramesInUse);
         writer.WriteNumber("poolFrames", PoolFrames);
+        writer.WriteNumber("forwardedPackets", ForwardedPackets);
+        writer.WriteNumber("forwardCopies", ForwardCopies);
+        writer.WriteStartArray("ports");
+        foreach (PortStatistics p in Ports)
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("port", p.Port);
+            writer.WriteNumber("rxPackets", p.RxPackets);
+            writer.WriteNumber("rxBytes", p.RxBytes);
+            writer.WriteNumber("txPackets", p.TxPackets);
+            writer.WriteNumber("txBytes", p.TxBytes);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
         writer.WriteStartObject("drops");
         for (int i = 0; i < _drops.Length; i++)
         {
@@ -344,6 +384,21 @@ public sealed class SkiffMetricsSnapshot
             else if (Enum.TryParse(drop.Name, out DropReason reason) && Enum.IsDefined(reason) && drop.Value.TryGetInt64(out long count))
             {
                 s._drops[(int)reason] = count;
+            }
+        }
+        // Fields added with forwarding (issue 17) are optional, so older servers' snapshots still read.
+        s.ForwardedPackets = TryInt64(element, "forwardedPackets", out long forwarded) ? forwarded : 0;
+        s.ForwardCopies = TryInt64(element, "forwardCopies", out long copies) ? copies : 0;
+        if (element.TryGetProperty("ports", out JsonElement ports) && ports.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement p in ports.EnumerateArray())
+            {
+                if (s._portCount < MaxPorts && p.ValueKind == JsonValueKind.Object && TryInt64(p, "port", out long port) && port is >= 0 and <= ushort.MaxValue
+                    && TryInt64(p, "rxPackets", out long prx) && TryInt64(p, "rxBytes", out long prxBytes)
+                    && TryInt64(p, "txPackets", out long ptx) && TryInt64(p, "txBytes", out long ptxBytes))
+                {
+                    s._ports[s._portCount++] = new PortStatistics((int)port, prx, prxBytes, ptx, ptxBytes);
+                }
             }
         }
         if (element.TryGetProperty("hooks", out JsonElement hooks) && hooks.ValueKind == JsonValueKind.Array)
