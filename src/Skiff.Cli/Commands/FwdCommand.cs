@@ -4,7 +4,7 @@ using System.Globalization;
 using Skiff.Cli.Drivers;
 using Skiff.Cli.Forwarding;
 using Skiff.Cli.Serve;
-using Skiff.Cli.Stats;
+using Skiff.Engine.Control;
 using Skiff.Engine;
 using Skiff.Forwarding;
 using Skiff.Wire;
@@ -39,7 +39,7 @@ public static class FwdCommand
         Option<string[]> drop = new("--drop") { Description = "Drop received frames matching this tcpdump expression before forwarding (repeatable); counted as drop cause Filter.", AllowMultipleArgumentsPerToken = false };
         Option<double> seconds = new("--seconds") { Description = "Stop after this many seconds; 0 runs until Ctrl-C. Default 0." };
         Option<bool> busyPoll = new("--busy-poll") { Description = "Never sleep between polls (DPDK's way): each loop keeps its core busy." };
-        Option<string?> statsSocket = new("--stats-socket") { Description = $"The control socket skiff stats reads. Default: {StatsSocketPaths.FilePrefix}PID{StatsSocketPaths.FileSuffix} in $XDG_RUNTIME_DIR, else in /tmp; '{StatsSocketPaths.Off}' for none." };
+        Option<string?> statsSocket = new("--stats-socket") { Description = $"The control socket skiff stats reads. Default: {SkiffControlSockets.FilePrefix}PID{SkiffControlSockets.FileSuffix} in $XDG_RUNTIME_DIR, else in /tmp; '{SkiffControlSockets.Off}' for none." };
         Command command = new("fwd", "Forward frames between interfaces: a bridge (io), DPDK l2fwd (mac) or an IPv4 router (l3).");
         foreach (Option o in new Option[] { driver, iface, ip, peerMac, mtu, mode, route, routes, cores, drop, seconds, busyPoll, statsSocket })
         {
@@ -102,7 +102,7 @@ public static class FwdCommand
             List<PacketPool> pools = [];
             List<OpenedDevice> opened = [];
             RoutingTable? table = null;
-            StatsServer? stats = null;
+            SkiffControlServer? stats = null;
             try
             {
                 // AF_XDP registers each queue's pool as that socket's UMEM: a pool per port and queue (frames between two
@@ -151,13 +151,13 @@ public static class FwdCommand
                     }
                 }
                 string? socketPath = result.GetValue(statsSocket);
-                if (socketPath != StatsSocketPaths.Off)
+                if (socketPath != SkiffControlSockets.Off)
                 {
                     try
                     {
-                        stats = StatsServer.Start(socketPath ?? StatsSocketPaths.Default(Environment.ProcessId), replaceStale: socketPath is null);
+                        stats = SkiffControlServer.Start(socketPath ?? SkiffControlSockets.Default(Environment.ProcessId), replaceStale: socketPath is null);
                     }
-                    catch (StatsException e)
+                    catch (SkiffControlException e)
                     {
                         error.WriteLine($"{Name}: {(socketPath is null ? "warning: no stats socket, so skiff stats cannot connect" : "cannot open the stats socket")}: {e.Message}");
                         if (socketPath is not null)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Skiff.Cli.Serve;
-using Skiff.Cli.Stats;
+using Skiff.Engine.Control;
 using Skiff.Engine;
 using Skiff.Forwarding;
 using Skiff.Stack;
@@ -29,7 +29,7 @@ internal sealed class FwdRunner
 
     public SkiffIdlePolicy Idle { get; init; } = new();
 
-    public StatsServer? Stats { get; init; }
+    public SkiffControlServer? Stats { get; init; }
 
     /// <summary>Forwards until <paramref name="stop"/> or <paramref name="duration"/> (zero: no limit); prints the counters. Exit 0, or 1 when a loop failed.</summary>
     public int Run(TimeSpan duration, TextWriter output, TextWriter error, CancellationToken stop)
