@@ -11,7 +11,7 @@ namespace Skiff.Cli.Tests;
 /// </summary>
 public sealed class PackageTests(PackageTests.Feed feed) : IClassFixture<PackageTests.Feed>
 {
-    private static readonly string[] Libraries = ["Skiff.Core", "Skiff.Wire", "Skiff.Stack", "Skiff.Hooks", "Skiff.Drivers.Linux", "Skiff.Engine", "Skiff.Kestrel", "Skiff.QDisc"];
+    private static readonly string[] Libraries = ["Skiff.Core", "Skiff.Wire", "Skiff.Stack", "Skiff.Hooks", "Skiff.Drivers.Linux", "Skiff.Engine", "Skiff.Kestrel", "Skiff.QDisc", "Skiff.Forwarding"];
 
     [Fact]
     public void The_solution_packs_every_library_and_the_tool_with_readme_licence_docs_and_symbols()

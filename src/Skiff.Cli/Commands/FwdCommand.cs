@@ -37,10 +37,13 @@ public static class FwdCommand
         Option<string?> routes = new("--routes") { Description = "l3 mode: a file of routes, one 'PREFIX/LEN via GATEWAY' a line (# comments)." };
         Option<int> cores = new("--cores") { Description = "Engine loops: each serves queue q of every port (AF_XDP queues, AF_PACKET fanout, TAP multi-queue). Default 1.", DefaultValueFactory = _ => 1 };
         Option<string[]> drop = new("--drop") { Description = "Drop received frames matching this tcpdump expression before forwarding (repeatable); counted as drop cause Filter.", AllowMultipleArgumentsPerToken = false };
-        Option<double> seconds = new("--seconds") { Description = "Stop after this many seconds; 0 runs until Ctrl-C. Default 0." };
+        Option<double> seconds = new Option<double>("--seconds") { Description = "Stop after this many seconds; 0 runs until Ctrl-C. Default 0." }.InRange(0);
         Option<bool> busyPoll = new("--busy-poll") { Description = "Never sleep between polls (DPDK's way): each loop keeps its core busy." };
         Option<string?> statsSocket = new("--stats-socket") { Description = $"The control socket skiff stats reads. Default: {SkiffControlSockets.FilePrefix}PID{SkiffControlSockets.FileSuffix} in $XDG_RUNTIME_DIR, else in /tmp; '{SkiffControlSockets.Off}' for none." };
-        Command command = new("fwd", "Forward frames between interfaces: a bridge (io), DPDK l2fwd (mac) or an IPv4 router (l3).");
+        Command command = new("fwd", CommandHelp.WithExamples("Forward frames between interfaces: a bridge (io), DPDK l2fwd (mac) or an IPv4 router (l3).",
+            "skiff fwd --driver afxdp --iface eth1 --iface eth2",
+            "skiff fwd --driver afxdp --iface eth1 --peer-mac 02:00:00:00:00:0b --iface eth2 --peer-mac 02:00:00:00:00:0a --mode mac --cores 2",
+            "skiff fwd --driver afpacket --iface eth1 --ip 10.0.1.1/24 --iface eth2 --ip 10.0.2.1/24 --mode l3 --route 10.9.0.0/16 via 10.0.2.2 --drop 'udp port 53'"));
         foreach (Option o in new Option[] { driver, iface, ip, peerMac, mtu, mode, route, routes, cores, drop, seconds, busyPoll, statsSocket })
         {
             command.Options.Add(o);
@@ -60,11 +63,6 @@ public static class FwdCommand
             if (n is < 1 or > 64)
             {
                 error.WriteLine($"{Name}: --cores must be from 1 to 64, not {n}.");
-                return 2;
-            }
-            if (result.GetValue(seconds) < 0)
-            {
-                error.WriteLine($"{Name}: --seconds cannot be negative.");
                 return 2;
             }
             if (specs.Count < 2 || (forwardingMode != ForwardingMode.L3 && specs.Count % 2 != 0))
