@@ -158,6 +158,7 @@ public sealed class SkiffConnection : IAsyncDisposable
         await _core.Disposed.ConfigureAwait(false);
     }
 
+    /// <summary>"Skiff TCP" and the connection's four-tuple, for logs and the debugger.</summary>
     public override string ToString() => $"Skiff TCP {_core.Tuple}";
 
     /// <summary>Loop side: no more data will arrive. Cancels <see cref="ConnectionClosed"/> on the thread pool, once.</summary>

@@ -61,5 +61,6 @@ public sealed class SkiffListener : IAsyncDisposable
         return new ValueTask(_shared.Closed);
     }
 
+    /// <summary>"Skiff TCP listener :PORT", for logs and the debugger.</summary>
     public override string ToString() => $"Skiff TCP listener :{Port}";
 }

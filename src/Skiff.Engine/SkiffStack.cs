@@ -282,5 +282,6 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
         };
     }
 
+    /// <summary>"Skiff stack" and its addresses, for logs and the debugger.</summary>
     public override string ToString() => $"Skiff stack {string.Join(", ", Options.Addresses)}";
 }

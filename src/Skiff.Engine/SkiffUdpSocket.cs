@@ -78,5 +78,6 @@ public sealed class SkiffUdpSocket : IAsyncDisposable
         }
     }
 
+    /// <summary>"Skiff UDP" and the local endpoint, for logs and the debugger.</summary>
     public override string ToString() => $"Skiff UDP {LocalEndPoint}";
 }

@@ -175,5 +175,6 @@ public sealed unsafe class Ipv4LpmTable : IDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Frees the table's native memory if <see cref="Dispose"/> was never called.</summary>
     ~Ipv4LpmTable() => Dispose();
 }

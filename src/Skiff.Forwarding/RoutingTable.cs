@@ -133,5 +133,6 @@ public sealed class RoutingTable : IDisposable
         return true;
     }
 
+    /// <summary>Frees the LPM table's native memory; the table cannot be used afterwards.</summary>
     public void Dispose() => Lpm.Dispose();
 }

@@ -7,11 +7,16 @@ namespace Skiff.Kestrel;
 /// </summary>
 public sealed class SkiffTransportException : Exception
 {
+    /// <summary>A transport failure described by <paramref name="message"/>, a sentence that says what to do.</summary>
+    /// <param name="message">What failed and what to do about it.</param>
     public SkiffTransportException(string message)
         : base(message)
     {
     }
 
+    /// <summary>A transport failure described by <paramref name="message"/>, caused by <paramref name="innerException"/> (a driver's, say).</summary>
+    /// <param name="message">What failed and what to do about it.</param>
+    /// <param name="innerException">The failure underneath.</param>
     public SkiffTransportException(string message, Exception innerException)
         : base(message, innerException)
     {

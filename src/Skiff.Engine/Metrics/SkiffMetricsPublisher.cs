@@ -162,5 +162,6 @@ public sealed class SkiffMetricsPublisher
         return true;
     }
 
+    /// <summary>"Skiff metrics of queue Q (ADDRESS)", for logs and the debugger.</summary>
     public override string ToString() => $"Skiff metrics of queue {Queue} ({Address})";
 }
