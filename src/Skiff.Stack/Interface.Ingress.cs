@@ -148,17 +148,9 @@ public sealed partial class Interface
             Ipv4FragmentKey key = new(repr.Source, repr.Destination, repr.Protocol, repr.Identification);
             Ipv4ReassemblyResult result = Reassembler.Add(key, repr.FragmentOffset, repr.MoreFragments, ip.Header, ip.Payload, _now);
             frame.Free();
-            switch (result.Status)
+            if (!CountUnlessComplete(result.Status))
             {
-                case Ipv4ReassemblyStatus.Complete:
-                    break;
-                case Ipv4ReassemblyStatus.Held:
-                case Ipv4ReassemblyStatus.Duplicate:
-                    Counters.Drop(DropReason.FragmentHeld);
-                    return;
-                default:
-                    Counters.Drop(DropReason.FragmentRefused);
-                    return;
+                return;
             }
             Counters.DatagramsReassembled++;
             int size = result.Datagram.Length;
@@ -270,6 +262,27 @@ public sealed partial class Interface
         if (!Tcp.Process(_now, ip.Source, ip.Destination, repr, payload > 0 ? frame : null))
         {
             frame.Free();
+        }
+    }
+
+    /// <summary>
+    /// Counts a fragment that did not complete its datagram (IPv4 and IPv6 alike): held or an identical duplicate as
+    /// <see cref="DropReason.FragmentHeld"/>, refused by the reassembler's bounds or rules as
+    /// <see cref="DropReason.FragmentRefused"/>. True when the datagram is complete and the caller goes on.
+    /// </summary>
+    private bool CountUnlessComplete(Ipv4ReassemblyStatus status)
+    {
+        switch (status)
+        {
+            case Ipv4ReassemblyStatus.Complete:
+                return true;
+            case Ipv4ReassemblyStatus.Held:
+            case Ipv4ReassemblyStatus.Duplicate:
+                Counters.Drop(DropReason.FragmentHeld);
+                return false;
+            default:
+                Counters.Drop(DropReason.FragmentRefused);
+                return false;
         }
     }
 }

@@ -1,3 +1,4 @@
+using Skiff.Stack.Internal;
 using System.Numerics;
 using Skiff.Wire;
 
@@ -44,8 +45,6 @@ public sealed class ArpCache
         // Incomplete: when the next request is due (or, after the last one, when resolution fails).
         // Reachable: when it turns Stale. Stale: removal time, or the next poll when RequestsSent > 0.
         public Instant Deadline;
-        public int PendingHead;
-        public int PendingCount;
         public int LruPrev; // towards the most recently used; -1 at the head
         public int LruNext; // towards the least recently used; -1 at the tail
     }
@@ -57,7 +56,7 @@ public sealed class ArpCache
     private readonly int[] _index; // open addressing on Ip: entry index + 1, 0 = empty
     private readonly int _indexMask;
     private readonly int _indexShift;
-    private readonly PacketBuffer?[] _pending; // entry i's ring is [i * MaxPendingPerDestination, (i + 1) * ...)
+    private readonly PendingPackets _pending;
     private readonly int _pendingPerEntry;
     private int _lruHead = -1;
     private int _lruTail = -1;
@@ -89,7 +88,7 @@ public sealed class ArpCache
         _indexMask = indexSize - 1;
         _indexShift = 32 - BitOperations.Log2((uint)indexSize);
         _pendingPerEntry = _options.MaxPendingPerDestination;
-        _pending = new PacketBuffer?[max * _pendingPerEntry];
+        _pending = new PendingPackets(max, _pendingPerEntry);
     }
 
     /// <summary>The options this cache was made with.</summary>
@@ -182,19 +181,10 @@ public sealed class ArpCache
         {
             return false;
         }
-        ref Entry entry = ref _entries[e];
-        int baseIndex = e * _pendingPerEntry;
-        if (entry.PendingCount == _pendingPerEntry)
+        if (_pending.Enqueue(e, buffer))
         {
-            ref PacketBuffer? oldest = ref _pending[baseIndex + entry.PendingHead];
-            oldest!.Free();
-            oldest = null;
-            entry.PendingHead = (entry.PendingHead + 1) % _pendingPerEntry;
-            entry.PendingCount--;
             PendingDroppedOverflow++;
         }
-        _pending[baseIndex + (entry.PendingHead + entry.PendingCount) % _pendingPerEntry] = buffer;
-        entry.PendingCount++;
         return true;
     }
 
@@ -237,7 +227,7 @@ public sealed class ArpCache
         entry.State = ArpEntryState.Reachable;
         entry.RequestsSent = 0;
         SetDeadline(ref entry, now + _options.ReachableTime);
-        return Drain(e, sendable);
+        return _pending.TakeAll(e, sendable);
     }
 
     /// <summary>
@@ -286,9 +276,9 @@ public sealed class ArpCache
                         break;
                     case ArpEntryState.Incomplete:
                         ResolutionFailures++;
-                        while (_entries[e].PendingCount > 0)
+                        while (_pending.Count(e) > 0)
                         {
-                            PacketBuffer b = TakeOldest(e);
+                            PacketBuffer b = _pending.TakeOldest(e);
                             if (unreachableCount < unreachable.Length)
                             {
                                 unreachable[unreachableCount++] = b;
@@ -340,7 +330,7 @@ public sealed class ArpCache
         {
             return false;
         }
-        FreePending(e);
+        PendingDroppedEvicted += _pending.FreeAll(e);
         Delete(e);
         return true;
     }
@@ -371,7 +361,7 @@ public sealed class ArpCache
         if (_freeCount == 0)
         {
             int victim = _lruTail;
-            FreePending(victim);
+            PendingDroppedEvicted += _pending.FreeAll(victim);
             Delete(victim);
             Evictions++;
         }
@@ -473,36 +463,5 @@ public sealed class ArpCache
     {
         entry.Deadline = deadline;
         _nextDeadline = Instant.Min(_nextDeadline, deadline);
-    }
-
-    private PacketBuffer TakeOldest(int e)
-    {
-        ref Entry entry = ref _entries[e];
-        ref PacketBuffer? slot = ref _pending[e * _pendingPerEntry + entry.PendingHead];
-        PacketBuffer b = slot!;
-        slot = null;
-        entry.PendingHead = (entry.PendingHead + 1) % _pendingPerEntry;
-        entry.PendingCount--;
-        return b;
-    }
-
-    private int Drain(int e, Span<PacketBuffer> destination)
-    {
-        int n = 0;
-        while (_entries[e].PendingCount > 0)
-        {
-            destination[n++] = TakeOldest(e);
-        }
-        _entries[e].PendingHead = 0;
-        return n;
-    }
-
-    private void FreePending(int e)
-    {
-        while (_entries[e].PendingCount > 0)
-        {
-            TakeOldest(e).Free();
-            PendingDroppedEvicted++;
-        }
     }
 }

@@ -212,17 +212,9 @@ public sealed partial class Interface
         Ipv6FragmentKey key = new(repr.Source, repr.Destination, fragment.Identification);
         FragmentResult result = v6.Reassembler.Add(key, fragment.Offset, fragment.MoreFragments, data[..start], data[start..], _now);
         frame.Free();
-        switch (result.Status)
+        if (!CountUnlessComplete(result.Status))
         {
-            case Ipv4ReassemblyStatus.Complete:
-                break;
-            case Ipv4ReassemblyStatus.Held:
-            case Ipv4ReassemblyStatus.Duplicate:
-                Counters.Drop(DropReason.FragmentHeld);
-                return;
-            default:
-                Counters.Drop(DropReason.FragmentRefused);
-                return;
+            return;
         }
         // The packet is the unfragmentable part (without the Fragment header, whose Next Header goes into the last
         // header before it) followed by the fragmentable part.

@@ -1,3 +1,4 @@
+using Skiff.Stack.Internal;
 using Skiff.Wire;
 
 namespace Skiff.Stack.Ndp;
@@ -30,8 +31,6 @@ public sealed class NeighborCache
         public int Probes;
         public Instant Deadline; // Incomplete/Probe: next solicitation; Reachable: turns Stale; Delay: starts Probe; Stale: removal
         public Instant LastUsed;
-        public int PendingHead;
-        public int PendingCount;
     }
 
     private readonly NeighborCacheOptions _options;
@@ -40,7 +39,7 @@ public sealed class NeighborCache
     private readonly Dictionary<Ipv6Address, int> _index;
     private readonly int[] _free;
     private int _freeCount;
-    private readonly PacketBuffer?[] _pending;
+    private readonly PendingPackets _pending;
     private readonly int _perEntry;
     private Instant _nextDeadline = Instant.Never;
 
@@ -69,7 +68,7 @@ public sealed class NeighborCache
         }
         _freeCount = max;
         _perEntry = _options.MaxPendingPerDestination;
-        _pending = new PacketBuffer?[max * _perEntry];
+        _pending = new PendingPackets(max, _perEntry);
         ReachableTime = _options.BaseReachableTime;
         RetransTimer = _options.RetransTimer;
     }
@@ -167,19 +166,10 @@ public sealed class NeighborCache
         {
             return false;
         }
-        ref Entry entry = ref _entries[e];
-        int b = e * _perEntry;
-        if (entry.PendingCount == _perEntry)
+        if (_pending.Enqueue(e, buffer))
         {
-            ref PacketBuffer? oldest = ref _pending[b + entry.PendingHead];
-            oldest!.Free();
-            oldest = null;
-            entry.PendingHead = (entry.PendingHead + 1) % _perEntry;
-            entry.PendingCount--;
             PendingDroppedOverflow++;
         }
-        _pending[b + (entry.PendingHead + entry.PendingCount) % _perEntry] = buffer;
-        entry.PendingCount++;
         return true;
     }
 
@@ -371,22 +361,18 @@ public sealed class NeighborCache
                         break;
                     case NeighborState.Incomplete:
                         ResolutionFailures++;
-                        int b = e * _perEntry;
-                        while (entry.PendingCount > 0)
+                        while (_pending.Count(e) > 0)
                         {
-                            ref PacketBuffer? p = ref _pending[b + entry.PendingHead];
+                            PacketBuffer p = _pending.TakeOldest(e);
                             if (failed < unreachable.Length)
                             {
-                                unreachable[failed++] = p!;
+                                unreachable[failed++] = p;
                             }
                             else
                             {
-                                p!.Free();
+                                p.Free();
                                 PendingDroppedUnresolved++;
                             }
-                            p = null;
-                            entry.PendingHead = (entry.PendingHead + 1) % _perEntry;
-                            entry.PendingCount--;
                         }
                         Release(e);
                         continue;
@@ -423,18 +409,8 @@ public sealed class NeighborCache
     private int Resolved(int e, NeighborState state, Instant now, Span<PacketBuffer> sendable)
     {
         ref Entry entry = ref _entries[e];
-        int moved = 0;
-        int b = e * _perEntry;
-        while (entry.PendingCount > 0)
-        {
-            ref PacketBuffer? p = ref _pending[b + entry.PendingHead];
-            sendable[moved++] = p!;
-            p = null;
-            entry.PendingHead = (entry.PendingHead + 1) % _perEntry;
-            entry.PendingCount--;
-        }
+        int moved = _pending.TakeAll(e, sendable);
         entry.Probes = 0;
-        entry.PendingHead = 0;
         if (state == NeighborState.Reachable)
         {
             entry.State = NeighborState.Reachable;
@@ -479,16 +455,7 @@ public sealed class NeighborCache
     private void Release(int e)
     {
         ref Entry entry = ref _entries[e];
-        int b = e * _perEntry;
-        while (entry.PendingCount > 0)
-        {
-            ref PacketBuffer? p = ref _pending[b + entry.PendingHead];
-            p!.Free();
-            p = null;
-            PendingDroppedEvicted++;
-            entry.PendingHead = (entry.PendingHead + 1) % _perEntry;
-            entry.PendingCount--;
-        }
+        PendingDroppedEvicted += _pending.FreeAll(e);
         _index.Remove(entry.Ip);
         _used[e] = false;
         _free[_freeCount++] = e;
