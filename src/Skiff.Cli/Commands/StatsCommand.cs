@@ -8,7 +8,8 @@ namespace Skiff.Cli.Commands;
 
 /// <summary>
 /// <c>skiff stats</c>: connects to a running <c>skiff serve</c>'s control socket and prints its counters per queue
-/// every second (<see cref="StatsTable"/>), or once, or as JSON lines. Exit 0; 1 when the socket cannot be reached or
+/// every second (<see cref="StatsTable"/>), or once, or as JSON lines. On a terminal each report is drawn over the
+/// previous one (<see cref="TerminalScreen"/>); redirected, reports are appended, a blank line between two. Exit 0; 1 when the socket cannot be reached or
 /// answers wrongly; 2 when no socket was given and none, or several, were found.
 /// </summary>
 public static class StatsCommand
@@ -40,8 +41,8 @@ public static class StatsCommand
                 return 2;
             }
             using StopSignal stop = new();
-            bool clear = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-            return Run(path, result.GetValue(once), result.GetValue(json), clear, output, error, stop.Token, result.GetValue(qdisc));
+            bool redraw = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+            return Run(path, result.GetValue(once), result.GetValue(json), redraw, output, error, stop.Token, result.GetValue(qdisc));
         });
         return command;
     }
@@ -69,9 +70,13 @@ public static class StatsCommand
         return null;
     }
 
-    /// <summary>Reports from <paramref name="path"/> until <paramref name="stop"/> (or once); returns the exit code.</summary>
-    internal static int Run(string path, bool once, bool json, bool clearScreen, TextWriter output, TextWriter error, CancellationToken stop, bool qdisc = false)
+    /// <summary>
+    /// Reports from <paramref name="path"/> until <paramref name="stop"/> (or once); returns the exit code.
+    /// <paramref name="redraw"/>: <paramref name="output"/> is a terminal, so tables (not JSON lines) are drawn in place.
+    /// </summary>
+    internal static int Run(string path, bool once, bool json, bool redraw, TextWriter output, TextWriter error, CancellationToken stop, bool qdisc = false)
     {
+        using TerminalScreen? screen = redraw && !json && !once ? new TerminalScreen(output) : null;
         StatsReport? previous = null;
         bool first = true;
         bool printed = false;
@@ -94,12 +99,7 @@ public static class StatsCommand
                 first = false;
                 if (qdisc && !json)
                 {
-                    if (clearScreen)
-                    {
-                        output.Write("\u001b[H\u001b[2J");
-                    }
-                    output.Write(QDiscReport.Format(report));
-                    output.Flush();
+                    Show(QDiscReport.Format(report), screen, output, ref printed);
                     if (once)
                     {
                         return 0;
@@ -116,17 +116,7 @@ public static class StatsCommand
                 }
                 else if (!once || previous is not null)
                 {
-                    if (clearScreen)
-                    {
-                        output.Write("\u001b[H\u001b[2J");
-                    }
-                    else if (printed)
-                    {
-                        output.WriteLine();
-                    }
-                    output.Write(StatsTable.Format(report, previous, client.Path, DateTimeOffset.UtcNow));
-                    output.Flush();
-                    printed = true;
+                    Show(StatsTable.Format(report, previous, client.Path, DateTimeOffset.UtcNow), screen, output, ref printed);
                     if (once)
                     {
                         return 0;
@@ -154,5 +144,22 @@ public static class StatsCommand
             error.WriteLine($"skiff stats: {e.Message}");
             return 1;
         }
+    }
+
+    /// <summary>One report: drawn over the last on a terminal, else appended after a blank line.</summary>
+    private static void Show(string text, TerminalScreen? screen, TextWriter output, ref bool printed)
+    {
+        if (screen is not null)
+        {
+            screen.Draw(text);
+            return;
+        }
+        if (printed)
+        {
+            output.WriteLine();
+        }
+        output.Write(text);
+        output.Flush();
+        printed = true;
     }
 }

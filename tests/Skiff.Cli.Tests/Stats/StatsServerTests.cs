@@ -252,7 +252,7 @@ public sealed class SkiffControlServerTests : IDisposable
             }
         }
         long start = Environment.TickCount64;
-        Task<int> run = Task.Run(() => Skiff.Cli.Commands.StatsCommand.Run(server.Path, once: false, json: false, clearScreen: false, output, error, CancellationToken.None));
+        Task<int> run = Task.Run(() => Skiff.Cli.Commands.StatsCommand.Run(server.Path, once: false, json: false, redraw: false, output, error, CancellationToken.None));
         Assert.True(WaitFor(() => Printed().Split("skiff stats: pid").Length - 1 >= 3), Printed() + error);
         long elapsed = Environment.TickCount64 - start;
         server.Dispose();
