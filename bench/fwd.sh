@@ -96,7 +96,7 @@ run_one() {
       fwd=$!; PIDS+=($fwd); sleep 4 ;;
   esac
   gen_start "$name.$r"
-  pps=$(sink_count "$log") || pps=0
+  pps=$(sink_count "$log.sink") || pps=0  # its own file: testpmd writes its log at its own offset
   gen_stop
   [ -n "$fwd" ] && { kill -INT $fwd 2>/dev/null || true; wait $fwd 2>/dev/null || true; }
   [ $name = kernel ] && ip netns exec $M sysctl -qw net.ipv4.ip_forward=0
