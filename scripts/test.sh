@@ -21,6 +21,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+# .NET tools the tests drive as a user would: dotnet-counters reads the Skiff meter of a running process.
+export SKIFF_TEST_TOOLS=${SKIFF_TEST_TOOLS:-$HOME/.skiff-test-tools}
+if [ ! -x "$SKIFF_TEST_TOOLS/dotnet-counters" ]; then
+    dotnet tool install dotnet-counters --tool-path "$SKIFF_TEST_TOOLS" >/dev/null \
+        || echo "warning: could not install dotnet-counters into $SKIFF_TEST_TOOLS; the test that drives it will say so" >&2
+fi
 dotnet restore Skiff.slnx
 dotnet build Skiff.slnx -c Release --no-restore
 log=$(mktemp)
