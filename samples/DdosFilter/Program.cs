@@ -116,7 +116,7 @@ try
     engine.Start();
     // What the loop thread allocates from here on: with a flood running, anything per packet would show.
     long allocatedBefore = LoopAllocatedBytes(engine);
-    long heapBefore = GC.GetGCMemoryInfo().HeapSizeBytes;
+    long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
     Console.WriteLine($"DdosFilter: {options.Driver}, wire {opened[0].Description} ({macs[0]}), host {opened[1].Description} ({macs[1]})");
     foreach (string rule in options.Rules)
     {
@@ -133,7 +133,7 @@ try
 
     stop.Wait(options.Seconds > 0 ? TimeSpan.FromSeconds(options.Seconds) : Timeout.InfiniteTimeSpan);
     long allocated = LoopAllocatedBytes(engine) - allocatedBefore;
-    long heapAfter = GC.GetGCMemoryInfo().HeapSizeBytes;
+    long heapAfter = GC.GetTotalMemory(forceFullCollection: true);
     engine.Stop();
     Console.Write(Report(engine, runners, table, proxy, allocated, heapBefore, heapAfter));
     if (engine.Failure is Exception failure)
@@ -183,6 +183,6 @@ static string Report(SkiffEngine engine, List<HookRunner> runners, SourceRateTab
         any = true;
     }
     text.Append(any ? "\n" : " none\n");
-    text.Append(c, $"  memory: the loop thread allocated {allocated} bytes while running; GC heap {heapBefore} -> {heapAfter} bytes\n");
+    text.Append(c, $"  memory: the loop thread allocated {allocated} bytes while running; managed heap {heapBefore} -> {heapAfter} bytes (after a full collection)\n");
     return text.ToString();
 }
