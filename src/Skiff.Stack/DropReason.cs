@@ -11,12 +11,15 @@ public enum DropReason : byte
     VlanUnsupported,
     /// <summary>An EtherType the stack does not speak (IPv6 too, unless the interface has IPv6 options).</summary>
     UnknownEtherType,
+    /// <summary>An ARP packet that does not parse: shorter than its header, or not Ethernet/IPv4 ARP (hardware type 1 with 6-byte addresses, protocol 0x0800 with 4-byte addresses; RFC 826).</summary>
     ArpMalformed,
     /// <summary>ARP for an address that is not ours, after updating any existing cache entry.</summary>
     ArpNotForUs,
     /// <summary>Someone else claims one of our addresses (RFC 5227 conflict).</summary>
     ArpConflict,
+    /// <summary>An IPv4 header that does not parse (RFC 791 section 3.1): truncated, a version other than 4, a header length under 20 bytes or past the total length, a total length the frame does not hold, a malformed option, or a fragment that would end past 65535 bytes.</summary>
     Ipv4Malformed,
+    /// <summary>An IPv4 header checksum that does not verify (RFC 791 section 3.1), unless the device had already verified it. Checked after the destination, so a frame for another host counts as <see cref="Ipv4NotForUs"/>.</summary>
     Ipv4BadChecksum,
     /// <summary>Destination address is not one of ours (Skiff does not forward).</summary>
     Ipv4NotForUs,
@@ -30,17 +33,23 @@ public enum DropReason : byte
     ReassemblyNoBuffer,
     /// <summary>An IP protocol with no handler; a protocol-unreachable is sent.</summary>
     UnknownProtocol,
+    /// <summary>An ICMP message shorter than its 8-byte header, an error message too short to quote the offending header (RFC 792), or a type the stack does not parse (Redirect, Source Quench, Timestamp, and undefined types).</summary>
     IcmpMalformed,
+    /// <summary>An ICMP checksum over the whole message that does not verify (RFC 792), unless the device had verified it.</summary>
     IcmpBadChecksum,
     /// <summary>An ICMP type the stack consumes silently (informational).</summary>
     IcmpIgnored,
+    /// <summary>A UDP datagram shorter than its 8-byte header, or whose length field is under 8 or past the IP payload (RFC 768).</summary>
     UdpMalformed,
+    /// <summary>A non-zero UDP checksum over the pseudo-header and datagram that does not verify (RFC 768; zero means none was sent), unless the device had verified it.</summary>
     UdpBadChecksum,
     /// <summary>No UDP socket on the port; a port-unreachable is sent (rate limited).</summary>
     UdpNoSocket,
     /// <summary>The UDP socket's receive queue was full.</summary>
     UdpQueueFull,
+    /// <summary>A TCP segment shorter than its 20-byte header, with a data offset under 5 words or past the segment, with options that do not parse, or with two or more of SYN, FIN and RST (RFC 9293 section 3.1). Options are checked before the checksum.</summary>
     TcpMalformed,
+    /// <summary>A TCP checksum over the pseudo-header and segment that does not verify (RFC 9293 section 3.1), unless the device had verified it.</summary>
     TcpBadChecksum,
     /// <summary>TCP to a broadcast or multicast address.</summary>
     TcpNotUnicast,
@@ -76,7 +85,9 @@ public enum DropReason : byte
     Ipv6TransportUnsupported,
     /// <summary>A solicitation or advertisement revealing that another node uses (or tests) one of our addresses.</summary>
     Ipv6DuplicateAddress,
+    /// <summary>An ICMPv6 message shorter than its 4-byte header or than the fixed part of its type, or a non-NDP message whose body does not parse (RFC 4443 section 2.1); a neighbour discovery message that does not parse counts as <see cref="NdpInvalid"/>.</summary>
     Icmpv6Malformed,
+    /// <summary>An ICMPv6 checksum over the IPv6 pseudo-header and message that does not verify (RFC 4443 section 2.3), unless the device had verified it.</summary>
     Icmpv6BadChecksum,
     /// <summary>An ICMPv6 message the stack consumes silently: errors (until phase 2), echo replies, MLD, router solicitations.</summary>
     Icmpv6Ignored,

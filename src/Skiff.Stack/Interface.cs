@@ -93,6 +93,7 @@ public sealed partial class Interface : IPacketConsumer
         return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(b);
     }
 
+    /// <summary>The interface's Ethernet address (<see cref="InterfaceOptions.Mac"/>): the source of every frame it sends, and a destination it accepts.</summary>
     public MacAddress Mac => _options.Mac;
 
     /// <summary>The options the interface was built with (burst sizes, queue bounds, addresses).</summary>
@@ -104,18 +105,25 @@ public sealed partial class Interface : IPacketConsumer
     /// <summary>The first address (the source of packets whose route does not pick another).</summary>
     public Ipv4Address PrimaryAddress => _addresses[0].Address;
 
+    /// <summary>Largest IP packet sent, in bytes (<see cref="InterfaceOptions.MtuBytes"/>); larger datagrams are fragmented. The TCP MSS offered is this minus 40.</summary>
     public int MtuBytes => _options.MtuBytes;
 
+    /// <summary>The IPv4 routes: an on-link route per address's prefix and the default route via <see cref="InterfaceOptions.Gateway"/>, to which the owner may add. Loop thread only.</summary>
     public RouteTable Routes { get; }
 
+    /// <summary>The ARP cache (RFC 826), bounded by <see cref="InterfaceOptions.Arp"/>; packets waiting for a resolution are queued in it.</summary>
     public ArpCache Arp { get; }
 
+    /// <summary>The IPv4 fragment reassembler (RFC 791, RFC 815), bounded by <see cref="InterfaceOptions.Reassembly"/>.</summary>
     public Ipv4Reassembler Reassembler { get; }
 
+    /// <summary>The TCP connections and listeners of this interface, bounded by <see cref="InterfaceOptions.Tcp"/>.</summary>
     public TcpLayer Tcp { get; }
 
+    /// <summary>The UDP sockets of this interface, at most <see cref="InterfaceOptions.MaxUdpSockets"/>.</summary>
     public UdpLayer Udp { get; }
 
+    /// <summary>Frame totals and drops by cause. Written by the loop only; other threads may read slightly stale values.</summary>
     public InterfaceCounters Counters { get; } = new();
 
     /// <summary>The pool transmit frames come from.</summary>
@@ -274,6 +282,11 @@ public sealed partial class Interface : IPacketConsumer
     }
 
     /// <summary>An echo reply that arrived for us: who answered, the identifier and sequence, the data length, when.</summary>
+    /// <param name="Source">The address that answered.</param>
+    /// <param name="Identifier">The echo identifier (RFC 792), as in our request.</param>
+    /// <param name="Sequence">The echo sequence number, as in our request.</param>
+    /// <param name="DataLength">Bytes of echo data after the 8-byte ICMP header.</param>
+    /// <param name="ReceivedAt">When the stack received it (the time passed to the poll).</param>
     public readonly record struct EchoReply(Ipv4Address Source, ushort Identifier, ushort Sequence, int DataLength, Instant ReceivedAt);
 
     /// <summary>Takes the oldest echo reply received (the queue keeps the last 64).</summary>

@@ -8,26 +8,47 @@ public sealed class InterfaceCounters
 {
     private readonly long[] _drops = new long[Enum.GetValues<DropReason>().Length];
 
+    /// <summary>Frames the interface took from the receive path (<see cref="Interface.Receive"/>), dropped ones included.</summary>
     public long RxFrames;
+    /// <summary>Bytes of those frames: each frame's data window as the device delivered it, Ethernet header included.</summary>
     public long RxBytes;
+    /// <summary>Frames the stack queued for transmit into its output (answers, socket data, ARP, fragments); a frame refused by a full output counts as <see cref="DropReason.TxQueueFull"/> instead.</summary>
     public long TxFrames;
+    /// <summary>Bytes of those frames, Ethernet header included.</summary>
     public long TxBytes;
+    /// <summary>ARP requests built (RFC 826): broadcast to resolve a next hop, unicast to refresh an entry, and gratuitous announcements.</summary>
     public long ArpRequestsSent;
+    /// <summary>ARP replies built for requests that asked for one of our addresses.</summary>
     public long ArpRepliesSent;
+    /// <summary>ICMP echo replies built for unicast echo requests (RFC 792; broadcast requests are not answered).</summary>
     public long IcmpEchoRepliesSent;
+    /// <summary>ICMP errors built (destination unreachable, time exceeded, fragmentation needed): those the rate limit withheld count as <see cref="DropReason.IcmpRateLimited"/> instead.</summary>
     public long IcmpErrorsSent;
+    /// <summary>IPv4 fragments built from datagrams larger than the MTU (RFC 791), each fragment counted.</summary>
     public long FragmentsSent;
+    /// <summary>IPv4 datagrams completed from fragments (RFC 791, RFC 815).</summary>
     public long DatagramsReassembled;
+    /// <summary>UDP datagrams over IPv4 queued to a socket.</summary>
     public long UdpDatagramsReceived;
+    /// <summary>UDP datagrams over IPv4 built from socket send queues.</summary>
     public long UdpDatagramsSent;
+    /// <summary>Neighbor Solicitations sent (RFC 4861 section 7.2.2): to resolve, to probe, and for DAD (RFC 4862).</summary>
     public long NeighborSolicitationsSent;
+    /// <summary>Neighbor Advertisements built, solicited (RFC 4861 section 7.2.4) or unsolicited.</summary>
     public long NeighborAdvertisementsSent;
+    /// <summary>Router Solicitations sent to all-routers (RFC 4861 section 6.3.7).</summary>
     public long RouterSolicitationsSent;
+    /// <summary>MLDv2 reports built to join our solicited-node groups (RFC 3810 section 5.2).</summary>
     public long MldReportsSent;
+    /// <summary>ICMPv6 echo replies built (RFC 4443 section 4.2), multicast requests included.</summary>
     public long Icmpv6EchoRepliesSent;
+    /// <summary>ICMPv6 errors built (RFC 4443 section 3): those the rate limit withheld count as <see cref="DropReason.Icmpv6RateLimited"/> instead.</summary>
     public long Icmpv6ErrorsSent;
+    /// <summary>IPv6 fragments built from packets larger than the MTU (RFC 8200 section 4.5), each fragment counted.</summary>
     public long Ipv6FragmentsSent;
+    /// <summary>IPv6 packets completed from fragments (RFC 8200 section 4.5).</summary>
     public long Ipv6DatagramsReassembled;
+    /// <summary>Addresses of ours that DAD found in use by another node (RFC 4862 section 5.4.5) and that are therefore never used.</summary>
     public long DuplicateAddressesDetected;
     /// <summary>Frames a forwarder (Skiff.Forwarding) sent on towards another port.</summary>
     public long ForwardedFrames;

@@ -24,16 +24,19 @@ public sealed record InterfaceOptions
     /// <summary>TTL of packets we originate. Default 64.</summary>
     public byte DefaultTtl { get; init; } = 64;
 
+    /// <summary>Bounds and timers of the ARP cache. Default: <see cref="ArpCacheOptions"/>'s defaults.</summary>
     public ArpCacheOptions Arp { get; init; } = new();
 
     /// <summary>IPv6 (docs/ipv6.md): addresses, DAD, neighbour and router discovery. Default null: IPv4 only, IPv6 frames dropped.</summary>
     public Ipv6Options? Ipv6 { get; init; }
 
+    /// <summary>Bounds of IPv4 reassembly (datagrams in progress, bytes, fragments, timeout). Default: <see cref="Ipv4ReassemblerOptions"/>'s defaults.</summary>
     public Ipv4ReassemblerOptions Reassembly { get; init; } = new();
 
     /// <summary>Frames (of 64 KiB) set aside for reassembled datagrams and large UDP datagrams. Default 16.</summary>
     public int LargeBufferCount { get; init; } = 16;
 
+    /// <summary>Bounds and policies of the TCP layer (connections, TIME-WAIT, SYN cookies, ephemeral ports). Default: <see cref="TcpLayerOptions"/>'s defaults.</summary>
     public TcpLayerOptions Tcp { get; init; } = new();
 
     /// <summary>Most UDP sockets. Default 256.</summary>

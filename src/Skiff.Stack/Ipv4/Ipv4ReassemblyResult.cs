@@ -14,6 +14,7 @@ public readonly ref struct Ipv4ReassemblyResult
         HeaderBytes = headerBytes;
     }
 
+    /// <summary>What the reassembler did with the fragment; only <see cref="Ipv4ReassemblyStatus.Complete"/> carries a datagram.</summary>
     public Ipv4ReassemblyStatus Status { get; }
 
     /// <summary>

@@ -25,7 +25,11 @@ public enum Ipv6AddressOrigin : byte
 }
 
 /// <summary>One IPv6 address of the interface, as <see cref="Interface.Ipv6Addresses"/> reports it.</summary>
+/// <param name="Prefix">The address with its prefix length (the on-link prefix it belongs to).</param>
+/// <param name="State">Where the address is in duplicate address detection; only Preferred addresses are chosen as sources.</param>
+/// <param name="Origin">How the address was configured: link-local, static or SLAAC.</param>
 public readonly record struct Ipv6InterfaceAddress(Ipv6Prefix Prefix, Ipv6AddressState State, Ipv6AddressOrigin Origin)
 {
+    /// <summary>The address itself, without its prefix length.</summary>
     public Skiff.Wire.Ipv6Address Address => Prefix.Address;
 }

@@ -5,6 +5,8 @@ namespace Skiff.Stack.Ipv6;
 /// <summary>An IPv6 address with a prefix length, as written <c>fd00::2/64</c> (RFC 4291 section 2.3).</summary>
 public readonly record struct Ipv6Prefix
 {
+    /// <summary>An address with a prefix of <paramref name="prefixLength"/> bits; the address keeps its interface bits (see <see cref="Network"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="prefixLength"/> is negative or above 128.</exception>
     public Ipv6Prefix(Ipv6Address address, int prefixLength)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(prefixLength);
@@ -13,8 +15,10 @@ public readonly record struct Ipv6Prefix
         PrefixLength = prefixLength;
     }
 
+    /// <summary>The address as given, interface bits included.</summary>
     public Ipv6Address Address { get; }
 
+    /// <summary>Leading bits that name the network, 0 to 128.</summary>
     public int PrefixLength { get; }
 
     /// <summary>The prefix's mask as a 128-bit value.</summary>
@@ -44,5 +48,6 @@ public readonly record struct Ipv6Prefix
     public static Ipv6Prefix Parse(string text) =>
         TryParse(text, out Ipv6Prefix p) ? p : throw new FormatException($"'{text}' is not an IPv6 address with a prefix; write it as e.g. fd00::2/64.");
 
+    /// <summary>The prefix as written, e.g. <c>fd00::2/64</c>; <see cref="Parse"/> reads it back.</summary>
     public override string ToString() => $"{Address}/{PrefixLength}";
 }

@@ -43,6 +43,7 @@ public sealed class CubicCongestionControl : CongestionControl
         _fastConvergence = fastConvergence;
     }
 
+    /// <summary>Forgets the CUBIC epoch, W_max, K and the Reno estimate, as before the first loss (RFC 9438 section 4).</summary>
     protected override void OnRestart()
     {
         _epochStarted = false;

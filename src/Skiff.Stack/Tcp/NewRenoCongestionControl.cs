@@ -14,6 +14,7 @@ public sealed class NewRenoCongestionControl : CongestionControl
     {
     }
 
+    /// <summary>Forgets the bytes acknowledged towards the next congestion-avoidance increase.</summary>
     protected override void OnRestart() => _bytesAckedInAvoidance = 0;
 
     /// <summary>

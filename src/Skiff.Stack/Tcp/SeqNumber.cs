@@ -31,16 +31,22 @@ public readonly struct SeqNumber : IEquatable<SeqNumber>
     /// </summary>
     public static int operator -(SeqNumber a, SeqNumber b) => unchecked((int)(a.Value - b.Value));
 
+    /// <summary>True when <paramref name="a"/> comes before <paramref name="b"/> modulo 2^32 (RFC 9293 section 3.4); meaningful while they are less than 2^31 apart.</summary>
     public static bool operator <(SeqNumber a, SeqNumber b) => unchecked((int)(a.Value - b.Value)) < 0;
 
+    /// <summary>True when <paramref name="a"/> comes after <paramref name="b"/> modulo 2^32 (RFC 9293 section 3.4); meaningful while they are less than 2^31 apart.</summary>
     public static bool operator >(SeqNumber a, SeqNumber b) => unchecked((int)(a.Value - b.Value)) > 0;
 
+    /// <summary>True when <paramref name="a"/> equals or comes before <paramref name="b"/> modulo 2^32; meaningful while they are less than 2^31 apart.</summary>
     public static bool operator <=(SeqNumber a, SeqNumber b) => unchecked((int)(a.Value - b.Value)) <= 0;
 
+    /// <summary>True when <paramref name="a"/> equals or comes after <paramref name="b"/> modulo 2^32; meaningful while they are less than 2^31 apart.</summary>
     public static bool operator >=(SeqNumber a, SeqNumber b) => unchecked((int)(a.Value - b.Value)) >= 0;
 
+    /// <summary>True when the two raw 32-bit values are equal.</summary>
     public static bool operator ==(SeqNumber a, SeqNumber b) => a.Value == b.Value;
 
+    /// <summary>True when the two raw 32-bit values differ.</summary>
     public static bool operator !=(SeqNumber a, SeqNumber b) => a.Value != b.Value;
 
     /// <summary>The later of the two in modular order.</summary>
@@ -60,11 +66,15 @@ public readonly struct SeqNumber : IEquatable<SeqNumber>
     public bool InRange(SeqNumber first, SeqNumber endExclusive) =>
         unchecked(Value - first.Value) < unchecked(endExclusive.Value - first.Value);
 
+    /// <summary>True when the raw 32-bit values are equal.</summary>
     public bool Equals(SeqNumber other) => Value == other.Value;
 
+    /// <summary>True when <paramref name="obj"/> is a <see cref="SeqNumber"/> with the same raw value.</summary>
     public override bool Equals(object? obj) => obj is SeqNumber other && Value == other.Value;
 
+    /// <summary>The raw value's bits as an <see cref="int"/>.</summary>
     public override int GetHashCode() => (int)Value;
 
+    /// <summary>The raw value in decimal, invariant culture.</summary>
     public override string ToString() => Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -6,6 +6,7 @@ namespace Skiff.Stack.Tcp;
 /// </summary>
 public sealed record TcpConfig
 {
+    /// <summary>Every setting at its documented default; shared and immutable (derive others with <c>with</c>).</summary>
     public static readonly TcpConfig Default = new();
 
     /// <summary>Send buffer in bytes (a power of two). Default 256 KiB.</summary>

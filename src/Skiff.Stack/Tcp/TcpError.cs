@@ -3,6 +3,7 @@ namespace Skiff.Stack.Tcp;
 /// <summary>Why a connection ended other than by an orderly close.</summary>
 public enum TcpError : byte
 {
+    /// <summary>No error: the connection is open, or ended by an orderly close (both FINs exchanged).</summary>
     None,
     /// <summary>The peer answered our SYN with a RST: nothing listens there.</summary>
     Refused,

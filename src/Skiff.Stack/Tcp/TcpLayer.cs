@@ -86,6 +86,7 @@ public sealed class TcpLayer
         _nextEphemeral = options.EphemeralPortFirst + (int)((ulong)secretKey % (ulong)(options.EphemeralPortLast - options.EphemeralPortFirst + 1));
     }
 
+    /// <summary>Layer-wide counters (opens, resets, TIME-WAIT reuse and recycling); per-connection ones are in <see cref="TcpSocket.Counters"/>.</summary>
     public TcpLayerCounters Counters { get; } = new();
 
     /// <summary>Connections in any state (TIME-WAIT records and unreleased closed ones included).</summary>

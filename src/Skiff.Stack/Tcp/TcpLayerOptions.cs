@@ -42,6 +42,7 @@ public sealed record TcpLayerOptions
     /// </summary>
     public Func<TcpTuple, bool>? EphemeralPortFilter { get; init; }
 
+    /// <summary>Checks the bounds; throws <see cref="ArgumentException"/> with a sentence naming the problem when a bound is not positive or the ephemeral port range is empty or starts at 0.</summary>
     public void Validate()
     {
         if (MaxConnections < 1 || MaxTimeWait < 0 || DefaultBacklog < 1 || DefaultMaxHalfOpen < 1)

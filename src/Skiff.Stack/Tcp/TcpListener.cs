@@ -27,6 +27,7 @@ public sealed class TcpListener
     /// <summary>The address listened on; <see cref="Ipv4Address.Any"/> for every address of the interface.</summary>
     public Ipv4Address LocalAddress { get; }
 
+    /// <summary>The local port listened on.</summary>
     public ushort LocalPort { get; }
 
     /// <summary>Most established connections waiting to be accepted.</summary>
@@ -50,12 +51,16 @@ public sealed class TcpListener
     /// <summary>True when <see cref="TcpLayer.TryAccept"/> would return a connection.</summary>
     public bool CanAccept => _acceptCount > 0;
 
+    /// <summary>SYNs that reached this listener (new connection attempts), whatever became of them.</summary>
     public long SynsReceived { get; internal set; }
 
+    /// <summary>SYN-ACKs sent with a SYN cookie because the SYN queue or accept queue was full, or no socket was free (RFC 4987 section 3.6).</summary>
     public long SynCookiesSent { get; internal set; }
 
+    /// <summary>ACKs that carried a valid SYN cookie and so created a connection without SYN-RECEIVED state.</summary>
     public long SynCookiesAccepted { get; internal set; }
 
+    /// <summary>ACKs to the listener (with SYN cookies on) whose cookie did not validate: forged, for another tuple, or too old (<see cref="SynCookies.MaxAgeSteps"/>). The segment is answered with a RST, rate limited.</summary>
     public long SynCookiesRejected { get; internal set; }
 
     /// <summary>SYNs dropped because the SYN queue was full and cookies are off, or no socket was free.</summary>
@@ -64,6 +69,7 @@ public sealed class TcpListener
     /// <summary>Completed handshakes reset because the accept queue was full.</summary>
     public long AcceptQueueOverflows { get; internal set; }
 
+    /// <summary>Connections the application took through <see cref="TcpLayer.TryAccept"/>.</summary>
     public long Accepted { get; internal set; }
 
     internal bool AcceptQueueFull => _acceptCount == _acceptQueue.Length;
@@ -92,5 +98,6 @@ public sealed class TcpListener
         return true;
     }
 
+    /// <summary>The listened address and port with the accept-queue and half-open counts, for logs.</summary>
     public override string ToString() => $"TCP listener {LocalAddress}:{LocalPort} ({_acceptCount} pending, {HalfOpen} half-open)";
 }

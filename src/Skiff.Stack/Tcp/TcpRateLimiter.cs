@@ -44,7 +44,6 @@ public sealed class TcpRateLimiter
         _credit = _capacity;
     }
 
-    /// <summary>Sends allowed per <see cref="Window"/> (also the burst size).</summary>
     /// <summary>A full budget again, as the constructor leaves it (for a pooled connection).</summary>
     public void Restart()
     {
@@ -55,6 +54,7 @@ public sealed class TcpRateLimiter
         Refused = 0;
     }
 
+    /// <summary>Sends allowed per <see cref="Window"/> (also the burst size).</summary>
     public int CountPerWindow { get; }
 
     /// <summary>The refill window.</summary>

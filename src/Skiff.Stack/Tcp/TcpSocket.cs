@@ -159,13 +159,16 @@ public sealed partial class TcpSocket
     /// <summary>Set when the connection came from a SYN cookie (no SYN-RECEIVED state was kept).</summary>
     internal bool FromCookie { get; private set; }
 
+    /// <summary>Where the connection is in RFC 9293's state machine (section 3.3.2); <see cref="TcpState.Closed"/> once it ended, with <see cref="Error"/> saying why if not by an orderly close.</summary>
     public TcpState State { get; private set; }
 
     /// <summary>Why the connection ended abnormally; <see cref="TcpError.None"/> otherwise.</summary>
     public TcpError Error { get; private set; }
 
+    /// <summary>The connection's local and remote address and port.</summary>
     public TcpTuple Tuple => _tuple;
 
+    /// <summary>The settings the connection was opened with (a listener's config for an accepted one).</summary>
     public TcpConfig Config => _config;
 
     /// <summary>Counters of this connection.</summary>
@@ -549,6 +552,7 @@ public sealed partial class TcpSocket
         Generation++;
     }
 
+    /// <summary>The 4-tuple and state, e.g. <c>TCP 10.0.0.1:80 &lt;-&gt; 10.0.0.2:50000 Established</c>, for logs.</summary>
     public override string ToString() => $"TCP {_tuple} {State}";
 
 }

@@ -22,6 +22,7 @@ public sealed class UdpLayer
         _headroomBytes = headroomBytes;
     }
 
+    /// <summary>Sockets bound now, at most <see cref="InterfaceOptions.MaxUdpSockets"/>.</summary>
     public int Count => _sockets.Count;
 
     /// <summary>

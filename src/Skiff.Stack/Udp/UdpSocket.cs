@@ -32,6 +32,7 @@ public sealed class UdpSocket
     /// <summary>The bound address (Any: every address of the interface) and port.</summary>
     public UdpEndpoint LocalEndpoint { get; }
 
+    /// <summary>True until <see cref="Close"/>; a closed socket refuses sends (they throw) and its port is free again.</summary>
     public bool IsOpen { get; private set; } = true;
 
     /// <summary>Datagrams waiting to be received.</summary>
@@ -40,8 +41,10 @@ public sealed class UdpSocket
     /// <summary>Datagrams waiting to be sent.</summary>
     public int SendQueued => _txCount;
 
+    /// <summary>True when a datagram is queued, so <c>TryReceive</c> would return one.</summary>
     public bool CanReceive => _rxCount > 0;
 
+    /// <summary>True when the socket is open and its send queue has room; a send may still fail for want of a packet buffer.</summary>
     public bool CanSend => IsOpen && _txCount < _tx.Length;
 
     /// <summary>Datagrams dropped because the receive queue was full.</summary>
@@ -212,5 +215,6 @@ public sealed class UdpSocket
         return true;
     }
 
+    /// <summary>The bound endpoint and the receive-queue depth, for logs.</summary>
     public override string ToString() => $"UDP {LocalEndpoint} ({_rxCount} queued)";
 }
