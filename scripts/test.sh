@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the interop tests drive as peers and probes. Installed only when missing.
-packages=(tcpdump libpcap0.8 iproute2 iputils-ping python3 procps ethtool curl nftables ndisc6 wireshark-common traceroute tmux)
+packages=(tcpdump libpcap0.8 iproute2 iputils-ping python3 procps ethtool curl nftables ndisc6 wireshark-common traceroute tmux bind9-dnsutils)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

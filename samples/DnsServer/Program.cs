@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project samples/DnsServer -- --driver afxdp --iface eth1 --ip 192.0.2.53/24 --zone example.com.zone
 // README.md beside this file explains the design; docs/benchmarks.md ("Issue 18: DnsServer") has its figures.
 using System.Net;
+using System.Runtime.InteropServices;
 using Skiff;
 using Skiff.Drivers.Linux;
 using Skiff.Engine;
@@ -64,12 +65,9 @@ SkiffStackOptions stackOptions = new()
     Engine = new SkiffEngineOptions { Idle = options.BusyPoll ? SkiffIdlePolicy.BusyPoll : new SkiffIdlePolicy { YieldMicros = 1000 } },
 };
 CancellationTokenSource stop = new(); // not disposed: ProcessExit may cancel it while the process ends
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    stop.Cancel();
-};
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+// Ctrl-C and SIGTERM (kill, a service manager) both stop it gracefully: the counters are printed, the device closed.
+using PosixSignalRegistration onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using PosixSignalRegistration onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 try
 {
     await using SkiffStack stack = SkiffStack.CreateBuilder(stackOptions).UseDevice(device.Device).Build();
@@ -122,6 +120,12 @@ finally
     pool.Dispose();
 }
 return 0;
+
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    stop.Cancel();
+}
 
 static byte[] ToBytes(Ipv4Address address)
 {

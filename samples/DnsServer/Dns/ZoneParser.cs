@@ -27,7 +27,11 @@ public static class ZoneParser
 
     private sealed record Token(string Text, bool Quoted);
 
-    private sealed record Entry(int Line, bool OwnerBlank, List<Token> Tokens);
+    private sealed record Entry(int Line, bool OwnerBlank, List<Token> Tokens)
+    {
+        /// <summary>The tokenizer already reported an error in it: parsing it would only add a consequence of that error.</summary>
+        public bool Broken { get; set; }
+    }
 
     /// <summary>Parses <paramref name="text"/>; <paramref name="origin"/> is the starting origin (null: the file must set one with $ORIGIN or use absolute names).</summary>
     public static ZoneParseResult Parse(string text, DnsName? origin = null)
@@ -44,6 +48,10 @@ public static class ZoneParser
             if (errors.Count >= MaxErrors)
             {
                 break;
+            }
+            if (e.Broken)
+            {
+                continue;
             }
             string first = e.Tokens[0].Text;
             if (!e.OwnerBlank && !e.Tokens[0].Quoted && first.StartsWith('$'))
@@ -469,6 +477,7 @@ public static class ZoneParser
                 if (!closed)
                 {
                     errors.Add(new(startLine, "a quoted string is not closed on its line; add the closing '\"'."));
+                    current!.Broken = true;
                     continue;
                 }
                 current!.Tokens.Add(new Token(word.ToString(), true));
