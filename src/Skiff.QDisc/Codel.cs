@@ -181,6 +181,8 @@ public sealed class CodelQDisc : QueueDiscipline
     private FrameList _queue;
     private CodelVars _vars;
 
+    /// <summary>A codel qdisc under <paramref name="parameters"/> (default <see cref="CodelParameters.Default"/>) holding at most <paramref name="limit"/> frames (tc's default 1000).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is below 1.</exception>
     public CodelQDisc(CodelParameters? parameters = null, int limit = 1000) : base("codel")
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
@@ -189,8 +191,10 @@ public sealed class CodelQDisc : QueueDiscipline
         _slab = new FrameSlab(limit);
     }
 
+    /// <summary>Target, interval, MTU, ECN and CE threshold the control law runs with.</summary>
     public CodelParameters Parameters { get; }
 
+    /// <summary>Most frames queued; an arriving frame beyond it is dropped at once (tail drop, outside the control law).</summary>
     public int Limit { get; }
 
     /// <summary>Drops, marks and the largest frame, as tc -s shows them for codel.</summary>
@@ -199,12 +203,16 @@ public sealed class CodelQDisc : QueueDiscipline
     /// <summary>The control law's state, for tests and statistics.</summary>
     public CodelVars Vars => _vars;
 
+    /// <summary>The base counters plus codel's ECN marks and control-law drops, as <c>tc -s qdisc</c> shows them.</summary>
     public override QDiscStatistics Statistics => base.Statistics with { EcnMarks = Counters.EcnMarks, CodelDrops = Counters.Drops };
 
+    /// <summary>Frames queued, plus one held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override int BacklogPackets => _queue.Count + PeekedPackets;
 
+    /// <summary>Bytes queued, plus the frame held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override long BacklogBytes => _queue.Bytes + PeekedBytes;
 
+    /// <summary>Queues <paramref name="frame"/> with its arrival time (CoDel measures the sojourn from it), or drops it when <see cref="Limit"/> frames wait (<see cref="QDiscVerdict.Dropped"/>). CoDel itself acts at dequeue.</summary>
     public override QDiscVerdict Enqueue(PacketBuffer frame, Instant now)
     {
         if (_queue.Count >= Limit || !_slab.TryPush(ref _queue, frame, now))
@@ -230,14 +238,17 @@ public sealed class CodelQDisc : QueueDiscipline
         frame.Free();
     }
 
+    /// <summary>The next frame the control law lets through at <paramref name="now"/> (RFC 8289 section 5): frames whose sojourn stayed above target for an interval are dropped, or CE-marked when ECN is on, on the way. Null when the queue is empty, or was emptied by drops.</summary>
     protected override PacketBuffer? DequeueCore(Instant now)
     {
         Queue q = new(this);
         return Codel.Dequeue(ref q, ref _vars, Parameters, Counters, now);
     }
 
+    /// <summary>Frees every queued frame; the control law's state (<see cref="Vars"/>) is kept.</summary>
     protected override void ResetCore() => _slab.FreeAll(ref _queue);
 
+    /// <summary>tc's line: <c>codel limit Np target T interval I</c>, with <c>ecn</c> when on.</summary>
     public override string Describe() =>
         $"codel limit {Limit}p target {Parameters.Target} interval {Parameters.Interval}{(Parameters.Ecn ? " ecn" : "")}";
 }

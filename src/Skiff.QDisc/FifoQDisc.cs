@@ -26,7 +26,7 @@ public sealed class FifoQDisc : QueueDiscipline
         return new FifoQDisc("pfifo", limit, bytes: false, limit);
     }
 
-    /// <summary>bfifo with at most <paramref name="limitBytes"/> bytes (and, to bound its store, at most one 64-byte frame per 64 bytes).</summary>
+    /// <summary>bfifo with at most <paramref name="limitBytes"/> bytes (and, to bound its store, at most one frame per 60 bytes, the smallest Ethernet frame without its FCS).</summary>
     public static FifoQDisc Bytes(int limitBytes, int mtu = 1514)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limitBytes, 1);
@@ -39,10 +39,13 @@ public sealed class FifoQDisc : QueueDiscipline
     /// <summary>True for bfifo.</summary>
     public bool LimitsBytes { get; }
 
+    /// <summary>Frames queued, including one held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override int BacklogPackets => _queue.Count + PeekedPackets;
 
+    /// <summary>Bytes of those frames (their data windows), the one held by <see cref="QueueDiscipline.Peek"/> included.</summary>
     public override long BacklogBytes => _queue.Bytes + PeekedBytes;
 
+    /// <summary>Tail drop: queues <paramref name="frame"/> at the back while the queue is under <see cref="Limit"/> (packets, or for bfifo bytes with this frame counted) and the slab has a free node; otherwise frees it and returns <see cref="QDiscVerdict.Dropped"/>. Never <see cref="QDiscVerdict.Congested"/>.</summary>
     public override QDiscVerdict Enqueue(PacketBuffer frame, Instant now)
     {
         bool fits = LimitsBytes ? _queue.Bytes + frame.Length <= Limit : _queue.Count < Limit;
@@ -54,9 +57,12 @@ public sealed class FifoQDisc : QueueDiscipline
         return QDiscVerdict.Queued;
     }
 
+    /// <summary>The frame at the head of the queue, or null when it is empty; a FIFO ignores <paramref name="now"/>.</summary>
     protected override PacketBuffer? DequeueCore(Instant now) => _slab.Pop(ref _queue);
 
+    /// <summary>Frees every queued frame.</summary>
     protected override void ResetCore() => _slab.FreeAll(ref _queue);
 
+    /// <summary>tc's line: <c>pfifo limit Np</c> or <c>bfifo limit Nb</c>.</summary>
     public override string Describe() => $"{Kind} limit {(LimitsBytes ? $"{Limit}b" : $"{Limit}p")}";
 }

@@ -58,6 +58,8 @@ public sealed class FqCodelQDisc : QueueDiscipline
     private long _backlogBytes;
     private long _memory;
 
+    /// <summary>An fq_codel qdisc under <paramref name="parameters"/> (default tc's). Its slab of Limit + 1 frames and its per-flow state are allocated here, once.</summary>
+    /// <exception cref="ArgumentException">Flows is not 1 to 65536, or Limit, Quantum, DropBatch or MemoryLimit is not positive.</exception>
     public FqCodelQDisc(FqCodelParameters? parameters = null) : base("fq_codel")
     {
         Parameters = parameters ?? new FqCodelParameters();
@@ -75,6 +77,7 @@ public sealed class FqCodelQDisc : QueueDiscipline
         _codel = new CodelParameters(p.Target, p.Interval, p.Mtu, p.Ecn, p.CeThreshold);
     }
 
+    /// <summary>The parameters it was built with.</summary>
     public FqCodelParameters Parameters { get; }
 
     /// <summary>CoDel's drops and marks over all flows, and the largest frame.</summary>
@@ -98,6 +101,7 @@ public sealed class FqCodelQDisc : QueueDiscipline
     /// <summary>Flows in the old list now.</summary>
     public int OldFlowsLength => CountList(_oldHead);
 
+    /// <summary>The base counters plus fq_codel's (ECN marks, CoDel drops, new-flow count, overlimit drops, new and old list lengths), as <c>tc -s qdisc</c> shows them. Walks the flow lists: for the metrics publisher, not the per-frame path.</summary>
     public override QDiscStatistics Statistics => base.Statistics with
     {
         EcnMarks = Counters.EcnMarks,
@@ -108,8 +112,10 @@ public sealed class FqCodelQDisc : QueueDiscipline
         OldFlowsLength = OldFlowsLength,
     };
 
+    /// <summary>Frames queued over all flows, plus one held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override int BacklogPackets => _slab.Count + PeekedPackets;
 
+    /// <summary>Bytes (data windows) queued over all flows, plus the frame held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override long BacklogBytes => _backlogBytes + PeekedBytes;
 
     /// <summary>The flow queue <paramref name="frame"/> hashes into.</summary>
@@ -121,6 +127,13 @@ public sealed class FqCodelQDisc : QueueDiscipline
     /// <summary>The CoDel state of flow <paramref name="flow"/>.</summary>
     public CodelVars FlowVars(int flow) => _vars[flow];
 
+    /// <summary>
+    /// Queues <paramref name="frame"/> in its flow (an idle flow joins the new list with a fresh quantum), then enforces the limits
+    /// as Linux does: past <see cref="FqCodelParameters.Limit"/> frames or <see cref="FqCodelParameters.MemoryLimit"/> bytes of
+    /// frame memory, frames are dropped from the head of the fattest flow until half its bytes are gone, at most
+    /// <see cref="FqCodelParameters.DropBatch"/> of them. <see cref="QDiscVerdict.Congested"/> when that flow was this frame's own
+    /// (this frame may then be among the dropped, if its flow held little else), else <see cref="QDiscVerdict.Queued"/>.
+    /// </summary>
     public override QDiscVerdict Enqueue(PacketBuffer frame, Instant now)
     {
         int flow = FlowOf(frame);
@@ -209,6 +222,12 @@ public sealed class FqCodelQDisc : QueueDiscipline
         }
     }
 
+    /// <summary>
+    /// Deficit round robin over the flows (RFC 8290 section 4.2): new flows first, then old ones; a flow whose deficit ran out
+    /// gets another quantum and moves to the end of the old list, and the head of the flow served goes through that flow's
+    /// CoDel. A new flow that empties passes once through the old list before it leaves the lists, so a stream of new flows
+    /// cannot starve the old ones. Null when every flow is empty.
+    /// </summary>
     protected override PacketBuffer? DequeueCore(Instant now)
     {
         while (true)
@@ -293,6 +312,7 @@ public sealed class FqCodelQDisc : QueueDiscipline
         return n;
     }
 
+    /// <summary>Frees every queued frame and forgets every flow's list membership and CoDel state.</summary>
     protected override void ResetCore()
     {
         for (int i = 0; i < _queues.Length; i++)
@@ -306,6 +326,7 @@ public sealed class FqCodelQDisc : QueueDiscipline
         _memory = 0;
     }
 
+    /// <summary>tc's line: limit, flows, quantum, target, interval, memory_limit, drop_batch and ecn when on.</summary>
     public override string Describe()
     {
         FqCodelParameters p = Parameters;

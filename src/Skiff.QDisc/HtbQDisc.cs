@@ -39,20 +39,28 @@ public sealed class HtbClass
         CTokens = CBuffer;
     }
 
+    /// <summary>The class's number, tc's minor (the N of 1:N).</summary>
     public int Id { get; }
 
+    /// <summary>The parent class, or null at the top of the tree.</summary>
     public HtbClass? Parent { get; }
 
+    /// <summary>The rate the class is guaranteed.</summary>
     public Rate RateLimit { get; }
 
+    /// <summary>The most the class may send, borrowing from its ancestors; at least <see cref="RateLimit"/>.</summary>
     public Rate Ceil { get; }
 
+    /// <summary>The rate bucket in bytes: what the class may send at once on its own rate.</summary>
     public int BurstBytes { get; }
 
+    /// <summary>The ceil bucket in bytes: what the class may send at once at its ceiling.</summary>
     public int CBurstBytes { get; }
 
+    /// <summary>0 to 7: among leaves that may send at the same level, the lower goes first.</summary>
     public int Prio { get; }
 
+    /// <summary>Bytes per deficit-round-robin turn among leaves of the same level and prio.</summary>
     public int Quantum { get; }
 
     /// <summary>0 for a leaf; for an inner class 7 minus its depth (Linux's levels: a leaf borrows from the nearest ancestor first).</summary>
@@ -71,13 +79,16 @@ public sealed class HtbClass
     /// <summary>Frames this class sent on tokens borrowed from an ancestor (tc's borrows).</summary>
     public long Borrows { get; internal set; }
 
-    /// <summary>Bytes and frames sent through this class.</summary>
+    /// <summary>Bytes (data windows) sent through this class, its descendants' included.</summary>
     public long SentBytes { get; internal set; }
 
+    /// <summary>Frames sent through this class, its descendants' included.</summary>
     public long SentPackets { get; internal set; }
 
+    /// <summary>The classes directly under this one; empty for a leaf.</summary>
     public IReadOnlyList<HtbClass> Children => ChildList;
 
+    /// <summary>The class as <c>tc class show</c> prints it: number, parent, leaf kind, prio, rate, ceil and bursts.</summary>
     public override string ToString() =>
         $"class htb 1:{Id}{(Parent is null ? "" : $" parent 1:{Parent.Id}")}{(Leaf is null ? "" : $" leaf {Leaf.Kind}")} prio {Prio} rate {RateLimit} ceil {Ceil} burst {BurstBytes}b cburst {CBurstBytes}b";
 }
@@ -210,8 +221,10 @@ public sealed class HtbQDisc : QueueDiscipline
     /// <summary>The leaves' qdiscs, then the direct queue.</summary>
     public override int ChildCount => _leaves.Length + 1;
 
+    /// <summary>Leaf <paramref name="index"/>'s qdisc for 0 to leaves - 1; the direct queue at the last index.</summary>
     public override QueueDiscipline Child(int index) => index == _leaves.Length ? _direct : _leaves[index].Leaf!;
 
+    /// <summary>Frames under every leaf and in the direct queue, plus one held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override int BacklogPackets
     {
         get
@@ -225,6 +238,7 @@ public sealed class HtbQDisc : QueueDiscipline
         }
     }
 
+    /// <summary>Bytes under every leaf and in the direct queue, plus the frame held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override long BacklogBytes
     {
         get
@@ -238,6 +252,7 @@ public sealed class HtbQDisc : QueueDiscipline
         }
     }
 
+    /// <summary>Classifies <paramref name="frame"/>: the leaf of the first filter that matches, else <see cref="DefaultClass"/>, else the unshaped direct queue (counted in <see cref="DirectPackets"/>); the verdict is that queue's.</summary>
     public override QDiscVerdict Enqueue(PacketBuffer frame, Instant now)
     {
         int leaf = _defaultLeaf;
@@ -288,6 +303,12 @@ public sealed class HtbQDisc : QueueDiscipline
         return -1;
     }
 
+    /// <summary>
+    /// The direct queue first (unshaped), then Linux's order: the lowest level at which a backlogged leaf may send (0: on its
+    /// own rate; above: borrowing from its ancestor at that level), the lowest prio there, and among those a deficit round robin
+    /// by quantum. The frame is charged along its path (htb_charge_class). Null when no leaf may send at <paramref name="now"/>,
+    /// counted as an overlimit when frames wait.
+    /// </summary>
     protected override PacketBuffer? DequeueCore(Instant now)
     {
         if (_direct.Dequeue(now) is PacketBuffer direct)
@@ -383,6 +404,7 @@ public sealed class HtbQDisc : QueueDiscipline
         return Math.Max(t, 1 - s_mbuffer);
     }
 
+    /// <paramref name="now"/> when the direct queue holds frames or a leaf may send; otherwise the earliest instant at which a backlogged leaf may send (rate tokens back to zero at itself or an ancestor, and ceil tokens on the whole path up to it) and its own qdisc may too; <see cref="Instant.Never"/> when empty.
     protected override Instant NextDequeueAtCore(Instant now)
     {
         if (_direct.BacklogPackets > 0)
@@ -419,6 +441,7 @@ public sealed class HtbQDisc : QueueDiscipline
         return best <= 0 ? now : now + Rate.CeilMicros(best);
     }
 
+    /// <summary>Resets every leaf's qdisc and the direct queue, freeing their frames; the buckets are kept.</summary>
     protected override void ResetCore()
     {
         _direct.Reset();
@@ -428,6 +451,7 @@ public sealed class HtbQDisc : QueueDiscipline
         }
     }
 
+    /// <summary>A tc-like summary: <c>htb default N classes C leaves L filters F</c>.</summary>
     public override string Describe() =>
         $"htb default {DefaultClass} classes {_classes.Length} leaves {_leaves.Length} filters {_filters.Length}";
 }

@@ -63,10 +63,13 @@ public sealed class PrioQDisc : QueueDiscipline
     /// <summary>The bands, band 0 first.</summary>
     public IReadOnlyList<QueueDiscipline> Bands => _bands;
 
+    /// <summary>The number of bands, 2 to 16.</summary>
     public override int ChildCount => _bands.Length;
 
+    /// <summary>Band <paramref name="index"/>'s qdisc (band 0 is served first); an index outside 0 to <see cref="ChildCount"/> - 1 throws <see cref="IndexOutOfRangeException"/>.</summary>
     public override QueueDiscipline Child(int index) => _bands[index];
 
+    /// <summary>Frames queued in every band, plus one held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override int BacklogPackets
     {
         get
@@ -80,6 +83,7 @@ public sealed class PrioQDisc : QueueDiscipline
         }
     }
 
+    /// <summary>Bytes queued in every band, plus the frame held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override long BacklogBytes
     {
         get
@@ -106,8 +110,10 @@ public sealed class PrioQDisc : QueueDiscipline
         return _priomap[Priomap.PriorityOf(frame) & Priomap.Max];
     }
 
+    /// <summary>Queues <paramref name="frame"/> in the band <see cref="Classify"/> picks; the verdict is that band's.</summary>
     public override QDiscVerdict Enqueue(PacketBuffer frame, Instant now) => _bands[Classify(frame)].Enqueue(frame, now);
 
+    /// <summary>Strict priority: the next frame of the lowest-numbered band that has one ready at <paramref name="now"/>; a band gets a turn only when every band before it has nothing to send. Null when none has.</summary>
     protected override PacketBuffer? DequeueCore(Instant now)
     {
         foreach (QueueDiscipline band in _bands)
@@ -120,6 +126,7 @@ public sealed class PrioQDisc : QueueDiscipline
         return null;
     }
 
+    /// <summary>The earliest instant any band may send: <paramref name="now"/> as soon as one can, <see cref="Instant.Never"/> when all are empty.</summary>
     protected override Instant NextDequeueAtCore(Instant now)
     {
         Instant at = Instant.Never;
@@ -134,6 +141,7 @@ public sealed class PrioQDisc : QueueDiscipline
         return at;
     }
 
+    /// <summary>Resets every band, freeing its frames.</summary>
     protected override void ResetCore()
     {
         foreach (QueueDiscipline band in _bands)
@@ -142,6 +150,7 @@ public sealed class PrioQDisc : QueueDiscipline
         }
     }
 
+    /// <summary>tc's line: <c>prio bands N priomap ...</c>, or <c>pfifo_fast bands 3 priomap ...</c>.</summary>
     public override string Describe() =>
         Kind == "pfifo_fast" ? $"pfifo_fast bands 3 priomap {string.Join(' ', _priomap)}" : $"prio bands {_bands.Length} priomap {string.Join(' ', _priomap)}";
 }

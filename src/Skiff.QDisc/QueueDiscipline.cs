@@ -29,6 +29,7 @@ public abstract class QueueDiscipline
 
     private long _requeues;
 
+    /// <summary>Sets <see cref="Kind"/> to <paramref name="kind"/>, the name tc gives the qdisc.</summary>
     protected QueueDiscipline(string kind) => Kind = kind;
 
     /// <summary>The qdisc's kind as tc names it: pfifo, bfifo, pfifo_fast, prio, tbf, codel, fq_codel, htb.</summary>
@@ -150,5 +151,6 @@ public abstract class QueueDiscipline
     /// <summary>The qdisc as a tc-like line: its kind and parameters.</summary>
     public abstract string Describe();
 
+    /// <summary>The same line as <see cref="Describe"/>: the kind and its parameters.</summary>
     public override string ToString() => Describe();
 }

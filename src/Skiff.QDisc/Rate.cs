@@ -4,6 +4,7 @@ namespace Skiff.QDisc;
 /// A rate in bits per second, and the time a frame takes at it (Linux's psched_l2t_ns), in picoseconds so that shaping
 /// at 10 Gbit/s stays exact to far better than 1 % on a microsecond clock.
 /// </summary>
+/// <param name="BitsPerSecond">The rate in bits per second. It must be positive wherever a frame's time is computed: <see cref="TransmitPicos"/> divides by it (the qdiscs and meters refuse a rate of 0).</param>
 public readonly record struct Rate(long BitsPerSecond)
 {
     /// <summary>Picoseconds in a microsecond.</summary>

@@ -66,14 +66,19 @@ public sealed class TbfQDisc : QueueDiscipline
         return new TbfQDisc(rate, burstBytes, (int)Math.Clamp(limit, 1, int.MaxValue), peakRate, mtu);
     }
 
+    /// <summary>The rate frames leave at in the long run (tc's rate).</summary>
     public Rate RateLimit { get; }
 
+    /// <summary>The bucket in bytes (tc's burst): what may leave back to back at line speed after the bucket filled while idle.</summary>
     public int BurstBytes { get; }
 
+    /// <summary>Bytes the default inner bfifo holds (tc's limit, or what <see cref="WithLatency"/> derives); an inner qdisc given to the constructor keeps its own limit instead.</summary>
     public int LimitBytes { get; }
 
+    /// <summary>The rate back-to-back frames are spaced at (tc's peakrate), above <see cref="RateLimit"/>; null for none.</summary>
     public Rate? PeakRate { get; }
 
+    /// <summary>The peak bucket in bytes (tc's mtu, or minburst); 0 without a peak rate.</summary>
     public int Mtu { get; }
 
     /// <summary>The largest frame that can ever leave (tbf's max_size); larger ones are dropped on arrival.</summary>
@@ -82,14 +87,19 @@ public sealed class TbfQDisc : QueueDiscipline
     /// <summary>The inner qdisc frames wait in.</summary>
     public QueueDiscipline Inner => _inner;
 
+    /// <summary>1: the inner qdisc.</summary>
     public override int ChildCount => 1;
 
+    /// <summary>The inner qdisc at index 0; any other index throws <see cref="ArgumentOutOfRangeException"/>.</summary>
     public override QueueDiscipline Child(int index) => index == 0 ? _inner : throw new ArgumentOutOfRangeException(nameof(index));
 
+    /// <summary>Frames in the inner qdisc, plus one held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override int BacklogPackets => _inner.BacklogPackets + PeekedPackets;
 
+    /// <summary>Bytes in the inner qdisc, plus the frame held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override long BacklogBytes => _inner.BacklogBytes + PeekedBytes;
 
+    /// <summary>Drops <paramref name="frame"/> (<see cref="QDiscVerdict.Dropped"/>) when it is larger than <see cref="MaxFrameBytes"/>, as it could never leave; otherwise queues it in the inner qdisc, whose verdict this is. The first call starts the bucket's clock.</summary>
     public override QDiscVerdict Enqueue(PacketBuffer frame, Instant now)
     {
         if (!_started)
@@ -119,6 +129,7 @@ public sealed class TbfQDisc : QueueDiscipline
         return (tokens, peak);
     }
 
+    /// <summary>The inner qdisc's head frame when the bucket (and the peak bucket) holds its transmit time at <paramref name="now"/>: the tokens are charged and the frame leaves. Otherwise null, counted as an overlimit, and the frame stays at the head.</summary>
     protected override PacketBuffer? DequeueCore(Instant now)
     {
         PacketBuffer? head = _inner.Peek(now);
@@ -138,6 +149,7 @@ public sealed class TbfQDisc : QueueDiscipline
         return null;
     }
 
+    /// <summary>When the head frame will have its tokens (tbf's watchdog): <paramref name="now"/> if it has them, else now plus the missing tokens' time rounded up to the microsecond; the inner qdisc's own answer when it offers no frame.</summary>
     protected override Instant NextDequeueAtCore(Instant now)
     {
         PacketBuffer? head = _inner.Peek(now);
@@ -150,8 +162,10 @@ public sealed class TbfQDisc : QueueDiscipline
         return missing <= 0 ? now : now + Rate.CeilMicros(missing);
     }
 
+    /// <summary>Resets the inner qdisc, freeing its frames; the tokens are kept.</summary>
     protected override void ResetCore() => _inner.Reset();
 
+    /// <summary>tc's line: <c>tbf rate R burst Bb limit Lb</c>, with <c>peakrate P mtu Mb</c> when there is a peak rate.</summary>
     public override string Describe() =>
         $"tbf rate {RateLimit} burst {BurstBytes}b limit {LimitBytes}b" + (PeakRate is Rate p ? $" peakrate {p} mtu {Mtu}b" : "");
 }

@@ -8,8 +8,11 @@ namespace Skiff.QDisc.Police;
 /// <summary>A packet's colour after metering (RFC 2697/2698).</summary>
 public enum PolicerColor : byte
 {
+    /// <summary>Within the committed bucket (CIR and CBS).</summary>
     Green,
+    /// <summary>Over the committed bucket but within the other: the excess burst EBS (srTCM) or the peak rate PIR and PBS (trTCM).</summary>
     Yellow,
+    /// <summary>Over both buckets, or pre-coloured red when the meter is colour-aware.</summary>
     Red,
 }
 
@@ -67,14 +70,19 @@ public sealed class ColorMeter
     /// <summary>The two rate three colour marker (RFC 2698).</summary>
     public static ColorMeter TwoRate(Rate cir, long cbs, Rate pir, long pbs, bool colorAware = false) => new(true, cir, cbs, pir, pbs, colorAware);
 
+    /// <summary>True for trTCM (RFC 2698), false for srTCM (RFC 2697).</summary>
     public bool IsTwoRate { get; }
 
+    /// <summary>True when the meter honours the colour a frame already carries (metering can only make it worse); false when it ignores it.</summary>
     public bool ColorAware { get; }
 
+    /// <summary>CIR: the committed information rate.</summary>
     public Rate CommittedRate { get; }
 
+    /// <summary>PIR for trTCM, at least <see cref="CommittedRate"/>; a zero rate for srTCM.</summary>
     public Rate PeakRate { get; }
 
+    /// <summary>CBS in bytes: the committed bucket's size.</summary>
     public long CommittedBurst { get; }
 
     /// <summary>EBS (srTCM) or PBS (trTCM).</summary>
@@ -159,18 +167,26 @@ public sealed class ColorMeter
         return PolicerColor.Red;
     }
 
+    /// <c>srTCM cir R cbs Bb ebs Eb</c> or <c>trTCM cir R cbs Bb pir P pbs Pb</c>, with <c>color-aware</c> when it is.
     public override string ToString() => IsTwoRate
         ? $"trTCM cir {CommittedRate} cbs {CommittedBurst}b pir {PeakRate} pbs {ExcessBurst}b{(ColorAware ? " color-aware" : "")}"
         : $"srTCM cir {CommittedRate} cbs {CommittedBurst}b ebs {ExcessBurst}b{(ColorAware ? " color-aware" : "")}";
 }
 
 /// <summary>What a policer does per colour, and the DSCP it remarks to (AF drop precedences by default: AF11, AF12, AF13).</summary>
+/// <param name="Green">The action for green frames; default pass.</param>
+/// <param name="Yellow">The action for yellow frames; default pass.</param>
+/// <param name="Red">The action for red frames; default drop.</param>
+/// <param name="GreenDscp">The DSCP a green frame is remarked to; default 10 (AF11).</param>
+/// <param name="YellowDscp">The DSCP a yellow frame is remarked to; default 12 (AF12).</param>
+/// <param name="RedDscp">The DSCP a red frame is remarked to; default 14 (AF13).</param>
 public sealed record PolicerActions(PolicerAction Green = PolicerAction.Pass, PolicerAction Yellow = PolicerAction.Pass, PolicerAction Red = PolicerAction.Drop,
     byte GreenDscp = 10, byte YellowDscp = 12, byte RedDscp = 14);
 
 /// <summary>A policer's counters per colour.</summary>
 public sealed class PolicerCounters
 {
+    /// <summary>Frames metered green, yellow and red (IP frames only); of them, those dropped and those whose DSCP was rewritten. Written by the loop thread.</summary>
     public long Green, Yellow, Red, Dropped, Remarked;
 }
 
@@ -179,10 +195,15 @@ public sealed class PolicerCounters
 /// frame, colour-aware from its DSCP's AF drop precedence if the meter is, and drops, remarks or passes it by colour.
 /// Non-IP frames pass unmetered. A struct: the hook chain inlines it (no virtual call per frame).
 /// </summary>
+/// <param name="meter">The meter; its buckets are shared by every copy of the hook.</param>
+/// <param name="actions">What to do with each colour.</param>
+/// <param name="counters">Where the colours, drops and remarks are counted.</param>
 public readonly struct PolicerHook(ColorMeter meter, PolicerActions actions, PolicerCounters counters) : IPacketHook
 {
+    /// <summary>The counters this hook updates (the same object in every copy of the struct).</summary>
     public PolicerCounters Counters => counters;
 
+    /// <summary>Meters an IP frame at <see cref="HookContext.Now"/>, colour-aware from its DSCP when the meter is, and applies its colour's action: <see cref="HookVerdict.Drop"/> for drop, else <see cref="HookVerdict.Pass"/>, after rewriting the DSCP for remark. Non-IP frames pass unmetered and uncounted.</summary>
     public HookVerdict Process(PacketBuffer frame, ref HookContext context)
     {
         PacketClass c = Priomap.EnsureClassified(frame);

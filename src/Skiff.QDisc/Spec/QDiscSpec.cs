@@ -26,6 +26,7 @@ public sealed class QDiscSpec
     /// <summary>A new qdisc as the specification says.</summary>
     public QueueDiscipline Build() => _factory();
 
+    /// <summary>The specification as written (<see cref="Text"/>).</summary>
     public override string ToString() => Text;
 
     /// <summary>Reads one qdisc: its kind, then its parameters.</summary>
