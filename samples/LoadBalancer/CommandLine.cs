@@ -17,6 +17,7 @@ public static class CommandLine
           --ip ADDR/LEN                 the balancer's own address: health checks and IP-in-IP come from it
           --mac MAC                     the balancer's MAC (default: the interface's)
           --gateway IP                  the next hop to backends off the link
+          --neighbor IP=MAC             a next hop's MAC, given instead of resolved by ARP (repeatable)
           --vip VIP:PORT                the virtual IP and port clients connect to (Skiff answers ARP and ping for it)
           --proto tcp|udp|both          what the VIP balances (default both)
           --backend IP[,IP...]          the backends (repeatable); their order is part of no hash
@@ -47,6 +48,7 @@ public static class CommandLine
     {
         Dictionary<string, string> single = [];
         List<string> backends = [];
+        Dictionary<Ipv4Address, MacAddress> neighbors = [];
         for (int i = 0; i < args.Count; i++)
         {
             string name = args[i];
@@ -66,6 +68,15 @@ public static class CommandLine
             if (name == "--backend")
             {
                 backends.AddRange(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            }
+            else if (name == "--neighbor")
+            {
+                string[] parts = value.Split('=');
+                if (parts.Length != 2 || !Ipv4Address.TryParse(parts[0], out Ipv4Address ip) || !MacAddress.TryParse(parts[1], out MacAddress neighborMac) || !neighborMac.IsUnicast)
+                {
+                    throw new FormatException($"--neighbor {value} is not IP=MAC; give e.g. 10.0.0.11=02:00:00:00:00:0b.");
+                }
+                neighbors[ip] = neighborMac;
             }
             else if (!single.TryAdd(name, value))
             {
@@ -164,6 +175,7 @@ public static class CommandLine
             Fall = Integer(single, "--fall", 2, 1, 100),
             Rise = Integer(single, "--rise", 2, 1, 100),
             Gateway = gateway,
+            Neighbors = neighbors,
         };
         double? seconds = single.ContainsKey("--seconds") ? Number(single, "--seconds", 0, 0.001, 1e9) : null;
         double status = Number(single, "--status", 5, 0, 86400);
@@ -182,7 +194,7 @@ public static class CommandLine
 
     private static readonly HashSet<string> Known =
     [
-        "--driver", "--iface", "--ip", "--mac", "--gateway", "--vip", "--proto", "--backend", "--mode", "--check", "--check-port",
+        "--driver", "--iface", "--ip", "--mac", "--gateway", "--neighbor", "--vip", "--proto", "--backend", "--mode", "--check", "--check-port",
         "--check-interval", "--check-timeout", "--fall", "--rise", "--table-size", "--connections", "--idle-timeout", "--seconds", "--status",
     ];
 

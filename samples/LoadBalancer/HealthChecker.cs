@@ -42,6 +42,12 @@ public sealed record HealthCheckOptions
 
     /// <summary>The gateway to backends off the link (their next hop), or null when every backend is on the link.</summary>
     public Ipv4Address? Gateway { get; init; }
+
+    /// <summary>
+    /// Next hops whose MAC is given rather than resolved by ARP (<c>ip neigh add ... nud permanent</c>; <c>--neighbor IP=MAC</c>).
+    /// Default none.
+    /// </summary>
+    public IReadOnlyDictionary<Ipv4Address, MacAddress> Neighbors { get; init; } = new Dictionary<Ipv4Address, MacAddress>();
 }
 
 /// <summary>
@@ -177,6 +183,14 @@ public sealed class HealthChecker : IEngineStage
         for (int i = 0; i < _probes.Length; i++)
         {
             Ipv4Address nextHop = NextHopOf(_balancer.Options.Backends[i]);
+            if (_options.Neighbors.TryGetValue(nextHop, out MacAddress given))
+            {
+                if (_balancer.NextHopMac(i) != given)
+                {
+                    _balancer.SetNextHopMac(i, given);
+                }
+                continue;
+            }
             ArpEntryState state = _iface.Arp.GetState(nextHop, out MacAddress mac);
             if (state is ArpEntryState.Reachable or ArpEntryState.Stale && _balancer.NextHopMac(i) != mac)
             {
