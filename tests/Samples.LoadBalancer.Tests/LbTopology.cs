@@ -69,6 +69,11 @@ internal sealed class LbTopology : IDisposable
                 Spawn(ns, $"exec /usr/bin/python3 -c {Quote(UdpEcho)} {Vip} be{i + 1}");
                 Spawn(ns, $"exec /usr/bin/python3 -c {Quote(IpipDecap)}");
             }
+            // Ready before the test starts: an ICMP health check would bring a backend up before its servers listen.
+            for (int i = 0; i < 3; i++)
+            {
+                WaitForSockets(Backends[i], tcp: true);
+            }
         }
         catch
         {
@@ -100,6 +105,27 @@ internal sealed class LbTopology : IDisposable
     /// <summary>Starts backend <paramref name="i"/>'s HTTP server on port 80, serving /id = "be{i+1}".</summary>
     public void StartHttp(int i) =>
         _http[i] = Spawn(Backends[i], $"exec /usr/bin/python3 -m http.server 80 --bind 0.0.0.0 --directory {Path.Combine(_dir, $"www{i + 1}")}");
+
+    /// <summary>Waits (up to 20 s) until the backend's HTTP server (when <paramref name="tcp"/>), UDP echo and decapsulation shim have their sockets.</summary>
+    public static void WaitForSockets(string ns, bool tcp)
+    {
+        Stopwatch clock = Stopwatch.StartNew();
+        while (true)
+        {
+            bool http = !tcp || ExternalTools.Run("ip", ["netns", "exec", ns, "ss", "-Hltn", "sport = :80"]).Output.Trim().Length > 0;
+            bool udp = ExternalTools.Run("ip", ["netns", "exec", ns, "ss", "-Hlun", "sport = :80"]).Output.Trim().Length > 0;
+            bool raw = ExternalTools.Run("ip", ["netns", "exec", ns, "ss", "-Hwan"]).Output.Trim().Length > 0;
+            if (http && udp && raw)
+            {
+                return;
+            }
+            if (clock.Elapsed > TimeSpan.FromSeconds(20))
+            {
+                throw new TimeoutException($"The servers in {ns} did not open their sockets within 20 s (http {http}, udp {udp}, raw {raw}).");
+            }
+            Thread.Sleep(50);
+        }
+    }
 
     /// <summary>Fetches http://VIP/id <paramref name="count"/> times from the client, each over a new connection: the backends' names (or "fail").</summary>
     public string[] Curl(int count)
