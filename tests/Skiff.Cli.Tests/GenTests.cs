@@ -1,3 +1,4 @@
+using Skiff.Engine.Capture;
 using Skiff.Cli.Commands;
 using Skiff.Cli.Drivers;
 using Skiff.Devices;
@@ -99,6 +100,23 @@ public sealed class GenTests
         StringWriter output = new();
         Assert.Equal(0, RxDropCommand.Run([b], TimeSpan.FromSeconds(1.2), output, default));
         Assert.Contains("skiff rxdrop: 3000 frames", output.ToString());
+        Assert.Equal(0, pool.InUse);
+    }
+
+    [Theory]
+    [InlineData("udp", 0)]       // every frame of gen's (UDP) matches: all written at the snap length
+    [InlineData("tcp", 3000)]    // none matches: all seen and filtered out, none written
+    [InlineData("", 0)]          // no filter: every frame
+    public void Rxdrop_with_a_capture_counts_what_the_capture_saw(string filter, int filteredOut)
+    {
+        using PacketPool pool = new(4096);
+        (InMemoryDevice a, InMemoryDevice b) = InMemoryLink.CreatePair(pool, 4096);
+        GenCommand.Run(a, "memory", Settings(64, 2, 3000), TextWriter.Null, TextWriter.Null, default);
+        StringWriter output = new();
+        SkiffCaptureOptions capture = new() { Points = CapturePoints.Rx, SnapLength = 48, Filter = filter.Length == 0 ? null : filter };
+        Assert.Equal(0, RxDropCommand.Run([b], TimeSpan.FromSeconds(1.2), output, default, capture: capture));
+        Assert.Contains("skiff rxdrop: 3000 frames", output.ToString());
+        Assert.Contains($"  capture: 3000 frames seen, {filteredOut} filtered out, 0 lost (its ring full), {3000 - filteredOut} written", output.ToString());
         Assert.Equal(0, pool.InUse);
     }
 

@@ -28,16 +28,26 @@ internal static class OptionRules
     /// <summary>Accept only values from <paramref name="min"/> to <paramref name="max"/>.</summary>
     public static Option<long> InRange(this Option<long> option, long min, long max = long.MaxValue)
     {
-        option.Validators.Add(result =>
-        {
-            long value = result.GetValueOrDefault<long>();
-            if (value < min || value > max)
-            {
-                result.AddError($"{option.Name} takes {(max == long.MaxValue ? $"a number of at least {min}" : $"a number from {min} to {max}")}, not {value}.");
-            }
-        });
+        AddRange(option, r => r.GetValueOrDefault<long>(), min, max);
         return option;
     }
+
+    /// <summary>Accept only values from <paramref name="min"/> to <paramref name="max"/>.</summary>
+    public static Option<int> InRange(this Option<int> option, int min, int max = int.MaxValue)
+    {
+        AddRange(option, r => r.GetValueOrDefault<int>(), min, max == int.MaxValue ? long.MaxValue : max);
+        return option;
+    }
+
+    private static void AddRange(Option option, Func<System.CommandLine.Parsing.OptionResult, long> value, long min, long max) =>
+        option.Validators.Add(result =>
+        {
+            long v = value(result);
+            if (v < min || v > max)
+            {
+                result.AddError($"{option.Name} takes {(max == long.MaxValue ? $"a number of at least {min}" : $"a number from {min} to {max}")}, not {v}.");
+            }
+        });
 
     private static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
 }

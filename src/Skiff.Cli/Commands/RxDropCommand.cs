@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Skiff.Cli.Drivers;
+using Skiff.Engine.Capture;
 using Skiff.Hooks;
 using Skiff.Hooks.Bpf;
 using Skiff.Wire;
@@ -23,13 +24,23 @@ public static class RxDropCommand
             Description = "Run an RX hook that keeps only frames matching this tcpdump expression (the rest are dropped as Filter) before the drop stage; repeatable. Measures the hook chain's cost, e.g. --filter 'ip or not ip'.",
             AllowMultipleArgumentsPerToken = false,
         };
+        Option<string?> capture = new("--capture")
+        {
+            Description = "Attach a live capture of the RX point inside rxdrop, as skiff capture would, whose filter is this tcpdump expression ('' for every frame); "
+                + "its pcapng is written to nowhere. Measures what a capture costs the loop: a filter that matches nothing, or every frame at --capture-snaplen.",
+        };
+        Option<int> captureSnap = new Option<int>("--capture-snaplen") { Description = "The capture's snap length in bytes. Default 128.", DefaultValueFactory = _ => 128 }
+            .InRange(1, SkiffCaptureOptions.DefaultSnapLength);
         Command command = new("rxdrop", CommandHelp.WithExamples("Receive and drop every frame, printing pps each second and the median at the end (DPDK rxonly).",
-            "skiff rxdrop --driver afpacket --iface eth1 --seconds 10", "skiff rxdrop --driver afxdp --iface eth1 --ip 192.0.2.10 --queues 2 --filter 'ip or not ip'"));
+            "skiff rxdrop --driver afpacket --iface eth1 --seconds 10", "skiff rxdrop --driver afxdp --iface eth1 --ip 192.0.2.10 --queues 2 --filter 'ip or not ip'",
+            "skiff rxdrop --driver afxdp --iface eth1 --ip 192.0.2.10 --seconds 10 --capture 'tcp port 7'"));
         device.AddTo(command);
         command.Options.Add(queues);
         command.Options.Add(steer);
         command.Options.Add(seconds);
         command.Options.Add(filter);
+        command.Options.Add(capture);
+        command.Options.Add(captureSnap);
         command.SetAction(result =>
         {
             TextWriter output = result.InvocationConfiguration.Output;
@@ -75,6 +86,21 @@ public static class RxDropCommand
                     return 2;
                 }
             }
+            string? captureFilter = result.GetValue(capture);
+            SkiffCaptureOptions? captureOptions = captureFilter is null ? null
+                : new SkiffCaptureOptions { Points = CapturePoints.Rx, SnapLength = result.GetValue(captureSnap), Filter = captureFilter.Length == 0 ? null : captureFilter };
+            if (captureFilter is { Length: > 0 })
+            {
+                try
+                {
+                    BpfFilter.Compile(captureFilter);
+                }
+                catch (BpfCompileException e)
+                {
+                    error.WriteLine($"skiff rxdrop: --capture '{captureFilter}': {e.Message}");
+                    return 2;
+                }
+            }
             using StopSignal stop = new();
             // AF_XDP registers each queue's pool as its socket's UMEM: a pool per queue. The others copy into one shared pool.
             List<PacketPool> pools = [.. Enumerable.Range(0, driver == "afxdp" ? n : 1).Select(_ => new PacketPool(driver == "afxdp" ? 8192 : 16384))];
@@ -93,7 +119,11 @@ public static class RxDropCommand
                 {
                     output.WriteLine($"  RX hooks: {string.Join(", ", filters.Select(f => $"keep '{f.Expression}'"))}");
                 }
-                return Run([.. opened.Select(o => o.Device)], TimeSpan.FromSeconds(result.GetValue(seconds)), output, stop.Token, filters);
+                if (captureOptions is not null)
+                {
+                    output.WriteLine($"  capture: rx point, filter '{captureOptions.Filter ?? ""}', snap length {captureOptions.SnapLength}, written to nowhere");
+                }
+                return Run([.. opened.Select(o => o.Device)], TimeSpan.FromSeconds(result.GetValue(seconds)), output, stop.Token, filters, captureOptions);
             }
             finally
             {
@@ -108,10 +138,13 @@ public static class RxDropCommand
     }
 
     /// <summary>Drops on open devices until the duration passes or <paramref name="stop"/>; prints the median. Exit 0.</summary>
-    internal static int Run(IReadOnlyList<IDevice> devices, TimeSpan duration, TextWriter output, CancellationToken stop, IReadOnlyList<BpfFilter>? filters = null)
+    internal static int Run(IReadOnlyList<IDevice> devices, TimeSpan duration, TextWriter output, CancellationToken stop, IReadOnlyList<BpfFilter>? filters = null,
+        SkiffCaptureOptions? capture = null)
     {
+        SkiffCapture? attached = null;
         RxDropper dropper = new(devices)
         {
+            Attach = capture is null ? null : engines => attached = SkiffCapture.Start(engines, Stream.Null, capture),
             HooksToAdd = engine =>
             {
                 foreach (BpfFilter f in filters ?? [])
@@ -123,6 +156,11 @@ public static class RxDropCommand
         List<double> rates = dropper.Run(output, duration, stop);
         string perQueue = devices.Count == 1 ? "" : $" ({string.Join(", ", Enumerable.Range(0, devices.Count).Select(q => $"queue {q}: {dropper.ReceivedOn(q)}"))})";
         output.WriteLine($"skiff rxdrop: {dropper.Received} frames{perQueue}; median {(rates.Count == 0 ? 0 : Median(rates)):N0} pps over {rates.Count} s");
+        if (attached is not null)
+        {
+            SkiffCaptureCounters c = attached.Counters;
+            output.WriteLine($"  capture: {c.Received} frames seen, {c.FilteredOut} filtered out, {c.Lost} lost (its ring full), {c.Written} written");
+        }
         return 0;
     }
 

@@ -47,6 +47,7 @@ internal sealed class RxDropper(IReadOnlyList<IDevice> devices)
             }, new DropConsumer(this, q));
             HooksToAdd?.Invoke(engines[q]);
         }
+        using IDisposable? attached = Attach?.Invoke(engines);
         foreach (SkiffEngine engine in engines)
         {
             engine.Start();
@@ -94,6 +95,9 @@ internal sealed class RxDropper(IReadOnlyList<IDevice> devices)
 
     /// <summary>Adds RX hooks to each queue's engine before it starts (benchmarks of the hook chain's cost).</summary>
     public Action<SkiffEngine>? HooksToAdd { get; init; }
+
+    /// <summary>Attaches something to all the engines before they start (a capture); disposed after they stop.</summary>
+    public Func<IReadOnlyList<SkiffEngine>, IDisposable?>? Attach { get; init; }
 
     /// <summary>The consumer stage of rxdrop: frees each burst with one free-list operation (DPDK's rte_pktmbuf_free_bulk) and counts it.</summary>
     private sealed class DropConsumer(RxDropper owner, int queue) : IPacketConsumer
