@@ -24,6 +24,13 @@
 #   skiff-afxdp-filter  skiff rxdrop on AF_XDP with an RX hook running a tcpdump filter that keeps every frame
 #                       (FILTER, default 'ip or not ip'): the hook chain's cost against skiff-afxdp's empty chain
 #   skiff-afxdp-base    skiff rxdrop on AF_XDP built from git revision BASE (bench/build-base.sh): an A/B in one run
+#   skiff-afxdp-capnone skiff rxdrop on AF_XDP with a live capture of the RX point whose filter matches nothing
+#                       ('tcp port 7'; the generator sends UDP): what an attached capture costs when it copies nothing
+#   skiff-afxdp-capall  the same capture with no filter at snap length 128: every frame copied into its ring, the
+#                       capture's thread writing pcapng (to nowhere) on the receiver's CPU
+#   dpdk-afxdp-huge     dpdk-afxdp on hugepages (multi-process needs them): the anchor of dpdk-afxdp-dumpcap
+#   dpdk-afxdp-dumpcap  dpdk-afxdp-huge with dpdk-dumpcap attached (-s 128 -w /dev/null, every frame), on the
+#                       receiver's CPU like Skiff's capture thread
 # PRIO=-10 runs generator and receivers at that nice value (all alike), to shield them from other load.
 # KEEP=1 keeps the logs (printed path). Needs: dotnet, gcc, iproute2, ethtool, dpdk-dev (dpdk-testpmd). Creates and removes two
 # namespaces and three veth pairs.
@@ -97,6 +104,20 @@ run_one() {
   case $name in
     skiff-afxdp)    ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$SKIFF" rxdrop --driver afxdp --iface $VA --ip $IPA --seconds $S >"$log" 2>&1 || true ;;
     skiff-afxdp-filter) ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$SKIFF" rxdrop --driver afxdp --iface $VA --ip $IPA --seconds $S --filter "${FILTER:-ip or not ip}" >"$log" 2>&1 || true ;;
+    skiff-afxdp-capnone) ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$SKIFF" rxdrop --driver afxdp --iface $VA --ip $IPA --seconds $S --capture 'tcp port 7' >"$log" 2>&1 || true ;;
+    skiff-afxdp-capall)  ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$SKIFF" rxdrop --driver afxdp --iface $VA --ip $IPA --seconds $S --capture '' --capture-snaplen 128 >"$log" 2>&1 || true ;;
+    dpdk-afxdp-huge|dpdk-afxdp-dumpcap)
+      [ "$(awk '/HugePages_Total/{print $2}' /proc/meminfo)" -ge 256 ] || echo 300 > /proc/sys/vm/nr_hugepages
+      mountpoint -q /dev/hugepages || { mkdir -p /dev/hugepages; mount -t hugetlbfs nodev /dev/hugepages; }
+      ip netns exec $A nice -n $PRIO timeout -s INT $((S + 6)) dpdk-testpmd -l 0,1 --main-lcore 0 --no-pci -m 512 \
+        --file-prefix skd$$ --vdev net_af_xdp0,iface=$VA,start_queue=0,queue_count=1 -- \
+        --forward-mode=rxonly --nb-cores=1 --stats-period 1 --total-num-mbufs=16384 </dev/null >"$log" 2>&1 &
+      local tp=$!
+      if [ $name = dpdk-afxdp-dumpcap ]; then
+        sleep 3
+        ip netns exec $A nice -n $PRIO taskset -c 1 dpdk-dumpcap --file-prefix=skd$$ -i 0 -s 128 -w /dev/null -a duration:$S >"$log.dumpcap" 2>&1 || true
+      fi
+      wait $tp || true ;;
     skiff-afxdp-base)
       [ -f "$OUT/base/skiff.dll" ] || bash "$ROOT/bench/build-base.sh" "${BASE:?skiff-afxdp-base needs BASE=REV}" "$OUT/base" >/dev/null
       ip netns exec $A nice -n $PRIO taskset -c 1 dotnet "$OUT/base/skiff.dll" rxdrop --driver afxdp --iface $VA --ip $IPA --seconds $S >"$log" 2>&1 || true ;;
@@ -121,7 +142,7 @@ run_one() {
                       --forward-mode=rxonly --nb-cores=1 --stats-period 1 --total-num-mbufs=16384 </dev/null >"$log" 2>&1 || true ;;
   esac
   gen_stop
-  if [ $name = dpdk-afxdp ]; then
+  if [[ $name = dpdk-afxdp* ]]; then
     # testpmd prints Rx-pps each second; leave out the zeros and the first (start-up) and take the median.
     pps=$(grep -o 'Rx-pps: *[0-9]*' "$log" | awk '$2 > 0 {print $2}' | tail -n +2 | sort -n | awk '{a[NR]=$1} END{if(NR==0)print 0; else if(NR%2)print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}' || true)
   else
@@ -170,6 +191,11 @@ print(f"   ratio skiff-afxdp / dpdk-afxdp  = {ratio('skiff-afxdp', 'dpdk-afxdp')
 print(f"   ratio skiff-afpacket / kernel-udp = {ratio('skiff-afpacket', 'kernel-udp')}")
 if 'skiff-afxdp-filter' in med:
     print(f"   ratio skiff-afxdp-filter / skiff-afxdp (a filter hook that keeps every frame / the empty chain) = {ratio('skiff-afxdp-filter', 'skiff-afxdp')}")
+for n in ('skiff-afxdp-capnone', 'skiff-afxdp-capall'):
+    if n in med:
+        print(f"   ratio {n} / skiff-afxdp (a live capture attached / none) = {ratio(n, 'skiff-afxdp')}" + ("  (target: cost under 3 %, >= 0.97x)" if n.endswith('none') else ""))
+if 'dpdk-afxdp-dumpcap' in med:
+    print(f"   ratio dpdk-afxdp-dumpcap / dpdk-afxdp-huge (dpdk-dumpcap attached / none) = {ratio('dpdk-afxdp-dumpcap', 'dpdk-afxdp-huge')}")
 if 'skiff-afxdp-base' in med:
     print(f"   ratio skiff-afxdp / skiff-afxdp-base (this tree / the base revision, A/B) = {ratio('skiff-afxdp', 'skiff-afxdp-base')}")
 if 'xdp-drop' in med:
