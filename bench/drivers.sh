@@ -142,6 +142,8 @@ run_one() {
                       --forward-mode=rxonly --nb-cores=1 --stats-period 1 --total-num-mbufs=16384 </dev/null >"$log" 2>&1 || true ;;
   esac
   gen_stop
+  # testpmd stopped by a signal can leave its XDP program on the veth, which the next receiver then cannot attach.
+  [[ $name = dpdk-afxdp* ]] && { ip -n $A link set dev $VA xdp off 2>/dev/null || true; }
   if [[ $name = dpdk-afxdp* ]]; then
     # testpmd prints Rx-pps each second; leave out the zeros and the first (start-up) and take the median.
     pps=$(grep -o 'Rx-pps: *[0-9]*' "$log" | awk '$2 > 0 {print $2}' | tail -n +2 | sort -n | awk '{a[NR]=$1} END{if(NR==0)print 0; else if(NR%2)print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}' || true)

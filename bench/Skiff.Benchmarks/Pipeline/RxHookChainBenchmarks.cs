@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Skiff.Devices;
 using Skiff.Engine;
+using Skiff.Engine.Capture;
 using Skiff.Hooks;
 using Skiff.Hooks.Bpf;
 using Skiff.Stack;
@@ -16,7 +17,10 @@ namespace Skiff.Benchmarks.Pipeline;
 /// everything (<c>ip or not ip</c>). "bare-loop" is no engine at all: the device's bursts handed straight to the
 /// consumer, as the pre-pipeline rxdrop did, so "empty" minus "bare-loop" bounds what the engine's loop, an empty chain
 /// included, costs per frame. The injection (a copy into each frame and a burst onto the link) is the same in every
-/// case; differences between rows are the chain's cost.
+/// case; differences between rows are the chain's cost. "capture-nomatch" and "capture-all-128" are the empty chain with
+/// a live capture of the RX point attached (issue 13), as <c>skiff capture</c> attaches one: its filter matching
+/// nothing (<c>tcp port 7</c>), or no filter at snap length 128 (every frame copied into the capture's ring, whose
+/// thread writes pcapng to <see cref="Stream.Null"/>; what it cannot take in time is counted lost, not waited for).
 /// </summary>
 [MemoryDiagnoser]
 public class RxHookChainBenchmarks
@@ -32,9 +36,10 @@ public class RxHookChainBenchmarks
     private InMemoryDevice _device = null!;
     private readonly byte[] _template = new byte[64];
     private Consumer _consumer = null!;
+    private SkiffCapture? _capture;
 
     /// <summary>Which chain the RX frames run through.</summary>
-    [Params("bare-loop", "empty", "struct-pass", "bpf-keep-all")]
+    [Params("bare-loop", "empty", "struct-pass", "bpf-keep-all", "capture-nomatch", "capture-all-128")]
     public string Chain { get; set; } = "";
 
     private readonly struct PassAll : IPacketHook
@@ -73,6 +78,12 @@ public class RxHookChainBenchmarks
             case "bpf-keep-all":
                 _engine.RxHooks.Add("keep", new BpfPassHook(BpfFilter.Compile("ip or not ip")));
                 break;
+            case "capture-nomatch":
+                _capture = _engine.StartCapture(Stream.Null, new SkiffCaptureOptions { Points = CapturePoints.Rx, Filter = "tcp port 7" });
+                break;
+            case "capture-all-128":
+                _capture = _engine.StartCapture(Stream.Null, new SkiffCaptureOptions { Points = CapturePoints.Rx, SnapLength = 128 });
+                break;
         }
         new EthernetRepr(new MacAddress(0x02_00_00_00_00_01UL), new MacAddress(0x02_00_00_00_00_02UL), EtherType.Ipv4).Emit(new EthernetFrame(_template));
         new Ipv4Repr(new Ipv4Address(10, 0, 0, 2), new Ipv4Address(10, 0, 0, 1), IpProtocol.Udp, 64 - 34, 64).Emit(new Ipv4Packet(_template.AsSpan(14)));
@@ -108,6 +119,12 @@ public class RxHookChainBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
+        if (_capture is not null)
+        {
+            _capture.Stop();
+            SkiffCaptureCounters c = _capture.Counters;
+            Console.WriteLine($"// capture: {c.Received} seen, {c.FilteredOut} filtered out, {c.Lost} lost, {c.Written} written");
+        }
         _engine.Stop();
         _pool.Dispose();
     }
