@@ -55,7 +55,7 @@ public class QDiscBenchmarks
         _q = Kind switch
         {
             "pfifo" => FifoQDisc.Packets(Frames),
-            "prio" => PrioQDisc.Create(),
+            "prio" => PrioQDisc.Create(bandLimit: Frames), // a round fits in one band: a drop would free a frame the next round reuses
             "tbf" => new TbfQDisc(new Rate(100_000_000_000), 4 << 20, 4 << 20),
             "fq_codel" => new FqCodelQDisc(),
             _ => QDiscSpec.ParseFile("htb default 20\nclass 1 rate 100gbit burst 4mb cburst 4mb\nclass 10 parent 1 rate 50gbit ceil 100gbit burst 2mb cburst 4mb\n" +
