@@ -33,7 +33,7 @@ public sealed partial class CaptureDriversTests : IDisposable
             string clientLink = driver == "tap" ? $"{pair.LinkA}t" : pair.LinkB;
             using Process tcpdump = ExternalTools.Start("ip", NetnsPair.In(clientNs, "tcpdump", "-i", clientLink, "-n", "-U", "-s", "0", "-w", kernelFile, "tcp port 80"));
             // tcpdump says "listening on IF" once its socket is open.
-            Task<string?> listening = tcpdump.StandardError.ReadLineAsync().AsTask();
+            Task<string?> listening = tcpdump.StandardError.ReadLineAsync();
             Assert.True(listening.Wait(TimeSpan.FromSeconds(60)), "the kernel-side tcpdump did not start within 60 s");
             Assert.Contains("listening on", listening.Result ?? "(tcpdump closed its error output)");
             using Process capture = ExternalTools.Start(ServeProcess.Dotnet, [ServeProcess.SkiffDll, "capture", "--socket", socket, "-w", skiffFile, "tcp port 80"]);
