@@ -40,7 +40,10 @@ public sealed partial class CaptureDriversTests : IDisposable
             Task<string> captureErrors = capture.StandardError.ReadToEndAsync();
             // Attached when the serving process has sent the file's header (section and interface blocks).
             WaitFor(() => File.Exists(skiffFile) && new FileInfo(skiffFile).Length > 0 || capture.HasExited, "skiff capture to attach");
-            Assert.False(capture.HasExited, $"skiff capture exited {(capture.HasExited ? capture.ExitCode : 0)}: {captureErrors.Result}");
+            if (capture.HasExited)
+            {
+                Assert.Fail($"skiff capture exited {capture.ExitCode}: {captureErrors.Result}");
+            }
 
             ExternalTools.Result ping = ExternalTools.Run("ip", NetnsPair.In(clientNs, "ping", "-c", "3", "-i", "0.2", "-W", "1", server));
             Assert.True(ping.ExitCode == 0, ping.Output + ping.Error);
