@@ -147,7 +147,7 @@ internal sealed class TrafficGenerator
 
         public bool Run(Instant now)
         {
-            if (Stop || _queued >= _count || now >= _end)
+            if (Finished(now))
             {
                 return false;
             }
@@ -160,8 +160,7 @@ internal sealed class TrafficGenerator
             long want = Math.Min(Burst, _count - _queued);
             if (owner._settings.RatePps > 0)
             {
-                long allowed = (now - _start).TotalMicros * owner._settings.RatePps / 1_000_000 + 1 - _queued;
-                want = Math.Min(want, allowed);
+                want = Math.Min(want, Due(Instant.Min(now, _end)));
             }
             if (want <= 0 || !output.HasRoom())
             {
@@ -184,7 +183,17 @@ internal sealed class TrafficGenerator
             return n > 0;
         }
 
-        public Instant PollAt(Instant now) => Stop || _queued >= _count || now >= _end ? Instant.Never
+        /// <summary>
+        /// Done: stopped, every frame sent, or past the end. At a rate, frames that fell due before the end still go
+        /// (a loop that woke late catches up), so a run of S seconds at R pps sends R x S frames however busy the machine.
+        /// </summary>
+        private bool Finished(Instant now) =>
+            Stop || _queued >= _count || (now >= _end && (owner._settings.RatePps <= 0 || Due(_end) <= 0));
+
+        /// <summary>Frames due by <paramref name="at"/> at the rate and not yet queued.</summary>
+        private long Due(Instant at) => (at - _start).TotalMicros * owner._settings.RatePps / 1_000_000 + 1 - _queued;
+
+        public Instant PollAt(Instant now) => Finished(now) ? Instant.Never
             : owner._settings.RatePps > 0 && _start != Instant.Never
                 ? Instant.Max(now, _start + Duration.FromMicros((_queued * 1_000_000 / owner._settings.RatePps) + 1))
                 : now;
