@@ -65,4 +65,17 @@ public sealed class SkiffTransportOptions
     /// stall with it). Default true.
     /// </summary>
     public bool InlineAccepts { get; set; } = true;
+
+    /// <summary>
+    /// Opens the stack's control socket when the transport starts, so <c>skiff stats</c> reads the app's counters and
+    /// <c>skiff capture</c> records its traffic from outside the process (<see cref="SkiffStack.StartControlServer"/>);
+    /// closed when the transport stops. Default false. On the command line: <c>--control-socket true</c>.
+    /// </summary>
+    public bool ControlSocket { get; set; }
+
+    /// <summary>
+    /// Where <see cref="ControlSocket"/> opens the socket. Default null: <c>skiff-app-PID.sock</c> in
+    /// <c>$XDG_RUNTIME_DIR</c>, else in /tmp, which <c>skiff stats</c> and <c>skiff capture</c> find by themselves.
+    /// </summary>
+    public string? ControlSocketPath { get; set; }
 }

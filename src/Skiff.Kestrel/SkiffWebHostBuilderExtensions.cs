@@ -111,6 +111,11 @@ public static class SkiffWebHostBuilderExtensions
             // Kestrel's default, http://localhost:5000, is not an address a Skiff stack owns.
             throw new SkiffTransportException("Say which port Kestrel serves: --port PORT, e.g. --port 8080 (or --urls http://A.B.C.D:PORT with the --ip address).");
         }
+        bool control = false;
+        if (configuration["control-socket"] is string c && !bool.TryParse(c, out control))
+        {
+            throw new SkiffTransportException($"--control-socket '{c}' is not true or false; give --control-socket true to let skiff stats and skiff capture attach.");
+        }
         if (!kernel)
         {
             builder.UseSkiff(o =>
@@ -120,6 +125,7 @@ public static class SkiffWebHostBuilderExtensions
                 o.Address = address;
                 o.Gateway = gateway;
                 o.Mac = mac;
+                o.ControlSocket = control;
             });
         }
         if (port is ushort listenPort)

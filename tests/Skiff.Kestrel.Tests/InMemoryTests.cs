@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Http.Json;
@@ -248,6 +249,58 @@ public sealed class InMemoryTests
         await k.App.DisposeAsync(); // disposes the transport, which stops the stack it built and frees its pool
         Assert.True(IsFreed(serverPool!), "The transport did not dispose the pool of the stack it built.");
         clientPool.Dispose();
+    }
+
+    /// <summary>
+    /// ControlSocket opens the control socket of the stack the transport built (what skiff stats and skiff capture
+    /// attach to): it answers a snapshot with that stack's address while the app runs, and is gone when it stops.
+    /// </summary>
+    [Fact]
+    public async Task The_transport_opens_a_control_socket_for_skiff_stats_and_capture()
+    {
+        string directory = Directory.CreateTempSubdirectory("skiff-kestrel-control-").FullName;
+        string path = Path.Combine(directory, "app.sock");
+        PacketPool clientPool = new(1024);
+        InMemoryDevice? clientEnd = null;
+        try
+        {
+            await using KestrelOverSkiff k = await KestrelOverSkiff.StartAsync(configure: web =>
+            {
+                web.UseSkiff(o =>
+                {
+                    o.StackOptions = new SkiffStackOptions { Mac = new MacAddress(0x02_00_00_00_00_09UL), Addresses = [Ipv4Cidr.Parse("10.0.2.2/24")], PoolFrames = 4096 };
+                    o.DeviceFactory = pool =>
+                    {
+                        (clientEnd, InMemoryDevice serverEnd) = InMemoryLink.CreatePair(clientPool, pool, 1024);
+                        return serverEnd;
+                    };
+                    o.ControlSocket = true;
+                    o.ControlSocketPath = path;
+                });
+                web.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse("10.0.2.2"), 8080));
+            });
+            Assert.Contains(k.Log.Lines, l => l.Contains($"skiff stats --socket {path}"));
+            using (Socket socket = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path)).WaitAsync(KestrelOverSkiff.Timeout);
+                await using NetworkStream stream = new(socket);
+                await using StreamWriter writer = new(stream) { NewLine = "\n", AutoFlush = true };
+                using StreamReader reader = new(stream);
+                await writer.WriteLineAsync("snapshot");
+                string? answer = await reader.ReadLineAsync().WaitAsync(KestrelOverSkiff.Timeout);
+                Assert.NotNull(answer);
+                Assert.Contains("\"10.0.2.2\"", answer);
+            }
+            await k.StopHostAsync();
+            await k.App.DisposeAsync();
+            Assert.False(File.Exists(path), "the control socket outlived the transport");
+        }
+        finally
+        {
+            clientEnd?.DiscardPending();
+            clientPool.Dispose();
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Net;
 using Skiff.Drivers.Linux;
 using Skiff.Engine;
+using Skiff.Engine.Control;
 using Skiff.Wire;
 
 namespace Skiff.Kestrel.Internal;
@@ -18,6 +19,7 @@ internal sealed class StackHolder : IDisposable
     private bool _ownsStack;
     private LinuxDevice? _device;
     private PacketPool? _pool;
+    private SkiffControlServer? _control;
     private bool _disposed;
 
     public StackHolder(SkiffTransportOptions options)
@@ -34,7 +36,17 @@ internal sealed class StackHolder : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return _stack ??= Create();
+            if (_stack is null)
+            {
+                _stack = Create();
+                if (_options.ControlSocket)
+                {
+                    // A socket that cannot be made is a SkiffControlException with a sentence; the transport does not start.
+                    _control = _stack.StartControlServer(_options.ControlSocketPath);
+                    Description += $"; counters and capture: skiff stats --socket {_control.Path}";
+                }
+            }
+            return _stack;
         }
     }
 
@@ -143,6 +155,7 @@ internal sealed class StackHolder : IDisposable
             stack = _ownsStack ? _stack : null;
             _stack = null;
         }
+        _control?.Dispose(); // before the stack: a capture attached through it ends cleanly
         stack?.Dispose();
         _device?.Dispose();
         _pool?.Dispose();
