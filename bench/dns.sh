@@ -148,17 +148,35 @@ server_start() {
 }
 server_stop() { kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER_JOB" 2>/dev/null || true; SERVER=""; sleep 0.5; }
 
-# measure NAME ROUND: warm-up, then the measured dnsperf run; records "NAME ROUND QPS LOST AVG_LATENCY".
+# server_ticks: user+system clock ticks of the server and its children (NSD forks its serving process).
+server_ticks() {
+  local t=0 p
+  for p in $SERVER $(pgrep -P "$SERVER" 2>/dev/null || true); do
+    t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat 2>/dev/null || echo 0)))
+  done
+  echo $t
+}
+# cpu_busy: busy and total jiffies of cpu0 and cpu1.
+cpu_busy() { awk '/^cpu[01] / {printf "%d %d ", $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+
+# measure NAME ROUND: warm-up, then the measured dnsperf run; records "NAME ROUND QPS LOST AVG_LATENCY SERVER_CPU".
 measure() {
   local name=$1 r=$2 log="$OUT/dnsperf.$1.$2.log"
   [ "$WARMUP" = 0 ] || in_ns $NC 0 "$OUT/client.pid" dnsperf -s $IPS -d "$OUT/queries.txt" -l "$WARMUP" -c "$CLIENTS" -q "$OUTSTANDING" -T "$THREADS" >/dev/null 2>&1 || true
+  local t0 c0 t1 c1
+  t0=$(server_ticks); c0=$(cpu_busy)
   in_ns $NC 0 "$OUT/client.pid" dnsperf -s $IPS -d "$OUT/queries.txt" -l "$S" -c "$CLIENTS" -q "$OUTSTANDING" -T "$THREADS" >"$log" 2>&1 \
     || { echo "dns.sh: dnsperf failed against $name:" >&2; cat "$log" >&2; exit 1; }
-  local qps lost lat
+  t1=$(server_ticks); c1=$(cpu_busy)
+  local qps lost lat cpu busy
   qps=$(awk '/Queries per second:/ {print $4}' "$log"); lost=$(awk '/Queries lost:/ {print $3}' "$log"); lat=$(awk '/Average Latency/ {print $4}' "$log")
   [ -n "$qps" ] || { echo "dns.sh: no result from dnsperf against $name:" >&2; cat "$log" >&2; exit 1; }
-  echo "$name $r $qps $lost $lat" >>"$OUT/results"
-  printf "   round %s %-16s %10.0f queries/s  lost %s  average latency %s s\n" "$r" "$name" "$qps" "$lost" "$lat"
+  # The server's own CPU (process time, in share of one CPU) over the measured seconds, and how busy each CPU was.
+  cpu=$(python3 -c "print(($t1 - $t0) / $(getconf CLK_TCK) / $S)")
+  busy=$(python3 -c "a='$c0'.split(); b='$c1'.split(); print(' '.join(f'cpu{i} {100*(int(b[2*i])-int(a[2*i]))/max(1,int(b[2*i+1])-int(a[2*i+1])):.0f} %' for i in range(2)))")
+  echo "$name $r $qps $lost $lat $cpu" >>"$OUT/results"
+  printf "   round %s %-16s %10.0f queries/s  lost %s  average latency %s s  server process %.0f %% of a CPU (%.0f k queries per CPU-second); busy: %s\n" \
+    "$r" "$name" "$qps" "$lost" "$lat" "$(python3 -c "print(100*$cpu)")" "$(python3 -c "print($qps/max($cpu,1e-9)/1e3)")" "$busy"
 }
 
 echo "== $ROUNDS rounds: $SYSTEMS; dnsperf -c $CLIENTS -q $OUTSTANDING -T $THREADS, warm-up $WARMUP s + $S s measured;"
@@ -177,15 +195,19 @@ python3 - "$OUT/results" <<'PY'
 import sys, statistics
 rows = {}
 for line in open(sys.argv[1]):
-    name, r, qps, lost, lat = line.split()
-    rows.setdefault(name, []).append((float(qps), float(lat)))
-med = {n: statistics.median(q for q, _ in v) for n, v in rows.items()}
+    name, r, qps, lost, lat, cpu = line.split()
+    rows.setdefault(name, []).append((float(qps), float(lat), float(cpu)))
+med = {n: statistics.median(q for q, _, _ in v) for n, v in rows.items()}
+eff = {n: statistics.median(q / max(c, 1e-9) for q, _, c in v) for n, v in rows.items()}
 for n, v in rows.items():
-    print(f"   {n:16s} {med[n]:10.0f} queries/s (rounds: {', '.join(f'{q:.0f}' for q, _ in v)}), median latency {statistics.median(l for _, l in v)*1e3:.2f} ms")
+    print(f"   {n:16s} {med[n]:10.0f} queries/s (rounds: {', '.join(f'{q:.0f}' for q, _, _ in v)}), median latency {statistics.median(l for _, l, _ in v)*1e3:.2f} ms, "
+          f"server {100*statistics.median(c for _, _, c in v):.0f} % of a CPU, {eff[n]/1e3:.0f} k queries per server CPU-second")
 kernel = [n for n in ("nsd", "knot") if n in med]
 if kernel:
     best = max(kernel, key=lambda n: med[n])
+    best_eff = max(kernel, key=lambda n: eff[n])
     for n in med:
         if n.startswith("skiff"):
-            print(f"   {n} / {best} (the faster kernel server): {med[n] / med[best]:.2f}x")
+            print(f"   {n} / {best} (the faster kernel server): {med[n] / med[best]:.2f}x queries/s; "
+                  f"per server CPU-second {eff[n] / eff[best_eff]:.2f}x of {best_eff} (the more frugal)")
 PY
