@@ -148,10 +148,10 @@ server_start() {
 }
 server_stop() { kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER_JOB" 2>/dev/null || true; SERVER=""; sleep 0.5; }
 
-# server_ticks: user+system clock ticks of the server and its children (NSD forks its serving process).
+# server_ticks: user+system clock ticks of every process in the server's namespace (NSD forks its serving processes).
 server_ticks() {
   local t=0 p
-  for p in $SERVER $(pgrep -P "$SERVER" 2>/dev/null || true); do
+  for p in $(ip netns pids $NS 2>/dev/null); do
     t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat 2>/dev/null || echo 0)))
   done
   echo $t
