@@ -152,7 +152,8 @@ server_stop() { kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER_JOB" 2>/
 server_ticks() {
   local t=0 p
   for p in $(ip netns pids $NS 2>/dev/null); do
-    t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat 2>/dev/null || echo 0)))
+    # utime and stime are fields 14 and 15, counted after the command name, which may hold spaces (NSD renames its processes).
+    t=$((t + $(sed -E 's/^.*\) //' /proc/$p/stat 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
   done
   echo $t
 }
