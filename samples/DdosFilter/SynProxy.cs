@@ -238,7 +238,15 @@ public sealed class SynProxy
 
         if ((flags & (TcpFrame.Syn | TcpFrame.Ack | TcpFrame.Rst)) == TcpFrame.Ack)
         {
-            int mss = Cookies.Verify(ack - 1, client, server, clientPort, serverPort, seq - 1, now);
+            uint isn = seq - 1;
+            int mss = Cookies.Verify(ack - 1, client, server, clientPort, serverPort, isn, now);
+            if (mss == 0)
+            {
+                // A zero-window probe (seq = snd_una - 1 = the ISN): the client's final ACK was lost, and it waits for the
+                // window our SYN-ACK closed. Its probe carries the cookie too, so the connection opens from it.
+                isn = seq;
+                mss = Cookies.Verify(ack - 1, client, server, clientPort, serverPort, isn, now);
+            }
             if (mss == 0)
             {
                 CookiesRejected++;
@@ -256,7 +264,7 @@ public sealed class SynProxy
             flow.Client = client;
             flow.Server = server;
             flow.Ports = ((uint)clientPort << 16) | serverPort;
-            flow.ClientIsn = seq - 1;
+            flow.ClientIsn = isn;
             flow.CookieIsn = ack - 1;
             flow.Delta = 0;
             flow.ClientWindow = BinaryPrimitives.ReadUInt16BigEndian(tcp[14..]);
@@ -266,7 +274,7 @@ public sealed class SynProxy
             TcpFrameFields syn = new()
             {
                 SourceMac = macs.Source, DestinationMac = macs.Destination, Source = client, Destination = server,
-                SourcePort = clientPort, DestinationPort = serverPort, Sequence = seq - 1, Acknowledgment = 0,
+                SourcePort = clientPort, DestinationPort = serverPort, Sequence = isn, Acknowledgment = 0,
                 Flags = TcpFrame.Syn, Window = flow.ClientWindow, Mss = (ushort)mss,
             };
             if (!Rewrite(frame, in syn))

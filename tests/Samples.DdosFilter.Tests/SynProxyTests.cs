@@ -79,6 +79,23 @@ public sealed class SynProxyTests : IDisposable
     }
 
     [Fact]
+    public void A_lost_final_ACK_is_recovered_from_the_clients_zero_window_probe()
+    {
+        const uint Isn = 0x2000_0000;
+        uint cookie = Read(Run(0, Segment(fromClient: true, Isn, 0, TcpFrame.Syn, 64240, mss: 1460), T0).Frame).Sequence;
+        // The ACK (seq = isn + 1) is lost. Waiting on the zero window, the client probes with seq = snd_una - 1 = isn.
+        (HookVerdict v, PacketBuffer syn) = Run(0, Segment(fromClient: true, Isn, cookie + 1, TcpFrame.Ack, 502), T0 + 200_000);
+        Assert.Equal(HookVerdict.Redirect, v);
+        TcpFrameFields f = Read(syn);
+        Assert.Equal((TcpFrame.Syn, Isn, 1460), (f.Flags, f.Sequence, (int)f.Mss));
+        Assert.Equal((1, 0), (_proxy.CookiesAccepted, _proxy.CookiesRejected));
+        // Any other sequence number is no cookie for its handshake: only the ACK's and the probe's forms open a connection.
+        uint other = Read(Run(0, Segment(fromClient: true, Isn, 0, TcpFrame.Syn, 64240, mss: 1460, clientPort: 41001), T0).Frame).Sequence;
+        Assert.Equal(HookVerdict.Drop, Run(0, Segment(fromClient: true, Isn - 1, other + 1, TcpFrame.Ack, 502, clientPort: 41001), T0 + 200_000).Verdict);
+        Assert.Equal(1, _proxy.CookiesRejected);
+    }
+
+    [Fact]
     public void ACKs_without_a_valid_cookie_and_strays_are_dropped_and_counted()
     {
         Assert.Equal(HookVerdict.Drop, Run(0, Segment(fromClient: true, 5, 0x1234_5678, TcpFrame.Ack, 100), T0).Verdict);
