@@ -110,6 +110,7 @@ public sealed class SpecTests
     [InlineData("htb\nclass 10 rate 1mbit qdisc sfq", "'sfq' is not a qdisc")]
     [InlineData("htb\nqueue 10", "'queue' is not a line")]
     [InlineData("htb\nclass 10 rate 1mbit\nfilter 10 bpf 'tcp port eighty'", "'tcp port eighty' is refused")]
+    [InlineData("htb\nclass 10 rate 1mbit\nfilter 10 mark 5/0x4", "mark '5/0x4' can never match: the value has bits outside the mask (0x1); write the value under its mask, e.g. 0x4/0x4.")]
     public void Bad_qdisc_files_are_refused_with_the_line_and_the_reason(string text, string expected)
     {
         QDiscSpecException e = Assert.Throws<QDiscSpecException>(() => QDiscSpec.ParseFile(text.Replace("\\n", "\n")));

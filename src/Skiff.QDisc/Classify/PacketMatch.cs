@@ -30,15 +30,18 @@ public sealed class BpfMatch(BpfFilter filter) : PacketMatch
 }
 
 /// <summary>The mark a socket or hook set (<see cref="PacketBuffer.Mark"/>), under a mask (tc's fw filter).</summary>
-/// <param name="value">The mark to match, compared with the masked mark as given (bits outside <paramref name="mask"/> must be 0 to ever match).</param>
+/// <param name="value">The mark to match, compared with the frame's mark under <paramref name="mask"/>; it must lie within the mask (<see cref="ArgumentException"/> otherwise: it could never match).</param>
 /// <param name="mask">The bits of the mark compared; default all.</param>
 public sealed class MarkMatch(uint value, uint mask = uint.MaxValue) : PacketMatch
 {
+    private readonly uint _value = (value & ~mask) == 0 ? value
+        : throw new ArgumentException($"The mark 0x{value:x} has bits outside the mask 0x{mask:x}, so it could never match; give 0x{value & mask:x}.", nameof(value));
+
     /// <summary>True when the frame's mark under the mask equals the value.</summary>
-    public override bool Matches(PacketBuffer frame) => (frame.Mark & mask) == value;
+    public override bool Matches(PacketBuffer frame) => (frame.Mark & mask) == _value;
 
     /// <c>mark V</c>, or <c>mark V/0xMASK</c> when a mask was given.
-    public override string ToString() => mask == uint.MaxValue ? $"mark {value}" : $"mark {value}/0x{mask:x}";
+    public override string ToString() => mask == uint.MaxValue ? $"mark {_value}" : $"mark {_value}/0x{mask:x}";
 }
 
 /// <summary>The priority a socket or hook set, or the one the TOS gives (<see cref="Priomap.PriorityOf"/>).</summary>

@@ -150,7 +150,13 @@ public sealed class QDiscSpec
                 string[] parts = arg.Split('/');
                 if (TryUInt(parts[0], out uint value) && (parts.Length == 1 || (parts.Length == 2 && TryUInt(parts[1], out _))))
                 {
-                    return parts.Length == 1 ? new MarkMatch(value) : new MarkMatch(value, ParseUInt(parts[1]));
+                    uint mask = parts.Length == 1 ? uint.MaxValue : ParseUInt(parts[1]);
+                    if ((value & ~mask) != 0)
+                    {
+                        throw new QDiscSpecException($"In '{line}': mark '{arg}' can never match: the value has bits outside the mask (0x{value & ~mask:x}); "
+                            + $"write the value under its mask, e.g. 0x{value & mask:x}/0x{mask:x}.");
+                    }
+                    return new MarkMatch(value, mask);
                 }
                 throw new QDiscSpecException($"In '{line}': mark '{arg}' is not a number or number/mask, e.g. 5 or 0x10/0xf0.");
             case "dscp" when byte.TryParse(arg, out byte dscp) && dscp < 64:
