@@ -276,19 +276,7 @@ public sealed class ArpCache
                         break;
                     case ArpEntryState.Incomplete:
                         ResolutionFailures++;
-                        while (_pending.Count(e) > 0)
-                        {
-                            PacketBuffer b = _pending.TakeOldest(e);
-                            if (unreachableCount < unreachable.Length)
-                            {
-                                unreachable[unreachableCount++] = b;
-                            }
-                            else
-                            {
-                                b.Free();
-                                PendingDroppedUnresolved++;
-                            }
-                        }
+                        PendingDroppedUnresolved += _pending.TakeAllOrFree(e, unreachable, ref unreachableCount);
                         Delete(e);
                         e = following;
                         continue;

@@ -24,9 +24,6 @@ internal sealed class PendingPackets
     /// <summary>The most packets one entry holds.</summary>
     public int PerEntry { get; }
 
-    /// <summary>Packets entry <paramref name="entry"/> holds.</summary>
-    public int Count(int entry) => _count[entry];
-
     /// <summary>
     /// Queues <paramref name="buffer"/> behind entry <paramref name="entry"/>'s packets. When the FIFO was full its
     /// oldest packet is freed first and the result is true (the caller counts the overflow).
@@ -45,7 +42,7 @@ internal sealed class PendingPackets
     }
 
     /// <summary>Removes and returns entry <paramref name="entry"/>'s oldest packet; the caller owns it. The FIFO must not be empty.</summary>
-    public PacketBuffer TakeOldest(int entry)
+    private PacketBuffer TakeOldest(int entry)
     {
         ref PacketBuffer? slot = ref _slots[entry * PerEntry + _head[entry]];
         PacketBuffer b = slot!;
@@ -65,6 +62,31 @@ internal sealed class PendingPackets
         }
         _head[entry] = 0;
         return n;
+    }
+
+    /// <summary>
+    /// Empties entry <paramref name="entry"/> after resolution failed: its packets, oldest first, go to
+    /// <paramref name="destination"/> from index <paramref name="filled"/> on (which advances) while there is room, the
+    /// rest are freed. Returns how many were freed.
+    /// </summary>
+    public int TakeAllOrFree(int entry, Span<PacketBuffer> destination, ref int filled)
+    {
+        int freed = 0;
+        while (_count[entry] > 0)
+        {
+            PacketBuffer b = TakeOldest(entry);
+            if (filled < destination.Length)
+            {
+                destination[filled++] = b;
+            }
+            else
+            {
+                b.Free();
+                freed++;
+            }
+        }
+        _head[entry] = 0;
+        return freed;
     }
 
     /// <summary>Frees entry <paramref name="entry"/>'s packets; returns how many.</summary>

@@ -361,19 +361,7 @@ public sealed class NeighborCache
                         break;
                     case NeighborState.Incomplete:
                         ResolutionFailures++;
-                        while (_pending.Count(e) > 0)
-                        {
-                            PacketBuffer p = _pending.TakeOldest(e);
-                            if (failed < unreachable.Length)
-                            {
-                                unreachable[failed++] = p;
-                            }
-                            else
-                            {
-                                p.Free();
-                                PendingDroppedUnresolved++;
-                            }
-                        }
+                        PendingDroppedUnresolved += _pending.TakeAllOrFree(e, unreachable, ref failed);
                         Release(e);
                         continue;
                     case NeighborState.Probe:
