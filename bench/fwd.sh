@@ -14,6 +14,7 @@
 set -euo pipefail
 S=${1:-8}; ROUNDS=${2:-3}; COPIES=${COPIES:-16}; IN_FLIGHT=${IN_FLIGHT:-4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/bench/lib/xdp-sink.sh"
 OUT=$(mktemp -d /tmp/skiff-fwd.XXXXXX)
 G=skf-g-$$; M=skf-m-$$; SN=skf-s-$$; VG=skfg$$; VM0=skfm0$$; VM1=skfm1$$; VS=skfs$$
 IPG=10.79.1.2; IPM0=10.79.1.1; IPM1=10.79.2.1; IPS=10.79.2.2
@@ -59,21 +60,6 @@ gen_start() {
 }
 gen_stop() { kill -TERM $GEN_PID 2>/dev/null || true; wait $GEN_PID 2>/dev/null || true; }
 
-# sink_count LOG: attaches the XDP_DROP sink on S's veth for S seconds and logs its drops per second and their median.
-sink_count() {
-  local log=$1 prev now
-  ip netns exec $SN taskset -c 0 "$OUT/xdp_drop_sink" $VS $((S + 1)) >>"$log" 2>&1 &
-  local sink=$!; sleep 1
-  prev=$(ip netns exec $SN ethtool -S $VS | awk '/rx_queue_0_xdp_drops/{print $2}') || prev=0
-  for i in $(seq 1 $((S - 1))); do
-    sleep 1; now=$(ip netns exec $SN ethtool -S $VS | awk '/rx_queue_0_xdp_drops/{print $2}') || now=$prev
-    echo "sink second $i: $((now - prev)) pps" >>"$log"; prev=$now
-  done
-  wait $sink 2>/dev/null || true
-  grep -o 'sink second [0-9]*: [0-9]*' "$log" | awk '{print $4}' | sort -n \
-    | awk '{a[NR]=$1} END{if(NR){print (NR%2)?a[(NR+1)/2]:int((a[NR/2]+a[NR/2+1])/2)} else print 0}'
-}
-
 run_one() {
   local name=$1 r=$2 log="$OUT/$1.$2.log" fwd="" pps
   case $name in
@@ -96,7 +82,7 @@ run_one() {
       fwd=$!; PIDS+=($fwd); sleep 4 ;;
   esac
   gen_start "$name.$r"
-  pps=$(sink_count "$log.sink") || pps=0  # its own file: testpmd writes its log at its own offset
+  pps=$(xdp_sink_median $SN $VS $S "$OUT/xdp_drop_sink" "$log.sink") || pps=0  # its own file: testpmd writes its log at its own offset
   gen_stop
   [ -n "$fwd" ] && { kill -INT $fwd 2>/dev/null || true; wait $fwd 2>/dev/null || true; }
   [ $name = kernel ] && ip netns exec $M sysctl -qw net.ipv4.ip_forward=0

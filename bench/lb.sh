@@ -18,6 +18,7 @@
 set -euo pipefail
 S=${1:-8}; ROUNDS=${2:-3}; COPIES=${COPIES:-16}; IN_FLIGHT=${IN_FLIGHT:-4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/bench/lib/xdp-sink.sh"
 OUT=$(mktemp -d /tmp/skiff-lb.XXXXXX)
 G=sklb-g-$$; M=sklb-m-$$; VG=sklbg$$; VM=sklbm$$
 IPG=10.77.1.2; IPM=10.77.1.1; VIP=10.77.1.100; BACKENDS=(10.77.1.11 10.77.1.12 10.77.1.13)
@@ -68,21 +69,6 @@ gen_start() {
 }
 gen_stop() { kill -TERM $GEN_PID 2>/dev/null || true; wait $GEN_PID 2>/dev/null || true; }
 
-# sink_count LOG: the XDP_DROP sink on G's veth for S seconds; logs its drops per second and prints their median.
-sink_count() {
-  local log=$1 prev now
-  ip netns exec $G taskset -c 0 "$OUT/xdp_drop_sink" $VG $((S + 1)) >>"$log" 2>&1 &
-  local sink=$!; sleep 1
-  prev=$(ip netns exec $G ethtool -S $VG | awk '/rx_queue_0_xdp_drops/{print $2}') || prev=0
-  for i in $(seq 1 $((S - 1))); do
-    sleep 1; now=$(ip netns exec $G ethtool -S $VG | awk '/rx_queue_0_xdp_drops/{print $2}') || now=$prev
-    echo "sink second $i: $((now - prev)) pps" >>"$log"; prev=$now
-  done
-  wait $sink 2>/dev/null || true
-  grep -o 'sink second [0-9]*: [0-9]*' "$log" | awk '{print $4}' | sort -n \
-    | awk '{a[NR]=$1} END{if(NR){print (NR%2)?a[(NR+1)/2]:int((a[NR/2]+a[NR/2+1])/2)} else print 0}'
-}
-
 run_one() {
   local name=$1 r=$2 log="$OUT/$1.$2.log" lb="" pps
   case $name in
@@ -93,7 +79,7 @@ run_one() {
       lb=$!; PIDS+=($lb); sleep 4 ;;
   esac
   gen_start "$name.$r"
-  pps=$(sink_count "$log") || pps=0
+  pps=$(xdp_sink_median $G $VG $S "$OUT/xdp_drop_sink" "$log") || pps=0
   gen_stop
   [ -n "$lb" ] && { kill -INT $lb 2>/dev/null || true; wait $lb 2>/dev/null || true; }
   [ $name = kernel-ecmp ] && ip netns exec $M sysctl -qw net.ipv4.ip_forward=0
