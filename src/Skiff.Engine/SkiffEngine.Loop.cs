@@ -17,10 +17,12 @@ public sealed partial class SkiffEngine
         {
             Pin(cpu);
         }
-        if (_waitable is not null && OperatingSystem.IsLinux())
+        if (OperatingSystem.IsLinux())
         {
-            // Without an eventfd the loop parks on a timer instead (SleepMicros); nothing else changes.
+            // The idle loop sleeps in ppoll(2) on the devices and this eventfd. Without one it parks on an event in whole
+            // milliseconds instead (WaitUntil); nothing else changes.
             Volatile.Write(ref _eventFd, Interop.PollWait.CreateEventFd(out _));
+            Interop.Sched.SetTimerSlack(Interop.Sched.LoopTimerSlackNanos);
         }
         try
         {
@@ -172,73 +174,108 @@ public sealed partial class SkiffEngine
         return true;
     }
 
-    private void Backoff(int idle, Instant now)
+    /// <summary>What the idle loop does next (<see cref="PlanIdle"/>).</summary>
+    internal enum IdleAction
+    {
+        Spin,
+        Yield,
+        Wait,
+    }
+
+    /// <summary>One step of the idle back-off: spin, yield, or wait until <see cref="Until"/> (or news, whichever is first).</summary>
+    internal readonly record struct IdleStep(IdleAction Action, Instant Until);
+
+    /// <summary>
+    /// The idle back-off, decided on the loop's clock: spin and yield as <see cref="SkiffIdlePolicy"/> says, then wait until
+    /// <see cref="NextPollAt"/> (a stage's or a shaper's exact instant, to the microsecond) capped at the policy's longest
+    /// block or park; yield instead when something is due already. <paramref name="idleMicros"/>: real time idle so far.
+    /// </summary>
+    internal IdleStep PlanIdle(int idle, Instant now, long idleMicros)
     {
         SkiffIdlePolicy policy = Options.Idle;
+        if (idle <= policy.SpinIterations)
+        {
+            return new(IdleAction.Spin, now);
+        }
+        if (idle <= policy.SpinIterations + policy.YieldIterations || (policy.YieldMicros > 0 && idleMicros < policy.YieldMicros))
+        {
+            return new(IdleAction.Yield, now);
+        }
+        Instant due = NextPollAt(now);
+        if (due <= now)
+        {
+            return new(IdleAction.Yield, now); // frames the device refused, a stage with work: poll again at once
+        }
+        long cap = BlocksOnDevice ? policy.BlockMicros : policy.SleepMicros;
+        return new(IdleAction.Wait, Instant.Min(due, now + Duration.FromMicros(cap)));
+    }
+
+    /// <summary>True if the idle loop sleeps in ppoll(2) on port 0's device (frames wake it), false if it parks on a timer.</summary>
+    private bool BlocksOnDevice => _eventFd >= 0 && _waitable is not null && _waitable.ReceiveWaitDescriptor >= 0;
+
+    private void Backoff(int idle, Instant now)
+    {
         if (idle == 1)
         {
             _idleSince = Stopwatch.GetTimestamp();
         }
-        if (idle <= policy.SpinIterations)
+        long idleMicros = Options.Idle.YieldMicros > 0 ? (long)Stopwatch.GetElapsedTime(_idleSince).TotalMicroseconds : 0;
+        IdleStep step = PlanIdle(idle, now, idleMicros);
+        switch (step.Action)
         {
-            Thread.SpinWait(20);
-            return;
+            case IdleAction.Spin:
+                Thread.SpinWait(20);
+                break;
+            case IdleAction.Yield:
+                Thread.Yield();
+                break;
+            default:
+                WaitUntil(step.Until);
+                break;
         }
-        if (idle <= policy.SpinIterations + policy.YieldIterations)
-        {
-            Thread.Yield();
-            return;
-        }
-        if (policy.YieldMicros > 0 && Stopwatch.GetElapsedTime(_idleSince).Ticks < policy.YieldMicros * TimeSpan.TicksPerMicrosecond)
-        {
-            Thread.Yield();
-            return;
-        }
-        int deviceFd = _eventFd >= 0 ? _waitable!.ReceiveWaitDescriptor : -1;
-        if (deviceFd >= 0)
-        {
-            BlockOnDevice(deviceFd, Math.Min(policy.BlockMicros, (NextPollAt(now) - now).TotalMicros));
-            return;
-        }
-        long micros = Math.Min(policy.SleepMicros, (NextPollAt(now) - now).TotalMicros);
-        if (micros < 1000)
-        {
-            Thread.Yield(); // the wait below has millisecond granularity
-            return;
-        }
-        // Full fence; pairs with the one in Schedule's Enqueue (see there), and with the fence a core makes
-        // after queueing frames for this one (SoftwareRss) before it calls Wake.
+    }
+
+    /// <summary>
+    /// Sleeps until <paramref name="until"/> on the loop's clock, or until frames arrive on a port's device or another thread
+    /// wakes the loop: ppoll(2) with a nanosecond timeout on the devices and the eventfd, so a shaper's sub-millisecond gap is
+    /// slept, not yielded away, and the loop never sleeps past it by more than the kernel's wake-up latency (the loop thread's
+    /// timer slack is 1 us, <see cref="Interop.Sched.SetTimerSlack"/>). Without an eventfd (not Linux) the loop parks on an event
+    /// in whole milliseconds and yields for shorter waits.
+    /// </summary>
+    private void WaitUntil(Instant until)
+    {
+        // Full fence; pairs with the one in Schedule's Enqueue (see there), and with the fence a core makes after queueing
+        // frames for this one (SoftwareRss) before it calls Wake: wakers that queued work before it see _parked == 1 and signal.
         Interlocked.Exchange(ref _parked, 1);
-        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()) && !Metrics.HasPendingRequest)
+        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()) && !Metrics.HasPendingRequest
+            && !(_waitable?.HasBufferedReceive ?? false) && !OtherPortsHaveBufferedReceive())
         {
-            _parks++;
-            _wake.Wait((int)(micros / 1000));
+            long micros = (until - Now).TotalMicros; // measured again: the plan was made before NextPollAt's work
+            if (_eventFd >= 0)
+            {
+                if (micros > 0)
+                {
+                    _parks++;
+                    for (int i = 0; i < _moreWaitables.Length; i++)
+                    {
+                        _moreWaitFds[i] = _moreWaitables[i].ReceiveWaitDescriptor;
+                    }
+                    int deviceFd = _waitable?.ReceiveWaitDescriptor ?? -1; // -1: poll(2) ignores the entry, the eventfd remains
+                    Interop.PollWait.Wait(deviceFd, _moreWaitFds, _eventFd, micros * 1000);
+                }
+            }
+            else if (micros >= 1000)
+            {
+                _parks++;
+                _wake.Wait((int)Math.Min(micros / 1000, int.MaxValue));
+            }
+            else
+            {
+                Thread.Yield(); // the event's wait has millisecond granularity
+            }
         }
         Volatile.Write(ref _parked, 0);
         _wake.Reset();
-    }
-
-    /// <summary>Blocks in poll(2) until the device has frames, another thread wakes the loop, or <paramref name="micros"/> pass.</summary>
-    private void BlockOnDevice(int deviceFd, long micros)
-    {
-        if (micros < 1000)
-        {
-            Thread.Yield(); // poll(2) has millisecond granularity
-            return;
-        }
-        // Full fence, as in the timer park below: wakers that queued work before it see _parked == 1 and signal.
-        Interlocked.Exchange(ref _parked, 1);
-        if (_queue.IsEmpty && !_stopRequested && (_signals is null || !_signals.HasPendingWork()) && !_waitable!.HasBufferedReceive
-            && !Metrics.HasPendingRequest && !OtherPortsHaveBufferedReceive())
-        {
-            _parks++;
-            for (int i = 0; i < _moreWaitables.Length; i++)
-            {
-                _moreWaitFds[i] = _moreWaitables[i].ReceiveWaitDescriptor;
-            }
-            Interop.PollWait.Wait(deviceFd, _moreWaitFds, _eventFd, (int)Math.Min(micros / 1000, int.MaxValue));
-        }
-        Volatile.Write(ref _parked, 0);
     }
 
     private bool OtherPortsHaveBufferedReceive()

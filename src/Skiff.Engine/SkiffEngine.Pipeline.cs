@@ -114,28 +114,43 @@ public sealed partial class SkiffEngine
         {
             throw new InvalidOperationException("The engine runs its own loop thread; RunOnCallingThread is for an engine that was not started.");
         }
-        if (_waitable is not null && OperatingSystem.IsLinux() && Volatile.Read(ref _eventFd) < 0)
+        long slack = -1;
+        if (OperatingSystem.IsLinux())
         {
-            Volatile.Write(ref _eventFd, Interop.PollWait.CreateEventFd(out _));
+            if (Volatile.Read(ref _eventFd) < 0)
+            {
+                Volatile.Write(ref _eventFd, Interop.PollWait.CreateEventFd(out _));
+            }
+            slack = Interop.Sched.SetTimerSlack(Interop.Sched.LoopTimerSlackNanos);
         }
-        using CancellationTokenRegistration wake = stop.Register(WakeParked);
-        int idle = 0;
-        while (!stop.IsCancellationRequested && !_stopRequested)
+        try
         {
-            bool work = Iterate();
-            if (until is not null && until())
+            using CancellationTokenRegistration wake = stop.Register(WakeParked);
+            int idle = 0;
+            while (!stop.IsCancellationRequested && !_stopRequested)
             {
-                return true;
+                bool work = Iterate();
+                if (until is not null && until())
+                {
+                    return true;
+                }
+                if (work)
+                {
+                    idle = 0;
+                    continue;
+                }
+                idle++;
+                Backoff(idle, Now);
             }
-            if (work)
-            {
-                idle = 0;
-                continue;
-            }
-            idle++;
-            Backoff(idle, Now);
+            return false;
         }
-        return false;
+        finally
+        {
+            if (slack >= 0)
+            {
+                Interop.Sched.SetTimerSlack(slack); // the caller's thread gets its own slack back
+            }
+        }
     }
 
     /// <summary>

@@ -29,7 +29,7 @@ public sealed partial class SkiffEngine : IDisposable
     private readonly IWaitableDevice? _waitable;
     private readonly IWaitableDevice[] _moreWaitables; // the other ports' (a forwarder's): the idle loop wakes for any of them
     private readonly int[] _moreWaitFds;
-    private int _eventFd = -1;      // the loop blocks in poll(2) on the device and this; -1 without a waitable device
+    private int _eventFd = -1;      // the idle loop sleeps in ppoll(2) on the devices and this; -1 off Linux
     private int _signalers;         // threads inside WakeParked's write, so the eventfd is not closed under them
     private readonly MpscWorkQueue _queue = new();
     private readonly ManualResetEventSlim _wake = new(false, 0);

@@ -30,11 +30,11 @@ public sealed record SkiffIdlePolicy
     /// </summary>
     public int YieldMicros { get; init; }
 
-    /// <summary>Longest park once spinning and yielding found nothing, in microseconds, on a device the loop cannot block on (in-memory); shortened to the stack's next timer. Default 1000 (1 ms).</summary>
+    /// <summary>Longest park once spinning and yielding found nothing, in microseconds, on a device the loop cannot block on (in-memory; it sleeps on its eventfd alone); shortened to the next timer or departure. Default 1000 (1 ms).</summary>
     public int SleepMicros { get; init; } = 1000;
 
     /// <summary>
-    /// Longest block in poll(2) on a device that wakes the loop when frames arrive (<see cref="IWaitableDevice"/>: TAP,
+    /// Longest block in ppoll(2) on a device that wakes the loop when frames arrive (<see cref="IWaitableDevice"/>: TAP,
     /// AF_PACKET, AF_XDP), in microseconds; shortened to the stack's next timer. An idle Skiff then burns no core.
     /// Default 100000 (100 ms).
     /// </summary>

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Skiff.Engine.Interop;
 
 /// <summary>
-/// What an idle loop blocks in: poll(2) on the device's descriptor and an eventfd(2) that application threads
+/// What an idle loop blocks in: ppoll(2) on the device's descriptor and an eventfd(2) that application threads
 /// and other cores write to wake it. Linux only.
 /// </summary>
 internal static unsafe partial class PollWait
@@ -21,8 +21,17 @@ internal static unsafe partial class PollWait
         public short Revents;
     }
 
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static partial int Poll(PollFd* fds, nuint count, int timeoutMillis);
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    private const long NanosPerSecond = 1_000_000_000;
+
+    [LibraryImport("libc", EntryPoint = "ppoll", SetLastError = true)]
+    private static partial int PPoll(PollFd* fds, nuint count, TimeSpec* timeout, void* sigmask);
 
     [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
     private static partial int EventFd(uint initial, int flags);
@@ -52,43 +61,23 @@ internal static unsafe partial class PollWait
     }
 
     /// <summary>
-    /// Blocks until <paramref name="deviceFd"/> or <paramref name="eventFd"/> is readable or the timeout passes,
-    /// then clears the eventfd. Returns 0 or the errno of a failed poll (EINTR counts as woken).
+    /// Blocks until <paramref name="deviceFd"/> (-1: none), any of <paramref name="moreDeviceFds"/> (a loop serving several
+    /// ports wakes for frames on any of them) or <paramref name="eventFd"/> is readable, or <paramref name="timeoutNanos"/>
+    /// pass; then clears the eventfd. ppoll(2), so the timeout is kept to the nanosecond (poll(2) rounds up to milliseconds).
+    /// Returns 0 or the errno of a failed ppoll (EINTR counts as woken).
     /// </summary>
-    public static int Wait(int deviceFd, int eventFd, int timeoutMillis)
+    public static int Wait(int deviceFd, ReadOnlySpan<int> moreDeviceFds, int eventFd, long timeoutNanos)
     {
-        PollFd* fds = stackalloc PollFd[2];
-        fds[0] = new PollFd { Fd = deviceFd, Events = POLLIN };
-        fds[1] = new PollFd { Fd = eventFd, Events = POLLIN };
-        int n = Poll(fds, 2, timeoutMillis);
-        int error = n < 0 ? Marshal.GetLastPInvokeError() : 0;
-        if (n > 0 && (fds[1].Revents & POLLIN) != 0)
-        {
-            ulong value;
-            Read(eventFd, &value, sizeof(ulong));
-        }
-        return error == EINTR ? 0 : error;
-    }
-
-    /// <summary>
-    /// As <see cref="Wait(int, int, int)"/>, also waking when any of <paramref name="moreDeviceFds"/> is readable: a loop
-    /// serving several ports (a forwarder) wakes for frames on any of them.
-    /// </summary>
-    public static int Wait(int deviceFd, ReadOnlySpan<int> moreDeviceFds, int eventFd, int timeoutMillis)
-    {
-        if (moreDeviceFds.IsEmpty)
-        {
-            return Wait(deviceFd, eventFd, timeoutMillis);
-        }
         int count = moreDeviceFds.Length + 2;
         PollFd* fds = stackalloc PollFd[count];
         fds[0] = new PollFd { Fd = eventFd, Events = POLLIN };
-        fds[1] = new PollFd { Fd = deviceFd, Events = POLLIN };
+        fds[1] = new PollFd { Fd = deviceFd, Events = POLLIN }; // a negative fd is ignored (poll(2))
         for (int i = 0; i < moreDeviceFds.Length; i++)
         {
             fds[i + 2] = new PollFd { Fd = moreDeviceFds[i], Events = POLLIN };
         }
-        int n = Poll(fds, (nuint)count, timeoutMillis);
+        TimeSpec timeout = new() { Seconds = timeoutNanos / NanosPerSecond, Nanoseconds = timeoutNanos % NanosPerSecond };
+        int n = PPoll(fds, (nuint)count, &timeout, null);
         int error = n < 0 ? Marshal.GetLastPInvokeError() : 0;
         if (n > 0 && (fds[0].Revents & POLLIN) != 0)
         {

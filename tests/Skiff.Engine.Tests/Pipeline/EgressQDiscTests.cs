@@ -1,7 +1,10 @@
 using System.Buffers.Binary;
+using Skiff.Devices;
 using Skiff.Engine.Metrics;
 using Skiff.QDisc;
 using Skiff.QDisc.Spec;
+using Skiff.Stack;
+using Skiff.Wire;
 
 namespace Skiff.Engine.Tests.Pipeline;
 
@@ -158,5 +161,89 @@ public sealed class EgressQDiscTests
         }
         Assert.Equal(1500 - 1024, Arrived(rig).Count);
         Assert.Equal(0, q.BacklogPackets);
+    }
+
+    [Fact]
+    public void The_idle_loop_plans_to_sleep_exactly_until_a_shapers_next_departure_even_below_a_millisecond()
+    {
+        using PipelineRig rig = new(consumer: new Sink());
+        // 50 Mbit/s: a 1514-byte frame takes 242.24 us, far below poll(2)'s millisecond; the bucket holds one frame.
+        rig.Engine.SetEgressQDisc(0, new TbfQDisc(new Rate(50_000_000), burstBytes: 1514, limitBytes: 100_000));
+        Sender sender = new(rig.Engine);
+        rig.Engine.AddStage(sender);
+        for (int i = 0; i < 4; i++)
+        {
+            sender.Pending.Enqueue(Frame(rig.Pool, 1514, i));
+        }
+        Assert.True(rig.Engine.RunOnce());
+        Assert.Single(Arrived(rig));
+        int idle = rig.Engine.Options.Idle.YieldIterations + 1; // past the yields: the loop would sleep now
+        Assert.Equal(SkiffEngine.IdleAction.Yield, rig.Engine.PlanIdle(idle - 1, rig.Clock.Now, 0).Action);
+        for (int k = 1; k <= 3; k++)
+        {
+            Instant due = rig.Engine.NextPollAt(rig.Clock.Now);
+            Duration gap = due - rig.Clock.Now;
+            Assert.InRange(gap.TotalMicros, 1, 999); // a sub-millisecond gap: the old loop yielded through it
+            Assert.Equal(new SkiffEngine.IdleStep(SkiffEngine.IdleAction.Wait, due), rig.Engine.PlanIdle(idle, rig.Clock.Now, 0));
+            rig.Clock.Advance(gap - Duration.FromMicros(1));
+            Assert.Equal(new SkiffEngine.IdleStep(SkiffEngine.IdleAction.Wait, due), rig.Engine.PlanIdle(idle, rig.Clock.Now, 0));
+            Assert.False(rig.Engine.RunOnce());
+            rig.Clock.Advance(Duration.FromMicros(1));
+            Assert.Equal(SkiffEngine.IdleAction.Yield, rig.Engine.PlanIdle(idle, rig.Clock.Now, 0).Action); // due now: no sleep
+            Assert.True(rig.Engine.RunOnce());
+            Assert.Equal([k], Arrived(rig).Select(a => a.Flow));
+        }
+        // Nothing queued: the park is capped by the policy (an in-memory device cannot wake the loop by itself).
+        Assert.Equal(new SkiffEngine.IdleStep(SkiffEngine.IdleAction.Wait, rig.Clock.Now + Duration.FromMicros(rig.Engine.Options.Idle.SleepMicros)),
+            rig.Engine.PlanIdle(idle, rig.Clock.Now, 0));
+    }
+
+    [Fact]
+    public void The_idle_loop_waits_no_longer_than_the_policy_allows_when_the_next_departure_is_far()
+    {
+        using PipelineRig rig = new(consumer: new Sink());
+        rig.Engine.SetEgressQDisc(0, new TbfQDisc(new Rate(100_000), burstBytes: 1514, limitBytes: 100_000)); // 121 ms per frame
+        Sender sender = new(rig.Engine);
+        rig.Engine.AddStage(sender);
+        sender.Pending.Enqueue(Frame(rig.Pool, 1514, 0));
+        sender.Pending.Enqueue(Frame(rig.Pool, 1514, 1));
+        rig.Engine.RunOnce();
+        Assert.Single(Arrived(rig));
+        SkiffEngine.IdleStep step = rig.Engine.PlanIdle(1000, rig.Clock.Now, 0);
+        Assert.Equal(SkiffEngine.IdleAction.Wait, step.Action);
+        Assert.Equal(rig.Clock.Now + Duration.FromMicros(rig.Engine.Options.Idle.SleepMicros), step.Until);
+        Assert.True(rig.Engine.NextPollAt(rig.Clock.Now) > step.Until);
+    }
+
+    [Fact]
+    public void On_a_real_clock_the_loop_sleeps_through_a_shapers_sub_millisecond_gaps_instead_of_yielding()
+    {
+        const int frames = 100;
+        using PacketPool pool = new(1024);
+        (InMemoryDevice device, InMemoryDevice peer) = InMemoryLink.CreatePair(pool, 1024);
+        Interface iface = new(new InterfaceOptions
+        {
+            Mac = new MacAddress(0x02_00_00_00_00_31UL),
+            Addresses = [new Ipv4Cidr(new Ipv4Address(10, 78, 0, 1), 24)],
+        }, pool);
+        // No spinning or yielding: every idle iteration goes to the wait, so the test sees what the wait does.
+        SkiffEngine engine = new(iface, [device], new SkiffEngineOptions { Idle = new SkiffIdlePolicy { YieldIterations = 0 } }, new Sink());
+        // 20 Mbit/s, one frame per bucket: 605.6 us between 1514-byte frames.
+        engine.SetEgressQDisc(0, new TbfQDisc(new Rate(20_000_000), burstBytes: 1514, limitBytes: 1_000_000));
+        Sender sender = new(engine);
+        engine.AddStage(sender);
+        for (int i = 0; i < frames; i++)
+        {
+            sender.Pending.Enqueue(Frame(pool, 1514, i));
+        }
+        using CancellationTokenSource timeout = new(TimeSpan.FromSeconds(60));
+        Assert.True(engine.RunOnCallingThread(() => engine.PortCountersOf(0).TxFrames == frames, timeout.Token));
+        long parks = engine.Parks;
+        engine.Stop();
+        peer.DiscardPending();
+        // 99 gaps of 605 us; the old loop yielded through every one of them (its poll and park had millisecond
+        // granularity) and parked never. A loaded machine makes the loop late for some gaps, not for most.
+        Assert.True(parks >= frames / 4, $"the loop slept {parks} times in {frames - 1} sub-millisecond gaps");
+        Assert.Equal(0, pool.InUse);
     }
 }
