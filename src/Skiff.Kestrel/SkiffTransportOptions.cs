@@ -13,11 +13,42 @@ namespace Skiff.Kestrel;
 /// device (<see cref="Skiff.Drivers.Linux.LinuxDevices.Open"/>) and builds the stack on it when Kestrel binds, and
 /// closes both with the host.</item>
 /// </list>
-/// Kestrel's endpoints (<c>Listen</c>, <c>--urls</c>) say which ports are served; each must be an IPv4 endpoint on
-/// any address (0.0.0.0) or on one of the stack's addresses.
+/// Kestrel's endpoints (<c>Listen</c>, <c>--urls</c>) or <see cref="Port"/> say which ports are served; each must be an
+/// IPv4 endpoint on any address (0.0.0.0) or on one of the stack's addresses.
+/// <para>
+/// From configuration (<c>UseSkiff(builder.Configuration)</c>) the options come from the <see cref="SectionName"/>
+/// section, one key per property: <c>"Skiff": { "Driver": "afxdp", "InterfaceName": "eth0", "Address": "10.0.0.2/24",
+/// "Port": 8080 }</c> in appsettings.json, <c>Skiff__Driver=afxdp</c> in the environment, <c>--Skiff:Driver afxdp</c> or,
+/// with <see cref="CommandLineSwitches"/>, <c>--driver afxdp</c> on the command line. They are checked when the host
+/// starts, whichever way they were set: a missing or malformed setting stops the start with an
+/// <c>OptionsValidationException</c> whose failures say which setting and how to write it.
+/// </para>
 /// </summary>
 public sealed class SkiffTransportOptions
 {
+    /// <summary>The configuration section <c>UseSkiff(IConfiguration)</c> reads: <c>Skiff</c>.</summary>
+    public const string SectionName = "Skiff";
+
+    /// <summary>
+    /// Short command-line switches for the <see cref="SectionName"/> section, for
+    /// <c>builder.Configuration.AddCommandLine(args, SkiffTransportOptions.CommandLineSwitches())</c>: <c>--driver</c>,
+    /// <c>--iface</c>, <c>--ip</c>, <c>--gateway</c>, <c>--mac</c>, <c>--port</c>, <c>--pool-frames</c>,
+    /// <c>--control-socket</c> and <c>--control-socket-path</c>, the spelling of the <c>skiff</c> command. A new
+    /// dictionary on each call.
+    /// </summary>
+    public static IDictionary<string, string> CommandLineSwitches() => new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["--driver"] = $"{SectionName}:{nameof(Driver)}",
+        ["--iface"] = $"{SectionName}:{nameof(InterfaceName)}",
+        ["--ip"] = $"{SectionName}:{nameof(Address)}",
+        ["--gateway"] = $"{SectionName}:{nameof(Gateway)}",
+        ["--mac"] = $"{SectionName}:{nameof(Mac)}",
+        ["--port"] = $"{SectionName}:{nameof(Port)}",
+        ["--pool-frames"] = $"{SectionName}:{nameof(PoolFrames)}",
+        ["--control-socket"] = $"{SectionName}:{nameof(ControlSocket)}",
+        ["--control-socket-path"] = $"{SectionName}:{nameof(ControlSocketPath)}",
+    };
+
     /// <summary>A stack to serve on, owned by the caller. Default null.</summary>
     public SkiffStack? Stack { get; set; }
 
@@ -27,7 +58,10 @@ public sealed class SkiffTransportOptions
     /// <summary>The options of the stack built over <see cref="DeviceFactory"/>. Default null.</summary>
     public SkiffStackOptions? StackOptions { get; set; }
 
-    /// <summary>A Linux driver by name: afxdp, afpacket or tap. Default null.</summary>
+    /// <summary>
+    /// A Linux driver by name: afxdp, afpacket or tap; or <c>kernel</c>, which leaves Kestrel on its own kernel
+    /// sockets (the same app without Skiff, for comparisons). Default null.
+    /// </summary>
     public string? Driver { get; set; }
 
     /// <summary>The interface <see cref="Driver"/> opens (for tap: the TAP interface to create or attach to). Default null.</summary>
@@ -41,6 +75,12 @@ public sealed class SkiffTransportOptions
 
     /// <summary>The <see cref="Driver"/> stack's MAC address. Default the interface's own (afpacket, afxdp) or a random local one (tap).</summary>
     public MacAddress? Mac { get; set; }
+
+    /// <summary>
+    /// A port Kestrel listens on, on <see cref="Address"/> (0.0.0.0 without one), added to Kestrel's own endpoints.
+    /// Default null: only Kestrel's endpoints (<c>Listen</c>, <c>--urls</c>).
+    /// </summary>
+    public ushort? Port { get; set; }
 
     /// <summary>Frames in the pool the transport creates for <see cref="Driver"/>. Default 16384 (32 MiB of 2 KiB frames).</summary>
     public int PoolFrames { get; set; } = 16384;
@@ -78,4 +118,10 @@ public sealed class SkiffTransportOptions
     /// <c>$XDG_RUNTIME_DIR</c>, else in /tmp, which <c>skiff stats</c> and <c>skiff capture</c> find by themselves.
     /// </summary>
     public string? ControlSocketPath { get; set; }
+
+    /// <summary>Sentences about section values that did not parse, reported by the validator when the host starts.</summary>
+    internal List<string> ConfigurationErrors { get; } = [];
+
+    /// <summary>Set when the configuration names neither <see cref="Port"/> nor Kestrel endpoints of its own.</summary>
+    internal bool PortMissing { get; set; }
 }

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Skiff.Devices;
 using Skiff.Engine;
 using Skiff.Wire;
@@ -306,12 +307,12 @@ public sealed class InMemoryTests
     [Fact]
     public async Task Endpoints_skiff_cannot_serve_fail_the_start_with_a_sentence()
     {
-        SkiffTransportException noStack = await Assert.ThrowsAsync<SkiffTransportException>(() => KestrelOverSkiff.StartAsync(configure: web =>
+        OptionsValidationException noStack = await Assert.ThrowsAsync<OptionsValidationException>(() => KestrelOverSkiff.StartAsync(configure: web =>
         {
             web.UseSkiff(o => { });
             web.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Any, 80));
         }));
-        Assert.StartsWith("Skiff's Kestrel transport has no stack", noStack.Message);
+        Assert.StartsWith("Say which driver Skiff opens", Assert.Single(noStack.Failures));
 
         await using KestrelOverSkiff k = await KestrelOverSkiff.StartAsync();
         SkiffTransportException wrongAddress = await Assert.ThrowsAsync<SkiffTransportException>(() => StartSecondHostAsync(k, IPAddress.Parse("10.0.0.77"), 81));

@@ -81,19 +81,20 @@ public sealed partial class VethSampleTests
     {
         ExternalTools.Result none = SampleProcess.Run();
         Assert.Equal(2, none.ExitCode);
-        Assert.Equal("KestrelHello: Say which driver Skiff opens: --driver afxdp, afpacket or tap (with --iface IF --ip A.B.C.D/NN --port PORT).", none.Error.Trim());
+        Assert.StartsWith("KestrelHello: Say which driver Skiff opens: Skiff:Driver afxdp, afpacket or tap, with Skiff:InterfaceName and Skiff:Address (on the command line --driver afxdp --iface IF --ip A.B.C.D/NN --port PORT)", none.Error.Trim());
+        Assert.Single(none.Error.Trim().Split('\n'));
 
         ExternalTools.Result noIp = SampleProcess.Run("--driver", "afpacket", "--iface", "eth0");
         Assert.Equal(2, noIp.ExitCode);
-        Assert.Contains("KestrelHello: Say which address Skiff owns on the interface: --ip A.B.C.D/NN", noIp.Error);
+        Assert.Contains("KestrelHello: Say which address Skiff owns on the interface: Skiff:Address A.B.C.D/NN (--ip A.B.C.D/NN", noIp.Error);
 
         ExternalTools.Result noPort = SampleProcess.Run("--driver", "afxdp", "--iface", "eth0", "--ip", "10.0.0.2/24");
         Assert.Equal(2, noPort.ExitCode);
-        Assert.Contains("KestrelHello: Say which port Kestrel serves: --port PORT", noPort.Error);
+        Assert.Contains("KestrelHello: Say which port Kestrel serves: Skiff:Port (--port PORT", noPort.Error);
 
         ExternalTools.Result badDriver = SampleProcess.Run("--driver", "dpdk", "--iface", "eth0", "--ip", "10.0.0.2/24");
         Assert.Equal(2, badDriver.ExitCode);
-        Assert.Contains("KestrelHello: --driver dpdk is not a Skiff driver; choose one of afxdp, afpacket, tap (or kernel: Kestrel's own sockets).", badDriver.Error);
+        Assert.Contains("KestrelHello: Skiff:Driver 'dpdk' is not a Skiff driver; choose one of afxdp, afpacket, tap (or kernel: Kestrel's own sockets).", badDriver.Error);
 
         // A device that cannot be opened (no such interface, or no privilege): the driver's sentence, last on stderr.
         ExternalTools.Result noDevice = SampleProcess.Run("--driver", "afpacket", "--iface", "skiff-no-if0", "--ip", "10.0.0.2/24", "--port", "8080");

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Skiff.Engine;
 using Skiff.Wire;
+using Microsoft.AspNetCore.Hosting;
 
 namespace Skiff.Kestrel.Internal;
 
@@ -16,19 +17,37 @@ namespace Skiff.Kestrel.Internal;
 /// </summary>
 internal sealed class SkiffTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector, IAsyncDisposable, IDisposable
 {
-    private readonly StackHolder _stack;
-    private readonly SkiffTransportOptions _options;
+    private readonly IOptions<SkiffTransportOptions> _optionsSource;
     private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private StackHolder? _stack;
     private int _logged;
+    private bool _disposed;
 
     public SkiffTransportFactory(IOptions<SkiffTransportOptions> options, ILoggerFactory loggerFactory)
     {
-        _options = options.Value;
-        _stack = new StackHolder(_options);
+        // Kestrel resolves its transports when the app is built; the options are read (and validated) only when it
+        // binds, after the host's start-up validation has reported every failure.
+        _optionsSource = options;
         _logger = loggerFactory.CreateLogger("Skiff.Kestrel");
     }
 
-    public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint;
+    private SkiffTransportOptions Options => _optionsSource.Value;
+
+    private StackHolder Holder
+    {
+        get
+        {
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                return _stack ??= new StackHolder(Options);
+            }
+        }
+    }
+
+    /// <summary>IP endpoints, unless the driver is <c>kernel</c>: then Kestrel's socket transport binds them.</summary>
+    public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint && Options.Driver != SkiffWebHostBuilderExtensions.KernelDriver;
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
@@ -46,10 +65,11 @@ internal sealed class SkiffTransportFactory : IConnectionListenerFactory, IConne
         {
             throw new SkiffTransportException($"Skiff listens on fixed ports only; {ip} asks for any free port. Give Kestrel a port, e.g. --port 8080.");
         }
-        SkiffStack stack = _stack.Get();
+        StackHolder holder = Holder;
+        SkiffStack stack = holder.Get();
         if (Interlocked.Exchange(ref _logged, 1) == 0)
         {
-            _logger.LogInformation("Kestrel serves over Skiff: {Stack}", _stack.Description);
+            _logger.LogInformation("Kestrel serves over Skiff: {Stack}", holder.Description);
         }
         if (!ip.Address.Equals(IPAddress.Any))
         {
@@ -65,8 +85,8 @@ internal sealed class SkiffTransportFactory : IConnectionListenerFactory, IConne
         SkiffListener listener;
         try
         {
-            listener = stack.Listen((ushort)ip.Port, _options.Backlog, _options.InlineAccepts,
-                stack.Options.TcpConfig with { Nagle = !_options.NoDelay });
+            listener = stack.Listen((ushort)ip.Port, Options.Backlog, Options.InlineAccepts,
+                stack.Options.TcpConfig with { Nagle = !Options.NoDelay });
         }
         catch (InvalidOperationException e)
         {
@@ -76,11 +96,23 @@ internal sealed class SkiffTransportFactory : IConnectionListenerFactory, IConne
         return new ValueTask<IConnectionListener>(new SkiffConnectionListener(listener, ip));
     }
 
-    public void Dispose() => _stack.Dispose();
+    public void Dispose() => TakeHolder()?.Dispose();
+
+    private StackHolder? TakeHolder()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+            StackHolder? holder = _stack;
+            _stack = null;
+            return holder;
+        }
+    }
 
     public ValueTask DisposeAsync()
     {
         // Stopping the engine joins its thread: not on the caller's thread.
-        return new ValueTask(Task.Run(_stack.Dispose));
+        StackHolder? holder = TakeHolder();
+        return holder is null ? ValueTask.CompletedTask : new ValueTask(Task.Run(holder.Dispose));
     }
 }

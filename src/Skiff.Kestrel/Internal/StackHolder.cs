@@ -53,12 +53,10 @@ internal sealed class StackHolder : IDisposable
     private SkiffStack Create()
     {
         SkiffTransportOptions o = _options;
-        int ways = (o.Stack is null ? 0 : 1) + (o.DeviceFactory is null ? 0 : 1) + (o.Driver is null ? 0 : 1);
-        if (ways != 1)
+        // Validated when the host started; checked again for options changed since (they are mutable).
+        if (SkiffTransportOptionsValidator.Failures(o) is [string first, ..])
         {
-            throw new SkiffTransportException(ways == 0
-                ? "Skiff's Kestrel transport has no stack: set SkiffTransportOptions.Stack, or DeviceFactory with StackOptions, or Driver, InterfaceName and Address (on the command line: --driver afxdp|afpacket|tap --iface IF --ip A.B.C.D/NN)."
-                : "Skiff's Kestrel transport was given more than one stack source: set only one of Stack, DeviceFactory or Driver.");
+            throw new SkiffTransportException(first);
         }
         if (o.Stack is not null)
         {
@@ -67,9 +65,7 @@ internal sealed class StackHolder : IDisposable
         }
         if (o.DeviceFactory is not null)
         {
-            SkiffStackOptions stackOptions = o.StackOptions
-                ?? throw new SkiffTransportException("SkiffTransportOptions.DeviceFactory needs StackOptions (the stack's MAC and addresses); set them too.");
-            SkiffStack built = SkiffStack.CreateBuilder(stackOptions).UseDevice(o.DeviceFactory).Build();
+            SkiffStack built = SkiffStack.CreateBuilder(o.StackOptions!).UseDevice(o.DeviceFactory).Build();
             _ownsStack = true;
             Description = $"{built} on {built.Device}";
             return built;
@@ -80,19 +76,12 @@ internal sealed class StackHolder : IDisposable
     private SkiffStack OpenLinux(SkiffTransportOptions o)
     {
         string driver = o.Driver!;
-        if (string.IsNullOrWhiteSpace(o.InterfaceName))
-        {
-            throw new SkiffTransportException($"The {driver} driver needs an interface: give --iface IF (SkiffTransportOptions.InterfaceName).");
-        }
-        if (o.Address is not Ipv4Cidr address)
-        {
-            throw new SkiffTransportException("Skiff needs the address it owns on the interface: give --ip A.B.C.D/NN, e.g. --ip 10.0.0.2/24 (SkiffTransportOptions.Address).");
-        }
+        Ipv4Cidr address = o.Address!.Value;
         PacketPool pool = new(o.PoolFrames);
         LinuxDevice? device = null;
         try
         {
-            device = LinuxDevices.Open(driver, o.InterfaceName, pool, steerAddresses: [new IPAddress(ToBytes(address.Address))]);
+            device = LinuxDevices.Open(driver, o.InterfaceName!, pool, steerAddresses: [new IPAddress(ToBytes(address.Address))]);
             MacAddress mac = o.Mac
                 ?? (device.HardwareAddress?.GetAddressBytes() is { Length: 6 } bytes ? MacAddress.Read(bytes) : RandomLocalMac());
             SkiffStackOptions stackOptions = new()
