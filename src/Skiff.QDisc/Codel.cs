@@ -212,10 +212,10 @@ public sealed class CodelQDisc : QueueDiscipline
     /// <summary>Bytes queued, plus the frame held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override long BacklogBytes => _queue.Bytes + PeekedBytes;
 
-    /// <summary>Queues <paramref name="frame"/> with its arrival time (CoDel measures the sojourn from it), or drops it when <see cref="Limit"/> frames wait (<see cref="QDiscVerdict.Dropped"/>). CoDel itself acts at dequeue.</summary>
+    /// <summary>Queues <paramref name="frame"/> with its arrival time (CoDel measures the sojourn from it), or drops it when <see cref="Limit"/> frames wait, a frame held by <see cref="QueueDiscipline.Peek"/> included (<see cref="QDiscVerdict.Dropped"/>). CoDel itself acts at dequeue.</summary>
     public override QDiscVerdict Enqueue(PacketBuffer frame, Instant now)
     {
-        if (_queue.Count >= Limit || !_slab.TryPush(ref _queue, frame, now))
+        if (BacklogPackets >= Limit || !_slab.TryPush(ref _queue, frame, now))
         {
             Drop(frame);
             return QDiscVerdict.Dropped;

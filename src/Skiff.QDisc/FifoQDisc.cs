@@ -26,10 +26,16 @@ public sealed class FifoQDisc : QueueDiscipline
         return new FifoQDisc("pfifo", limit, bytes: false, limit);
     }
 
-    /// <summary>bfifo with at most <paramref name="limitBytes"/> bytes (and, to bound its store, at most one frame per 60 bytes, the smallest Ethernet frame without its FCS).</summary>
+    /// <summary>
+    /// bfifo with at most <paramref name="limitBytes"/> bytes (and, to bound its store, at most one frame per 60 bytes,
+    /// the smallest Ethernet frame without its FCS). The limit must hold at least one frame of <paramref name="mtu"/>
+    /// bytes, the largest the port sends: a smaller one would drop every full-size frame.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="mtu"/> is not positive, or <paramref name="limitBytes"/> is below it.</exception>
     public static FifoQDisc Bytes(int limitBytes, int mtu = 1514)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limitBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(mtu, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limitBytes, mtu);
         return new FifoQDisc("bfifo", limitBytes, bytes: true, Math.Max(2, limitBytes / 60 + 1));
     }
 
@@ -45,10 +51,10 @@ public sealed class FifoQDisc : QueueDiscipline
     /// <summary>Bytes of those frames (their data windows), the one held by <see cref="QueueDiscipline.Peek"/> included.</summary>
     public override long BacklogBytes => _queue.Bytes + PeekedBytes;
 
-    /// <summary>Tail drop: queues <paramref name="frame"/> at the back while the queue is under <see cref="Limit"/> (packets, or for bfifo bytes with this frame counted) and the slab has a free node; otherwise frees it and returns <see cref="QDiscVerdict.Dropped"/>. Never <see cref="QDiscVerdict.Congested"/>.</summary>
+    /// <summary>Tail drop: queues <paramref name="frame"/> at the back while the backlog (a frame a parent shaper holds through <see cref="QueueDiscipline.Peek"/> included, as Linux counts it) is under <see cref="Limit"/> (packets, or for bfifo bytes with this frame counted) and the slab has a free node; otherwise frees it and returns <see cref="QDiscVerdict.Dropped"/>. Never <see cref="QDiscVerdict.Congested"/>.</summary>
     public override QDiscVerdict Enqueue(PacketBuffer frame, Instant now)
     {
-        bool fits = LimitsBytes ? _queue.Bytes + frame.Length <= Limit : _queue.Count < Limit;
+        bool fits = LimitsBytes ? BacklogBytes + frame.Length <= Limit : BacklogPackets < Limit;
         if (!fits || !_slab.TryPush(ref _queue, frame, now))
         {
             Drop(frame);

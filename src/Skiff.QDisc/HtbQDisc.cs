@@ -213,16 +213,34 @@ public sealed class HtbQDisc : QueueDiscipline
     public IReadOnlyList<HtbClass> Classes => _classes;
 
     /// <summary>The class with number <paramref name="id"/>.</summary>
-    public HtbClass Class(int id) => _classes.First(c => c.Id == id);
+    /// <exception cref="ArgumentOutOfRangeException">No class has that number; the message lists the ones there are.</exception>
+    public HtbClass Class(int id)
+    {
+        foreach (HtbClass c in _classes)
+        {
+            if (c.Id == id)
+            {
+                return c;
+            }
+        }
+        throw new ArgumentOutOfRangeException(nameof(id), id,
+            $"This htb has no class {id}; its classes are {string.Join(", ", _classes.Select(c => c.Id))}.");
+    }
 
-    /// <summary>Frames that went through the direct queue (unclassified, no default class).</summary>
+    /// <summary>Frames the direct queue took (unclassified, no default class), as Linux's direct_packets_stat; the ones its limit dropped are not counted here but in the drops.</summary>
     public long DirectPackets { get; private set; }
 
     /// <summary>The leaves' qdiscs, then the direct queue.</summary>
     public override int ChildCount => _leaves.Length + 1;
 
     /// <summary>Leaf <paramref name="index"/>'s qdisc for 0 to leaves - 1; the direct queue at the last index.</summary>
-    public override QueueDiscipline Child(int index) => index == _leaves.Length ? _direct : _leaves[index].Leaf!;
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is outside 0 to <see cref="ChildCount"/> - 1.</exception>
+    public override QueueDiscipline Child(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(index, _leaves.Length);
+        return index == _leaves.Length ? _direct : _leaves[index].Leaf!;
+    }
 
     /// <summary>Frames under every leaf and in the direct queue, plus one held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override int BacklogPackets
@@ -266,8 +284,12 @@ public sealed class HtbQDisc : QueueDiscipline
         }
         if (leaf < 0)
         {
-            DirectPackets++;
-            return _direct.Enqueue(frame, now);
+            QDiscVerdict verdict = _direct.Enqueue(frame, now);
+            if (verdict == QDiscVerdict.Queued)
+            {
+                DirectPackets++;
+            }
+            return verdict;
         }
         return _leaves[leaf].Leaf!.Enqueue(frame, now);
     }

@@ -66,8 +66,14 @@ public sealed class PrioQDisc : QueueDiscipline
     /// <summary>The number of bands, 2 to 16.</summary>
     public override int ChildCount => _bands.Length;
 
-    /// <summary>Band <paramref name="index"/>'s qdisc (band 0 is served first); an index outside 0 to <see cref="ChildCount"/> - 1 throws <see cref="IndexOutOfRangeException"/>.</summary>
-    public override QueueDiscipline Child(int index) => _bands[index];
+    /// <summary>Band <paramref name="index"/>'s qdisc (band 0 is served first).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is outside 0 to <see cref="ChildCount"/> - 1.</exception>
+    public override QueueDiscipline Child(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _bands.Length);
+        return _bands[index];
+    }
 
     /// <summary>Frames queued in every band, plus one held by <see cref="QueueDiscipline.Peek"/>.</summary>
     public override int BacklogPackets

@@ -52,7 +52,8 @@ public sealed class TbfQDisc : QueueDiscipline
         _mtuTime = peakRate is Rate peak ? peak.TransmitPicos(mtu) : 0;
         _tokens = _buffer;
         _peakTokens = _mtuTime;
-        _inner = inner ?? FifoQDisc.Bytes(limitBytes);
+        // tc lets a tbf's limit be below its largest frame; its bfifo then takes what the limit holds, as Linux's does.
+        _inner = inner ?? FifoQDisc.Bytes(limitBytes, Math.Min(limitBytes, MaxFrameBytes));
     }
 
     /// <summary>tc's way: a limit from <paramref name="latency"/> (limit = rate x latency + burst, and with a peak rate at most peakrate x latency + mtu).</summary>

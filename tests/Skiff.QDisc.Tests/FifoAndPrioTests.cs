@@ -1,4 +1,5 @@
 using Skiff.QDisc.Classify;
+using Skiff.QDisc.Spec;
 
 namespace Skiff.QDisc.Tests;
 
@@ -35,13 +36,68 @@ public sealed class FifoAndPrioTests
     public void Bfifo_admits_by_bytes()
     {
         using TestFrames f = new();
-        FifoQDisc q = FifoQDisc.Bytes(1000);
+        FifoQDisc q = FifoQDisc.Bytes(1000, mtu: 600);
         Assert.Equal(QDiscVerdict.Queued, q.Enqueue(f.Udp(600), s_now));
         Assert.Equal(QDiscVerdict.Dropped, q.Enqueue(f.Udp(500), s_now)); // 1100 > 1000
         Assert.Equal(QDiscVerdict.Queued, q.Enqueue(f.Udp(400), s_now)); // exactly 1000
         Assert.Equal(1000, q.BacklogBytes);
         Assert.Equal(2, TestFrames.Drain(q, s_now));
         Assert.Equal(1, q.Statistics.Dropped);
+    }
+
+    [Fact]
+    public void A_frame_held_by_Peek_counts_against_the_limit_as_in_Linux()
+    {
+        // A parent shaper peeks the head and keeps it until it may leave; Linux's qdisc_peek_dequeued leaves that frame
+        // in qlen and the backlog, so the limit includes it.
+        using TestFrames f = new();
+        FifoQDisc pfifo = FifoQDisc.Packets(2);
+        Assert.Equal(QDiscVerdict.Queued, pfifo.Enqueue(f.Udp(100), s_now));
+        Assert.Equal(QDiscVerdict.Queued, pfifo.Enqueue(f.Udp(100), s_now));
+        Assert.NotNull(pfifo.Peek(s_now));
+        Assert.Equal(QDiscVerdict.Dropped, pfifo.Enqueue(f.Udp(100), s_now));
+        Assert.Equal(2, pfifo.BacklogPackets);
+
+        FifoQDisc bfifo = FifoQDisc.Bytes(1000, mtu: 600);
+        Assert.Equal(QDiscVerdict.Queued, bfifo.Enqueue(f.Udp(600), s_now));
+        Assert.NotNull(bfifo.Peek(s_now));
+        Assert.Equal(QDiscVerdict.Dropped, bfifo.Enqueue(f.Udp(600), s_now)); // 600 held + 600 > 1000
+        Assert.Equal(QDiscVerdict.Queued, bfifo.Enqueue(f.Udp(400), s_now));
+
+        CodelQDisc codel = new(CodelParameters.Default, limit: 1);
+        Assert.Equal(QDiscVerdict.Queued, codel.Enqueue(f.Udp(100), s_now));
+        Assert.NotNull(codel.Peek(s_now));
+        Assert.Equal(QDiscVerdict.Dropped, codel.Enqueue(f.Udp(100), s_now));
+        Assert.Equal(2, TestFrames.Drain(pfifo, s_now));
+        Assert.Equal(2, TestFrames.Drain(bfifo, s_now));
+        Assert.Equal(1, TestFrames.Drain(codel, s_now));
+    }
+
+    [Fact]
+    public void A_bfifo_limit_must_hold_one_frame_of_its_mtu()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => FifoQDisc.Bytes(1000));
+        Assert.Equal(1514, FifoQDisc.Bytes(1514).Limit);
+        QDiscSpecException e = Assert.Throws<QDiscSpecException>(() => QDiscSpec.Parse("bfifo limit 1000"));
+        Assert.Equal("In 'bfifo limit 1000': bfifo limit 1000 bytes holds no full-size frame (1514 bytes), so it would drop every one; give at least 1514, e.g. limit 150kb.", e.Message);
+    }
+
+    [Fact]
+    public void A_band_outside_prio_is_an_argument_error()
+    {
+        PrioQDisc q = PrioQDisc.PfifoFast();
+        Assert.Throws<ArgumentOutOfRangeException>(() => q.Child(3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => q.Child(-1));
+        Assert.Same(q.Bands[2], q.Child(2));
+    }
+
+    [Fact]
+    public void A_flow_bucket_that_could_never_match_is_refused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FlowBucketMatch(0, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FlowBucketMatch(4, 4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FlowBucketMatch(-1, 4));
+        Assert.Equal("flow 3/4", new FlowBucketMatch(3, 4).ToString());
     }
 
     [Fact]

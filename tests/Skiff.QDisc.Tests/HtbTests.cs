@@ -143,6 +143,31 @@ public sealed class HtbTests
     }
 
     [Fact]
+    public void DirectPackets_counts_what_the_direct_queue_took_not_what_its_limit_dropped()
+    {
+        using TestFrames f = new();
+        HtbQDisc q = new([new HtbClassSpec(10, 0, Mbit(1))], [new QDiscFilter(new MarkMatch(5), 10)], directQueueLimit: 3);
+        for (int i = 0; i < 5; i++)
+        {
+            q.Enqueue(f.Udp(1514), s_start);
+        }
+        Assert.Equal(3, q.DirectPackets);
+        Assert.Equal(2, q.Child(q.ChildCount - 1).Statistics.Dropped); // the direct queue's own drops
+        Assert.Equal(3, TestFrames.Drain(q, s_start));
+    }
+
+    [Fact]
+    public void Unknown_classes_and_children_are_argument_errors_that_say_what_exists()
+    {
+        HtbQDisc q = new([new HtbClassSpec(1, 0, Mbit(2)), new HtbClassSpec(10, 1, Mbit(1)), new HtbClassSpec(20, 1, Mbit(1))], defaultClass: 10);
+        ArgumentOutOfRangeException e = Assert.Throws<ArgumentOutOfRangeException>(() => q.Class(30));
+        Assert.StartsWith("This htb has no class 30; its classes are 1, 10, 20.", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => q.Child(3)); // two leaves and the direct queue: 0 to 2
+        Assert.Throws<ArgumentOutOfRangeException>(() => q.Child(-1));
+        Assert.Same(q.Class(20).Leaf, q.Child(1));
+    }
+
+    [Fact]
     public void A_leaf_qdisc_runs_under_its_class()
     {
         using TestFrames f = new();

@@ -73,6 +73,8 @@ public sealed class SpecTests
     [Fact]
     public void Shape_puts_a_rate_shaper_above_fq_codel_or_the_named_qdisc()
     {
+        // Above 17 Tbit/s a millisecond's burst no longer fits an int; it is capped, not wrapped negative.
+        Assert.Equal(int.MaxValue, Assert.IsType<TbfQDisc>(QDiscSpec.Shape(new Rate(900_000_000_000_000)).Build()).BurstBytes);
         TbfQDisc shaped = Assert.IsType<TbfQDisc>(QDiscSpec.Shape(new Rate(20_000_000)).Build());
         Assert.IsType<FqCodelQDisc>(shaped.Inner);
         TbfQDisc overPfifo = Assert.IsType<TbfQDisc>(QDiscSpec.Shape(new Rate(20_000_000), QDiscSpec.Parse("pfifo limit 1000")).Build());

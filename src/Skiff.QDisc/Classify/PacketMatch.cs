@@ -70,13 +70,19 @@ public sealed class DscpMatch(byte dscp) : PacketMatch
 /// <param name="bucket">The bucket to match, 0 to <paramref name="buckets"/> - 1.</param>
 /// <param name="buckets">How many buckets the hash is spread over (the divisor), positive.</param>
 /// <param name="seed">The hash's perturbation; filters meant to partition one set of flows share it.</param>
+/// <exception cref="ArgumentOutOfRangeException"><paramref name="buckets"/> is not positive, or <paramref name="bucket"/> is outside 0 to buckets - 1 (it could never match).</exception>
 public sealed class FlowBucketMatch(int bucket, int buckets, uint seed = 0) : PacketMatch
 {
+    private readonly int _buckets = buckets > 0 ? buckets
+        : throw new ArgumentOutOfRangeException(nameof(buckets), buckets, "A flow filter spreads flows over at least one bucket; give a positive divisor, e.g. flow 0/4.");
+    private readonly int _bucket = bucket >= 0 && bucket < buckets ? bucket
+        : throw new ArgumentOutOfRangeException(nameof(bucket), bucket, $"Bucket {bucket} of {buckets} could never match; give 0 to {buckets - 1}.");
+
     /// <summary>True when the frame's flow hash falls in the bucket.</summary>
-    public override bool Matches(PacketBuffer frame) => FlowHash.Bucket(FlowHash.Of(frame, seed), buckets) == bucket;
+    public override bool Matches(PacketBuffer frame) => FlowHash.Bucket(FlowHash.Of(frame, seed), _buckets) == _bucket;
 
     /// <c>flow B/N</c>.
-    public override string ToString() => $"flow {bucket}/{buckets}";
+    public override string ToString() => $"flow {_bucket}/{_buckets}";
 }
 
 /// <summary>A filter: a test and the band or class it sends a frame to.</summary>

@@ -44,8 +44,7 @@ public sealed class QDiscSpec
         {
             throw w.Error($"'{w.Peek}' is not understood here; the qdisc ended before it.");
         }
-        _ = factory(); // build once, so a parameter the constructors refuse is refused now, not on the loop
-        return new QDiscSpec(text, factory);
+        return new QDiscSpec(text, BuiltOnce(factory));
     }
 
     /// <summary>A rate shaper at <paramref name="rate"/> above <paramref name="below"/> (default fq_codel): <c>--shape</c>.</summary>
@@ -54,7 +53,7 @@ public sealed class QDiscSpec
         QDiscSpec inner = below ?? Parse("fq_codel");
         // A burst of 1 ms at the rate, at least two full frames: enough to keep the link busy between wake-ups, small
         // enough that the shaper, not a queue after it, holds the standing queue.
-        int burst = (int)Math.Max(2 * 1514, rate.BytesPerSecond / 1000);
+        int burst = (int)Math.Clamp(rate.BytesPerSecond / 1000, 2 * 1514, int.MaxValue);
         return new QDiscSpec($"shape {rate} over {inner.Text}", () => new TbfQDisc(rate, burst, int.MaxValue, inner: inner.Build()));
     }
 
@@ -120,7 +119,12 @@ public sealed class QDiscSpec
             }
         }
         List<QDiscFilter> built = [.. filters.Select(f => new QDiscFilter(ParseMatch(f.Kind, f.Arg, f.Line), f.Target))];
-        Func<QueueDiscipline> factory = () => new HtbQDisc(classes, built, defaultClass, r2q);
+        return new QDiscSpec(text.Trim(), BuiltOnce(() => new HtbQDisc(classes, built, defaultClass, r2q)));
+    }
+
+    /// <summary>Builds once, so a parameter a constructor refuses is refused now, as a sentence, not on the loop.</summary>
+    private static Func<QueueDiscipline> BuiltOnce(Func<QueueDiscipline> factory)
+    {
         try
         {
             _ = factory();
@@ -129,7 +133,7 @@ public sealed class QDiscSpec
         {
             throw new QDiscSpecException(e.Message.Split(" (Parameter")[0]);
         }
-        return new QDiscSpec(text.Trim(), factory);
+        return factory;
     }
 
     private static PacketMatch ParseMatch(string kind, string arg, string line)
@@ -227,6 +231,10 @@ public sealed class QDiscSpec
                     limit = kind == "pfifo" ? w.Int("limit", 1, 1_000_000) : (int)w.Size("limit");
                 }
                 int l = limit ?? (kind == "pfifo" ? FifoQDisc.DefaultTxQueueLength : FifoQDisc.DefaultTxQueueLength * 1514);
+                if (kind == "bfifo" && l < 1514)
+                {
+                    throw w.Error($"bfifo limit {l} bytes holds no full-size frame (1514 bytes), so it would drop every one; give at least 1514, e.g. limit 150kb.");
+                }
                 return kind == "pfifo" ? () => FifoQDisc.Packets(l) : () => FifoQDisc.Bytes(l);
             }
             case "pfifo_fast":
