@@ -33,11 +33,11 @@ public enum DropReason : byte
     ReassemblyNoBuffer,
     /// <summary>An IP protocol with no handler; a protocol-unreachable is sent.</summary>
     UnknownProtocol,
-    /// <summary>An ICMP message shorter than its 8-byte header, an error message too short to quote the offending header (RFC 792), or a type the stack does not parse (Redirect, Source Quench, Timestamp, and undefined types).</summary>
+    /// <summary>An ICMP message shorter than its 8-byte header, or an error message too short to quote the offending header (RFC 792).</summary>
     IcmpMalformed,
     /// <summary>An ICMP checksum over the whole message that does not verify (RFC 792), unless the device had verified it.</summary>
     IcmpBadChecksum,
-    /// <summary>An ICMP type the stack consumes silently (informational).</summary>
+    /// <summary>An ICMP message the stack discards silently (RFC 1122 3.2.2): a type it does not act on (Redirect, Source Quench, Timestamp and its reply, undefined types) or one it consumes without an answer.</summary>
     IcmpIgnored,
     /// <summary>A UDP datagram shorter than its 8-byte header, or whose length field is under 8 or past the IP payload (RFC 768).</summary>
     UdpMalformed,

@@ -16,7 +16,14 @@ public sealed partial class Interface
         WireError error = Icmpv4Repr.TryParse(icmp, verify, out Icmpv4Repr repr);
         if (error != WireError.Ok)
         {
-            DropFrame(frame, error == WireError.BadChecksum ? DropReason.IcmpBadChecksum : DropReason.IcmpMalformed);
+            // A type the stack does not act on (Redirect, Source Quench, Timestamp, undefined types) is well formed and
+            // discarded silently (RFC 1122 3.2.2): ignored, not malformed, so `nmap -PP` does not look like an attack.
+            DropFrame(frame, error switch
+            {
+                WireError.BadChecksum => DropReason.IcmpBadChecksum,
+                WireError.Unsupported or WireError.BadOperation => DropReason.IcmpIgnored,
+                _ => DropReason.IcmpMalformed,
+            });
             return;
         }
         switch (repr.Type)

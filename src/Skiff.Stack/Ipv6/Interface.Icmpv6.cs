@@ -313,8 +313,10 @@ public sealed partial class Interface
     /// <summary>A Neighbor Advertisement for our <paramref name="target"/> with our MAC (RFC 4861 section 7.2.4).</summary>
     private void SendNeighborAdvertisement(Ipv6Address target, Ipv6Address destination, NdpNeighborFlags flags)
     {
-        SendNdp(Icmpv6Repr.NeighborAdvertisement(target, flags, _options.Mac), target, destination);
-        Counters.NeighborAdvertisementsSent++;
+        if (SendNdp(Icmpv6Repr.NeighborAdvertisement(target, flags, _options.Mac), target, destination))
+        {
+            Counters.NeighborAdvertisementsSent++;
+        }
     }
 
     /// <summary>

@@ -328,8 +328,10 @@ public sealed partial class Interface
     {
         Ipv6Address source = _v6!.UsableLinkLocal(_now);
         Icmpv6Repr repr = Icmpv6Repr.RouterSolicitation(source.IsUnspecified ? null : _options.Mac);
-        SendNdp(repr, source, Ipv6Address.AllRouters);
-        Counters.RouterSolicitationsSent++;
+        if (SendNdp(repr, source, Ipv6Address.AllRouters))
+        {
+            Counters.RouterSolicitationsSent++;
+        }
     }
 
     /// <summary>
@@ -340,24 +342,23 @@ public sealed partial class Interface
     {
         Ipv6Address source = dad ? Ipv6Address.Unspecified : _v6!.SourceFor(target, _now);
         Icmpv6Repr repr = Icmpv6Repr.NeighborSolicitation(target, source.IsUnspecified ? null : _options.Mac);
-        if (unicast is MacAddress mac)
+        bool sent = unicast is MacAddress mac ? SendNdp(repr, source, target, mac) : SendNdp(repr, source, target.SolicitedNode);
+        if (sent)
         {
-            SendNdp(repr, source, target, mac);
+            Counters.NeighborSolicitationsSent++;
         }
-        else
-        {
-            SendNdp(repr, source, target.SolicitedNode);
-        }
-        Counters.NeighborSolicitationsSent++;
     }
 
-    /// <summary>Builds an NDP message with hop limit 255 and sends it: to <paramref name="mac"/> directly, or resolved as any packet.</summary>
-    private void SendNdp(in Icmpv6Repr repr, Ipv6Address source, Ipv6Address destination, MacAddress? mac = null)
+    /// <summary>
+    /// Builds an NDP message with hop limit 255 and sends it: to <paramref name="mac"/> directly, or resolved as any
+    /// packet. False when no buffer was free, so the callers' sent counters count only messages that were built.
+    /// </summary>
+    private bool SendNdp(in Icmpv6Repr repr, Ipv6Address source, Ipv6Address destination, MacAddress? mac = null)
     {
         if (!TryAllocateL4(repr.BufferLength, out PacketBuffer? buffer))
         {
             Counters.Drop(DropReason.NoBuffer);
-            return;
+            return false;
         }
         repr.Emit(new Icmpv6Packet(buffer.Data), source, destination);
         if (mac is MacAddress direct)
@@ -365,12 +366,13 @@ public sealed partial class Interface
             if (!buffer.TryPrepend(Ipv6Packet.HeaderLength))
             {
                 DropFrame(buffer, DropReason.NoBuffer);
-                return;
+                return false;
             }
             new Ipv6Repr(source, destination, IpProtocol.Icmpv6, buffer.Length - Ipv6Packet.HeaderLength, 255).Emit(new Ipv6Packet(buffer.Data));
             TransmitIpv6Frame(buffer, direct);
-            return;
+            return true;
         }
         SendIpv6(buffer, source, destination, IpProtocol.Icmpv6, hopLimit: 255);
+        return true;
     }
 }

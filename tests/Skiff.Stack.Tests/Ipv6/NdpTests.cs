@@ -302,4 +302,27 @@ public sealed class NdpTests
         h.Receive(Ipv6Harness.Packet(Ipv6Harness.PeerLinkLocal, Ipv6Harness.Global, IpProtocol.Icmpv6, message, 255));
         Assert.Equal(1, h.Stack.Counters.Drops(DropReason.NdpRedirectIgnored));
     }
+
+    [Fact]
+    public void Solicitations_that_found_no_buffer_are_counted_as_drops_not_as_sent()
+    {
+        using Ipv6Harness h = new(new Ipv6Options { Addresses = [Ipv6Prefix.Parse("fd00::1/64")], RouterSolicitations = true });
+        List<PacketBuffer> held = [];
+        while (h.Pool.TryAllocate(out PacketBuffer? b))
+        {
+            held.Add(b);
+        }
+        h.Advance(Duration.FromMillis(1500)); // DAD's solicitations and the first router solicitation fall due
+        Assert.Empty(h.Sent);
+        Assert.Equal(0, h.Stack.Counters.NeighborSolicitationsSent);
+        Assert.Equal(0, h.Stack.Counters.RouterSolicitationsSent);
+        Assert.True(h.Stack.Counters.Drops(DropReason.NoBuffer) >= 2);
+        foreach (PacketBuffer b in held)
+        {
+            b.Free();
+        }
+        h.Advance(Duration.FromSeconds(9)); // the solicitations that follow go out, and are counted
+        Assert.True(h.Stack.Counters.RouterSolicitationsSent >= 1);
+        Assert.Equal(h.Sent.Count(f => f.Length > 54 && f[54] == (byte)Icmpv6Type.RouterSolicitation), (int)h.Stack.Counters.RouterSolicitationsSent);
+    }
 }
