@@ -54,6 +54,12 @@ public sealed class TcpConnectionCounters
     /// <summary>Retransmission timeouts after which the SACK scoreboard was kept (the peer had not reneged), so the resend skipped SACKed data.</summary>
     public long SackKeptOnTimeout;
 
+    /// <summary>Segments sent whose SACK option began with a D-SACK block reporting data received twice (RFC 2883).</summary>
+    public long DsacksSent;
+
+    /// <summary>ACKs received whose first SACK block was a D-SACK (RFC 2883 section 4): the peer got some data twice.</summary>
+    public long DsacksReceived;
+
     /// <summary>Fast retransmits (entries into fast recovery).</summary>
     public long FastRetransmits;
 
@@ -110,6 +116,8 @@ public sealed class TcpConnectionCounters
         DroppedUnacceptable = 0;
         DuplicateAcks = 0;
         FastRetransmits = 0;
+        DsacksSent = 0;
+        DsacksReceived = 0;
         SackKeptOnTimeout = 0;
         KeepAlivesSent = 0;
         OutOfOrderSegments = 0;

@@ -50,4 +50,7 @@ public sealed class TcpLayerCounters
     /// <see cref="TcpConnectionCounters.Retransmissions"/>, kept when connections are freed and their counters reset.
     /// </summary>
     public long Retransmissions;
+
+    /// <summary>D-SACK blocks (RFC 2883) received by every connection of the layer: data the peers got twice.</summary>
+    public long DsacksReceived;
 }

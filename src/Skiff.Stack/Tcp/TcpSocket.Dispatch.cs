@@ -463,6 +463,11 @@ public sealed partial class TcpSocket
 
     private void OnAckSent()
     {
+        if (_dsackPending)
+        {
+            _dsackPending = false;
+            Counters.DsacksSent++;
+        }
         _lastAckSent = _rcvNxt;
         _ackNow = false;
         _segmentsSinceAck = 0;
@@ -515,11 +520,18 @@ public sealed partial class TcpSocket
         {
             repr = repr with { Timestamp = new TcpTimestamp(TsNow(_lastNow), _tsRecent) };
         }
-        if (_sackOk && (flags & TcpFlags.Rst) == 0 && !_ooo!.IsEmpty)
+        if (_sackOk && (flags & TcpFlags.Rst) == 0 && (_dsackPending || !_ooo!.IsEmpty))
         {
-            // With timestamps, 3 SACK blocks fit in the 40 option bytes; without, 4 (RFC 2018 3).
+            // With timestamps, 3 SACK blocks fit in the 40 option bytes; without, 4 (RFC 2018 3). A D-SACK block goes
+            // first (RFC 2883 4), then the usual blocks, the most recent first.
             Span<SackBlock> blocks = stackalloc SackBlock[4];
-            int n = _ooo.WriteSackBlocks(blocks[..(_tsOk ? 3 : 4)]);
+            int max = _tsOk ? 3 : 4;
+            int n = 0;
+            if (_dsackPending)
+            {
+                blocks[n++] = _dsack;
+            }
+            n += _ooo!.WriteSackBlocks(blocks[n..max]);
             TcpSackBlocks wire = default;
             for (int i = 0; i < n; i++)
             {

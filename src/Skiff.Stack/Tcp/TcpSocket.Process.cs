@@ -292,6 +292,11 @@ public sealed partial class TcpSocket
             if ((flags & TcpFlags.Rst) == 0)
             {
                 _ackNow = true;
+                if (dataLength > 0 && seq + dataLength <= _rcvNxt && _rcvNxt - seq <= MaxDsackDistance)
+                {
+                    // Wholly below RCV.NXT: a duplicate (a spurious retransmission, or one the network doubled).
+                    RecordDuplicate(seq, seq + dataLength);
+                }
             }
             return false;
         }

@@ -36,6 +36,10 @@ public sealed partial class TcpSocket
                 (uint left, uint right) = seg.SackBlocks[i];
                 blocks[i] = new SackBlock(new SeqNumber(left), new SeqNumber(right));
             }
+            if (IsDsack(blocks[..n], ack))
+            {
+                OnDsackReceived(blocks[0]);
+            }
             newSack = _scoreboard.Update(blocks[..n], SeqNumber.Max(ack, _sndUna));
         }
 
@@ -70,6 +74,32 @@ public sealed partial class TcpSocket
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// RFC 2883 section 4: the first SACK block is a D-SACK when it lies at or below the cumulative ACK, or inside the
+    /// second block. It must also cover data we sent (a forged or stale block is not a D-SACK).
+    /// </summary>
+    private bool IsDsack(ReadOnlySpan<SackBlock> blocks, SeqNumber ack)
+    {
+        if (blocks.Length == 0)
+        {
+            return false;
+        }
+        SackBlock first = blocks[0];
+        if (first.Right <= first.Left || first.Right > _sndMax || first.Left < _iss)
+        {
+            return false;
+        }
+        return first.Right <= ack
+            || (blocks.Length > 1 && first.Left >= blocks[1].Left && first.Right <= blocks[1].Right);
+    }
+
+    /// <summary>The peer reported bytes it received twice: one of our retransmissions (or the original) was unnecessary.</summary>
+    private void OnDsackReceived(SackBlock block)
+    {
+        Counters.DsacksReceived++;
+        _layerCounters.DsacksReceived++;
     }
 
     private void OnNewAck(Instant now, in TcpRepr seg, SeqNumber ack, int acked)
@@ -205,6 +235,10 @@ public sealed partial class TcpSocket
             {
                 // Entirely old data (perhaps with a FIN we already have): ACK at once, it is a retransmission.
                 _ackNow = true;
+                if (dataLength > 0)
+                {
+                    RecordDuplicate(seq, seq + dataLength);
+                }
                 if (fin && seq + dataLength == _rcvNxt - 1 && _finReceived)
                 {
                     return false;
@@ -219,6 +253,7 @@ public sealed partial class TcpSocket
             }
             else
             {
+                RecordDuplicate(seq, _rcvNxt);
                 payload!.TryAdjust(stale);
                 dataLength -= stale;
                 seq = _rcvNxt;
@@ -256,6 +291,10 @@ public sealed partial class TcpSocket
             {
                 Counters.DroppedOutOfOrderFull++;
             }
+            else if (r == OutOfOrderQueue.InsertResult.Duplicate && dataLength > 0)
+            {
+                RecordDuplicate(seq, seq + dataLength);
+            }
             return false;
         }
 
@@ -289,6 +328,25 @@ public sealed partial class TcpSocket
             ScheduleAck(now, dataLength);
         }
         return taken;
+    }
+
+    /// <summary>How far below RCV.NXT a duplicate may start and still be reported (older ones are not worth a block).</summary>
+    private const int MaxDsackDistance = 1 << 30;
+
+    /// <summary>
+    /// A segment brought bytes we already hold, [<paramref name="left"/>, <paramref name="right"/>): with SACK on, the
+    /// next segment we send reports them as a D-SACK block, first in its SACK option (RFC 2883 section 4), so the
+    /// sender learns its retransmission was spurious (undo, RFC 8985's reordering window). Only the latest is kept.
+    /// </summary>
+    private void RecordDuplicate(SeqNumber left, SeqNumber right)
+    {
+        if (!_sackOk || right <= left)
+        {
+            return;
+        }
+        _dsack = new SackBlock(left, right);
+        _dsackPending = true;
+        _ackNow = true;
     }
 
     private void DrainOutOfOrder(ref bool fin)

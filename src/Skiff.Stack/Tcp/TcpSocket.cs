@@ -70,6 +70,8 @@ public sealed partial class TcpSocket
     private Instant _delayedAckAt = Instant.Never;
     private bool _windowUpdateDeferred; // a read opened the window; the update may ride on the next segment
     private int _readSinceAdvertised;   // bytes the application took since a segment last carried our window
+    private bool _dsackPending;         // a duplicate arrived: the next segment reports it first (RFC 2883)
+    private SackBlock _dsack;
 
     // Timers. _lastNow is the latest instant the caller passed in (for timestamps on emitted segments).
     private Instant _lastNow;
@@ -428,6 +430,7 @@ public sealed partial class TcpSocket
         _delayedAckAt = Instant.Never;
         _windowUpdateDeferred = false;
         _readSinceAdvertised = 0;
+        _dsackPending = false;
         _rtoAt = Instant.Never;
         _persistAt = Instant.Never;
         _keepAliveAt = Instant.Never;
