@@ -146,6 +146,37 @@ print(n, hashlib.sha256(data).hexdigest(), flush=True)
         Assert.Matches(@"drops:.* Filter [3-9]", report);
     }
 
+    /// <summary>
+    /// <c>--shape</c> on a forwarder: each port's egress runs through its own shaper above fq_codel, so a kernel TCP
+    /// transfer through the bridge arrives intact but no faster than the rate, and the report shows the qdisc's
+    /// tc-style line with the data it sent and the times the shaper held it back.
+    /// </summary>
+    [PrivilegedTheory("ip", "ping", "python3", "ethtool", "kill")]
+    [InlineData("afpacket")]
+    [InlineData("afxdp")]
+    [InlineData("tap")]
+    public void Io_mode_with_shape_holds_a_tcp_transfer_to_the_rate_and_reports_the_qdisc(string driver)
+    {
+        using ThreeNamespaces ns = new(routed: false, veths: driver != "tap");
+        using Process fwd = StartFwd(ns, driver, ["--mode", "io", "--shape", "20mbit"], ready: () => TcpWorks(ns));
+        const int bytes = 4 << 20;
+        Stopwatch watch = Stopwatch.StartNew();
+        Transfer(ns, bytes);
+        TimeSpan took = watch.Elapsed;
+        string report = ServeProcess.Interrupt(fwd);
+        // 4 MiB of payload at 20 Mbit/s take 1.68 s on the wire before headers; a shaper that let it through faster
+        // would not be shaping (a slow machine only makes it take longer).
+        Assert.True(took > TimeSpan.FromSeconds(1.3), $"4 MiB crossed a 20 Mbit/s shaper in {took.TotalSeconds:F2} s:\n{report}");
+        Match line = QDiscLine().Match(report.Split("port 1: rx")[1]); // the exit report, not the banner
+        Assert.True(line.Success, report);
+        Assert.True(long.Parse(line.Groups[1].Value) > bytes, report);   // port 1 (to B) sent the data
+        Assert.True(long.Parse(line.Groups[2].Value) > 0, report);       // and the shaper held it back
+        Assert.Contains("qdisc shape 20Mbit over fq_codel", report);
+    }
+
+    [GeneratedRegex(@"qdisc [^:]+: sent (\d+) bytes \d+ pkt \(dropped \d+, overlimits (\d+)")]
+    private static partial Regex QDiscLine();
+
     /// <summary>Starts skiff fwd in M on the two ports; returns once A reaches B through it (ping, or <paramref name="ready"/>).</summary>
     private static Process StartFwd(ThreeNamespaces ns, string driver, string[] options, string? ipA = null, string? ipB = null,
         int? mtuB = null, string? peerMacA = null, string? peerMacB = null, Func<bool>? ready = null)

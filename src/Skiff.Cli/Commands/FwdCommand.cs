@@ -48,6 +48,8 @@ public static class FwdCommand
         {
             command.Options.Add(o);
         }
+        QDiscOptionSet qdiscs = new();
+        qdiscs.AddTo(command);
         command.SetAction(result =>
         {
             TextWriter output = result.InvocationConfiguration.Output;
@@ -56,6 +58,11 @@ public static class FwdCommand
             ForwardingMode forwardingMode = result.GetValue(mode) switch { "mac" => ForwardingMode.Mac, "l3" => ForwardingMode.L3, _ => ForwardingMode.Io };
             List<FwdPortSpec>? specs = ReadPorts(result, error);
             if (specs is null)
+            {
+                return 2;
+            }
+            Skiff.QDisc.Spec.QDiscSpec? qdisc = qdiscs.Read(result, Name, error, out bool qdiscOk);
+            if (!qdiscOk)
             {
                 return 2;
             }
@@ -175,6 +182,10 @@ public static class FwdCommand
                     };
                     output.WriteLine($"  port {p}: {opened[p * n].Description}, MAC {ports[p].Mac}{extra}");
                 }
+                if (qdisc is not null)
+                {
+                    output.WriteLine($"  egress qdisc on every port and core: {qdisc.Text}");
+                }
                 if (table is not null)
                 {
                     output.WriteLine($"  routes: {table.Routes.Count} ({table.Lpm.GroupsUsed} /24s hold longer prefixes)");
@@ -188,6 +199,7 @@ public static class FwdCommand
                     Hooks = hooks,
                     Idle = result.GetValue(busyPoll) ? SkiffIdlePolicy.BusyPoll : new SkiffIdlePolicy(),
                     Stats = stats,
+                    QDisc = qdisc,
                 };
                 return runner.Run(TimeSpan.FromSeconds(result.GetValue(seconds)), output, error, stop.Token);
             }

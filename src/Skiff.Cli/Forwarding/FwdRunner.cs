@@ -31,6 +31,9 @@ internal sealed class FwdRunner
 
     public SkiffControlServer? Stats { get; init; }
 
+    /// <summary>The egress qdisc of every port: each port of each loop gets its own, as each Linux TX queue has. Null: none.</summary>
+    public Skiff.QDisc.Spec.QDiscSpec? QDisc { get; init; }
+
     /// <summary>Forwards until <paramref name="stop"/> or <paramref name="duration"/> (zero: no limit); prints the counters. Exit 0, or 1 when a loop failed.</summary>
     public int Run(TimeSpan duration, TextWriter output, TextWriter error, CancellationToken stop)
     {
@@ -52,6 +55,10 @@ internal sealed class FwdRunner
                 engine.AddStage(new ForwarderStage(forwarder));
             }
             Hooks?.AddTo(engine);
+            for (int p = 0; p < ports.Length && QDisc is not null; p++)
+            {
+                engine.SetEgressQDisc(p, QDisc.Build());
+            }
             engines[q] = engine;
             forwarders[q] = forwarder;
         }
@@ -106,6 +113,13 @@ internal sealed class FwdRunner
             long rx = engines.Sum(e => e.PortCountersOf(port).RxFrames);
             long tx = engines.Sum(e => e.PortCountersOf(port).TxFrames);
             text.Append(CultureInfo.InvariantCulture, $"  port {p}: rx {rx} tx {tx}\n");
+            if (QDisc is not null)
+            {
+                // tc -s qdisc's line, summed over the loops (read after they stopped).
+                Skiff.QDisc.QDiscStatistics[] s = [.. engines.Select(e => e.EgressQDiscOf(port)!.Statistics)];
+                text.Append(CultureInfo.InvariantCulture,
+                    $"    qdisc {QDisc.Text}: sent {s.Sum(x => x.SentBytes)} bytes {s.Sum(x => x.SentPackets)} pkt (dropped {s.Sum(x => x.Dropped)}, overlimits {s.Sum(x => x.Overlimits)} requeues {s.Sum(x => x.Requeues)}) backlog {s.Sum(x => x.BacklogPackets)}p\n");
+            }
         }
         Dictionary<DropReason, long> drops = [];
         foreach (SkiffEngine e in engines)
