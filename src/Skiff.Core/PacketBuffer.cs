@@ -57,7 +57,7 @@ public sealed unsafe class PacketBuffer
     /// <summary>The device queue the frame arrived on.</summary>
     public ushort Queue { get; set; }
 
-    /// <summary>The flow hash (Toeplitz RSS) if the device or the engine computed one; 0 otherwise.</summary>
+    /// <summary>The flow hash: on receive the Toeplitz RSS hash if the device or the engine computed one; on transmit the sending TCP socket's hash (Linux's sk_txhash, <see cref="IEgressBacklog"/>); 0 otherwise.</summary>
     public uint RssHash { get; set; }
 
     /// <summary>When the frame was received (the caller's clock).</summary>

@@ -34,6 +34,12 @@ public sealed class TxBuffer
     /// <summary>What the port behind this buffer can do (MTU, transmit checksum offloads).</summary>
     public DeviceCapabilities Capabilities { get; set; }
 
+    /// <summary>
+    /// The egress stage behind this buffer, when it queues frames per sender (a qdisc): TCP asks it before building data
+    /// segments (TCP small queues). Null: frames go straight to the device. Set by the buffer's owner (the engine).
+    /// </summary>
+    public IEgressBacklog? Backlog { get; set; }
+
     /// <summary>Frames held.</summary>
     public int Count => _count;
 

@@ -229,13 +229,7 @@ public sealed class CodelQDisc : QueueDiscipline
 
         public readonly PacketBuffer? Dequeue(out Instant enqueuedAt) => owner._slab.Pop(ref owner._queue, out enqueuedAt);
 
-        public readonly void Drop(PacketBuffer frame) => owner.DropByLaw(frame);
-    }
-
-    private void DropByLaw(PacketBuffer frame)
-    {
-        OwnDrops++;
-        frame.Free();
+        public readonly void Drop(PacketBuffer frame) => owner.Drop(frame);
     }
 
     /// <summary>The next frame the control law lets through at <paramref name="now"/> (RFC 8289 section 5): frames whose sojourn stayed above target for an interval are dropped, or CE-marked when ECN is on, on the way. Null when the queue is empty, or was emptied by drops.</summary>

@@ -215,11 +215,7 @@ public sealed class FqCodelQDisc : QueueDiscipline
             return frame;
         }
 
-        public readonly void Drop(PacketBuffer frame)
-        {
-            owner.OwnDrops++;
-            frame.Free();
-        }
+        public readonly void Drop(PacketBuffer frame) => owner.Drop(frame);
     }
 
     /// <summary>

@@ -28,6 +28,7 @@ public abstract class QueueDiscipline
     protected long Overlimits;
 
     private long _requeues;
+    private IQDiscDropObserver? _dropObserver;
 
     /// <summary>Sets <see cref="Kind"/> to <paramref name="kind"/>, the name tc gives the qdisc.</summary>
     protected QueueDiscipline(string kind) => Kind = kind;
@@ -107,11 +108,26 @@ public abstract class QueueDiscipline
     /// <summary>The bytes of the frame held by <see cref="Peek"/>.</summary>
     protected int PeekedBytes => _peeked?.Length ?? 0;
 
-    /// <summary>Counts and frees a frame this qdisc drops.</summary>
+    /// <summary>Counts and frees a frame this qdisc drops, telling the observer of drops first (<see cref="ObserveDrops"/>).</summary>
     protected void Drop(PacketBuffer frame)
     {
         OwnDrops++;
+        _dropObserver?.OnDropped(frame);
         frame.Free();
+    }
+
+    /// <summary>
+    /// Tells <paramref name="observer"/> (null: nobody) of every frame this qdisc and every qdisc below it drops, just before
+    /// it is freed: the engine's egress stage keeps its per-socket backlog (TCP small queues) with it. Set it again after
+    /// changing the tree.
+    /// </summary>
+    public void ObserveDrops(IQDiscDropObserver? observer)
+    {
+        _dropObserver = observer;
+        for (int i = 0; i < ChildCount; i++)
+        {
+            Child(i).ObserveDrops(observer);
+        }
     }
 
     /// <summary>The engine's egress could not hand <paramref name="frames"/> dequeued frames to the device and keeps them for the next burst (tc's requeues).</summary>

@@ -21,6 +21,12 @@ public sealed partial class Interface
         {
             return false;
         }
+        uint txHash = TxHashOf(tuple);
+        bool hasData = payloadFirst.Length + payloadSecond.Length > 0;
+        if (hasData && _output.Backlog is IEgressBacklog backlog && !SmallQueueHasRoom(backlog, txHash))
+        {
+            return false; // TCP small queues: the data stays in the socket until the qdisc drains (Interface.SmallQueues.cs)
+        }
         int header = repr.HeaderLength;
         int total = header + payloadFirst.Length + payloadSecond.Length;
         if (!TryAllocateL4(total, out PacketBuffer? buffer))
@@ -33,7 +39,9 @@ public sealed partial class Interface
         payloadSecond.CopyTo(data[(header + payloadFirst.Length)..]);
         uint pseudo = Checksum.PseudoHeader(tuple.LocalAddress, tuple.RemoteAddress, IpProtocol.Tcp, total);
         repr.Emit(new TcpSegment(data), pseudo, fillChecksum: (_output.Capabilities.TxChecksum & ChecksumOffloads.Tcp) == 0);
+        buffer.RssHash = txHash;
         SendIpv4(buffer, tuple.LocalAddress, tuple.RemoteAddress, IpProtocol.Tcp);
+        ChargeSmallQueue(txHash, total + Ipv4HeaderBytes + EthernetHeaderBytes);
         return true;
     }
 

@@ -209,6 +209,7 @@ public sealed partial class Interface : IPacketConsumer
         ArgumentNullException.ThrowIfNull(output);
         _now = now;
         _output = output;
+        ResetSmallQueues();
         if (!_announced)
         {
             _announced = true;
@@ -247,7 +248,8 @@ public sealed partial class Interface : IPacketConsumer
                 return now;
             }
         }
-        Instant at = Tcp.PollAt(now);
+        // Sockets TCP small queues held back wait for the egress stage's next departure, which the engine wakes for.
+        Instant at = Tcp.PollAt(now, pendingWaitsForEgress: HeldBackWaitForEgress);
         at = Instant.Min(at, Arp.PollAt());
         at = Instant.Min(at, Reassembler.PollAt());
         at = Instant.Min(at, Ipv6PollAt());

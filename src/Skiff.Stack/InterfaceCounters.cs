@@ -54,6 +54,8 @@ public sealed class InterfaceCounters
     public long ForwardedFrames;
     /// <summary>Forwarded frames copied from the receiving port's pool into the sending port's (two AF_XDP UMEMs).</summary>
     public long ForwardCopies;
+    /// <summary>Times TCP small queues held a data segment back in its socket because enough of the socket's bytes already waited in the egress qdisc (<see cref="IEgressBacklog"/>).</summary>
+    public long TcpSmallQueueThrottles;
 
     /// <summary>Drops of one cause.</summary>
     public long Drops(DropReason reason) => _drops[(int)reason];

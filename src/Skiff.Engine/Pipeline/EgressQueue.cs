@@ -7,19 +7,83 @@ namespace Skiff.Engine.Pipeline;
 /// port's root <see cref="QueueDiscipline"/>; the TX burst is filled from its dequeue. Frames the device refuses stay here, at the
 /// front of the next burst, and count as requeues (Linux's dev_requeue_skb). Loop thread only; allocates nothing.
 /// </summary>
-internal sealed class EgressQueue(QueueDiscipline root, int burst)
+/// <remarks>
+/// TCP small queues (<see cref="IEgressBacklog"/>): the stage counts the bytes it holds per sender hash bucket (a frame's
+/// <see cref="PacketBuffer.RssHash"/>, which TCP stamps), from the enqueue until the qdisc lets the frame go to the TX burst
+/// or drops it (<see cref="IQDiscDropObserver"/>), and measures how many bytes it lets go per millisecond for the limit.
+/// </remarks>
+internal sealed class EgressQueue : IEgressBacklog, IQDiscDropObserver
 {
-    private readonly PacketBuffer[] _burst = new PacketBuffer[burst];
-    private int _held; // frames at the front of _burst the device refused
+    /// <summary>Sender hash buckets counted (a power of two).</summary>
+    private const int Buckets = 1024;
 
-    public QueueDiscipline Root { get; } = root;
+    /// <summary>The smallest limit: two full Ethernet frames (Linux: two packets).</summary>
+    private const int MinLimitBytes = 2 * 1514;
+
+    /// <summary>The largest limit (Linux's tcp_limit_output_bytes, 1 MiB).</summary>
+    private const int MaxLimitBytes = 1 << 20;
+
+    private readonly PacketBuffer[] _burst;
+    private int _held; // frames at the front of _burst the device refused
+    private readonly int[] _queuedBytes = new int[Buckets]; // by sender hash bucket: enqueued, not yet sent or dropped
+    private Instant _windowStart;
+    private long _windowBytes;    // bytes sent since _windowStart
+    private int _lastMillisecond; // bytes sent per millisecond over the last full window
+    private int _largestFrame = 1514;
+
+    public EgressQueue(QueueDiscipline root, int burst)
+    {
+        Root = root;
+        _burst = new PacketBuffer[burst];
+        root.ObserveDrops(this);
+    }
+
+    public QueueDiscipline Root { get; }
+
+    /// <inheritdoc />
+    public int QueuedBytes(uint txHash) => _queuedBytes[txHash & (Buckets - 1)];
+
+    /// <inheritdoc />
+    public int LimitBytes => Math.Clamp(_lastMillisecond, Math.Max(MinLimitBytes, 2 * _largestFrame), MaxLimitBytes);
 
     /// <summary>Queues <paramref name="frames"/> (ownership passes: the qdisc frees what it drops).</summary>
     public void Enqueue(Span<PacketBuffer> frames, Instant now)
     {
         foreach (PacketBuffer frame in frames)
         {
+            if (frame.RssHash != 0)
+            {
+                _queuedBytes[frame.RssHash & (Buckets - 1)] += frame.Length; // before the enqueue: a drop there subtracts
+            }
             Root.Enqueue(frame, now);
+        }
+    }
+
+    /// <summary>A frame the qdisc drops leaves its sender's backlog.</summary>
+    void IQDiscDropObserver.OnDropped(PacketBuffer frame)
+    {
+        if (frame.RssHash != 0)
+        {
+            _queuedBytes[frame.RssHash & (Buckets - 1)] -= frame.Length;
+        }
+    }
+
+    /// <summary>A frame the qdisc let go leaves its sender's backlog; the bytes let go per millisecond set the limit.</summary>
+    private void Left(PacketBuffer frame, Instant now)
+    {
+        int length = frame.Length;
+        if (frame.RssHash != 0)
+        {
+            _queuedBytes[frame.RssHash & (Buckets - 1)] -= length;
+        }
+        _largestFrame = Math.Max(_largestFrame, length);
+        _windowBytes += length;
+        long elapsed = (now - _windowStart).TotalMicros;
+        if (elapsed >= 1000)
+        {
+            _lastMillisecond = (int)Math.Min(_windowBytes * 1000 / elapsed, int.MaxValue);
+            _windowStart = now;
+            _windowBytes = 0;
         }
     }
 
@@ -34,6 +98,7 @@ internal sealed class EgressQueue(QueueDiscipline root, int burst)
             int n = _held;
             while (n < _burst.Length && Root.Dequeue(now) is PacketBuffer frame)
             {
+                Left(frame, now);
                 _burst[n++] = frame;
             }
             if (n == 0)
@@ -75,5 +140,6 @@ internal sealed class EgressQueue(QueueDiscipline root, int burst)
         }
         _held = 0;
         Root.Reset();
+        Array.Clear(_queuedBytes);
     }
 }

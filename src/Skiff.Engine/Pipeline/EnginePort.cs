@@ -57,6 +57,7 @@ internal sealed class EnginePort : ITxBufferFlusher
     {
         _egress?.FreeAll();
         _egress = qdisc is null ? null : new EgressQueue(qdisc, Output.Capacity);
+        Output.Backlog = _egress; // TCP small queues ask it before building data segments
     }
 
     /// <summary>When the egress stage must run again without news: never without a qdisc (Output's frames are counted by the loop).</summary>

@@ -856,10 +856,14 @@ public sealed class TcpLayer
         }
     }
 
-    /// <summary>When the layer next needs a poll: now if a socket was touched, else the earliest armed deadline (perhaps one already moved later: that poll finds nothing due and re-arms).</summary>
-    internal Instant PollAt(Instant now)
+    /// <summary>
+    /// When the layer next needs a poll: now if a socket was touched, else the earliest armed deadline (perhaps one already
+    /// moved later: that poll finds nothing due and re-arms). <paramref name="pendingWaitsForEgress"/>: touched sockets were
+    /// held back by TCP small queues and wait for the egress stage's next departure, which wakes the engine itself.
+    /// </summary>
+    internal Instant PollAt(Instant now, bool pendingWaitsForEgress = false)
     {
-        if (_replyCount > 0 || _pendingCount > 0)
+        if (_replyCount > 0 || (_pendingCount > 0 && !pendingWaitsForEgress))
         {
             return now;
         }
