@@ -72,6 +72,7 @@ try
 {
     await using SkiffStack stack = SkiffStack.CreateBuilder(stackOptions).UseDevice(device.Device).Build();
     await using DnsServerHost host = await DnsServerHost.StartAsync(stack, zone, options.Port, maxUdp);
+    DnsMetrics.Register(host); // skiff stats' "app" rows, dotnet-counters and OpenTelemetry
     SkiffControlServer? control = null;
     if (options.StatsSocket != "none")
     {

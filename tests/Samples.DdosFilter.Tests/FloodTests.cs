@@ -115,6 +115,8 @@ public sealed partial class FloodTests(ITestOutputHelper output)
 
             // skiff stats showed the hooks' verdicts; skiff capture --point drop wrote dropped frames with their cause.
             Assert.Contains("hook syn-proxy", stats);
+            // and the filter's own instruments (DdosMetrics) under "app": the SYN cookies the proxy sent.
+            Assert.Matches(@"\n  skiff\.ddos\.syncookies\{skiff\.ddos\.result=sent\} +[1-9]", stats);
             Assert.Contains("hook drop udp src port 11211", stats);
             Assert.Contains("hook rate-limit", stats);
             byte[] pcapng = File.ReadAllBytes(capturePath);

@@ -18,11 +18,12 @@ public sealed class DigTests
         // The veth checksum trap (TESTING.md): the kernel peer must finish its checksums before frames cross the veth.
         ExternalTools.Check("ip", NetnsPair.In(pair.NamespaceB, ExternalTools.Require("ethtool"), "-K", pair.LinkB, "tx", "off", "tso", "off", "gso", "off"));
         string zoneFile = Path.Combine(Path.GetTempPath(), $"skiff-dns-{Guid.NewGuid():N}.zone");
+        string statsSocket = Path.Combine(Path.GetTempPath(), $"skiff-dns-{Guid.NewGuid():N}.sock");
         File.WriteAllText(zoneFile, TestZones.WithBigTxt);
         try
         {
             using ServerProcess server = ServerProcess.StartIn(pair.NamespaceA, "--driver", driver, "--iface", pair.LinkA, "--ip", $"{pair.Ipv4A}/24",
-                "--zone", zoneFile, "--stats-socket", "none");
+                "--zone", zoneFile, "--stats-socket", statsSocket);
             string Dig(params string[] args) =>
                 ExternalTools.Run("ip", NetnsPair.In(pair.NamespaceB, [ExternalTools.Require("dig"), $"@{pair.Ipv4A}", "+norec", "+time=2", "+tries=2", .. args])).Output;
             server.WaitUntil(() => Dig("web.example.com", "A").Contains("status: NOERROR", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "dig's first answer");
@@ -66,6 +67,12 @@ public sealed class DigTests
             Assert.Contains("status: BADVERS", badvers);
             Assert.Contains("; EDNS: version: 0,", badvers);
 
+            // The server's own counters reach skiff stats through its control socket, in the snapshot's "app" values.
+            string snapshot = Snapshot(statsSocket);
+            Assert.Contains("\"name\":\"skiff.dns.queries\"", snapshot);
+            Assert.Matches("\"name\":\"skiff.dns.responses\",\"tags\":\"skiff.dns.result=nxdomain\",\"value\":[1-9]", snapshot);
+            Assert.Matches("\"name\":\"skiff.dns.truncated\",\"tags\":\"\",\"value\":2", snapshot);
+
             string output = server.Interrupt();
             Assert.Contains($"over {banner}{pair.LinkA}", output);
             Assert.Matches(@"udp queries \d+: answers \d+, nodata [1-9]\d*, nxdomain [1-9]\d*, refused [1-9]\d*, notimp 0, badvers 1, formerr 0; truncated 2,", output);
@@ -75,6 +82,22 @@ public sealed class DigTests
         {
             File.Delete(zoneFile);
         }
+    }
+
+    /// <summary>The control socket's answer to <c>snapshot</c> (the line <c>skiff stats</c> reads).</summary>
+    private static string Snapshot(string path)
+    {
+        using System.Net.Sockets.Socket s = new(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        s.ReceiveTimeout = 10_000;
+        s.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        s.Send("snapshot\n"u8);
+        List<byte> line = [];
+        byte[] one = new byte[1];
+        while (s.Receive(one) == 1 && one[0] != (byte)'\n')
+        {
+            line.Add(one[0]);
+        }
+        return System.Text.Encoding.UTF8.GetString([.. line]);
     }
 
     [Fact]

@@ -41,7 +41,21 @@ internal static class StatsProtocol
                 snapshots.Add(SkiffMetricsSnapshot.ReadJson(q)
                     ?? throw new SkiffControlException("A queue in the control socket's answer is malformed; are skiff stats and skiff serve the same version?"));
             }
-            return new StatsReport(pidValue, snapshots, line);
+            List<AppValue> app = [];
+            if (root.TryGetProperty("app", out JsonElement values) && values.ValueKind == JsonValueKind.Array)
+            {
+                foreach (JsonElement v in values.EnumerateArray())
+                {
+                    if (v.ValueKind == JsonValueKind.Object && v.TryGetProperty("name", out JsonElement name) && name.ValueKind == JsonValueKind.String
+                        && v.TryGetProperty("value", out JsonElement value) && value.TryGetDouble(out double number))
+                    {
+                        string tags = v.TryGetProperty("tags", out JsonElement t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
+                        string? unit = v.TryGetProperty("unit", out JsonElement u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
+                        app.Add(new AppValue(name.GetString()!, tags, number, unit));
+                    }
+                }
+            }
+            return new StatsReport(pidValue, snapshots, line) { App = app };
         }
         catch (JsonException)
         {

@@ -119,7 +119,31 @@ internal static class StatsTable
             }
         }
         AppendQDiscs(text, columns, before, all);
+        AppendApp(text, current.App);
         return text.ToString();
+    }
+
+    /// <summary>The application's own instruments (a sample's counters in the Skiff meter): one row each, the process's value.</summary>
+    private static void AppendApp(StringBuilder text, IReadOnlyList<AppValue> app)
+    {
+        if (app.Count == 0)
+        {
+            return;
+        }
+        text.Append("app (the process's own instruments in the Skiff meter)\n");
+        foreach (AppValue v in app)
+        {
+            string value = v.Value == Math.Floor(v.Value) && Math.Abs(v.Value) < 1e15
+                ? Number((long)v.Value)
+                : v.Value.ToString("G6", CultureInfo.InvariantCulture);
+            string label = "  " + v.Label;
+            text.Append(label.Length < LabelWidth ? label.PadRight(LabelWidth) : label + " ").Append(value.PadLeft(TotalWidth));
+            if (v.Unit is { Length: > 0 } unit)
+            {
+                text.Append(' ').Append(unit);
+            }
+            text.Append('\n');
+        }
     }
 
     /// <summary>Each egress qdisc (by port and handle, as every queue runs the same tree): tc's counters.</summary>

@@ -31,7 +31,13 @@ public static class SkiffControlProtocol
     private static readonly JsonWriterOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>A stats answer line.</summary>
-    public static byte[] Report(int pid, IReadOnlyList<SkiffMetricsSnapshot> queues) => Line(json =>
+    public static byte[] Report(int pid, IReadOnlyList<SkiffMetricsSnapshot> queues) => Report(pid, queues, []);
+
+    /// <summary>
+    /// A stats answer line with the application's own instruments: <c>"app":[{"name":..,"tags":"k=v,..","value":N,"unit":..}]</c>
+    /// after the queues (left out when there are none).
+    /// </summary>
+    internal static byte[] Report(int pid, IReadOnlyList<SkiffMetricsSnapshot> queues, IReadOnlyList<AppInstrumentValue> app) => Line(json =>
     {
         json.WriteNumber("pid", pid);
         json.WriteStartArray("queues");
@@ -40,6 +46,23 @@ public static class SkiffControlProtocol
             s.WriteJson(json);
         }
         json.WriteEndArray();
+        if (app.Count > 0)
+        {
+            json.WriteStartArray("app");
+            foreach (AppInstrumentValue v in app)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", v.Name);
+                json.WriteString("tags", v.Tags);
+                json.WriteNumber("value", v.Value);
+                if (v.Unit is string unit)
+                {
+                    json.WriteString("unit", unit);
+                }
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }
     });
 
     /// <summary>An error answer line.</summary>

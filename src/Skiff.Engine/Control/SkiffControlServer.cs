@@ -34,6 +34,7 @@ public sealed class SkiffControlServer : IDisposable
     private readonly Task _accepting;
     private readonly int _pid = Environment.ProcessId;
     private SkiffMetricsPublisher[] _publishers = [];
+    private readonly AppInstruments _app = new(); // the application's own instruments in the Skiff meter
     private SkiffEngine[] _engines = [];
     private long _captures;
     private int _activeCaptures;
@@ -339,7 +340,7 @@ public sealed class SkiffControlServer : IDisposable
             snapshots.Add(p.Read());
         }
         Interlocked.Increment(ref _answered);
-        return SkiffControlProtocol.Report(_pid, snapshots);
+        return SkiffControlProtocol.Report(_pid, snapshots, _app.Read());
     }
 
     /// <summary>Stops answering, closes every client and removes the socket file. Idempotent.</summary>
@@ -362,6 +363,7 @@ public sealed class SkiffControlServer : IDisposable
         catch (AggregateException)
         {
         }
+        _app.Dispose();
         try
         {
             File.Delete(Path);

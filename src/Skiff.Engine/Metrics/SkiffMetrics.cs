@@ -120,6 +120,27 @@ public static class SkiffMetrics
     private static SkiffMetricsPublisher[] s_publishers = [];
     private static readonly Meter s_meter = CreateMeter();
 
+    // Every instrument CreateMeter made, before an application could add its own to the meter.
+    private static readonly HashSet<Instrument> s_engineInstruments = InstrumentsOf(s_meter);
+
+    /// <summary>True for the engine's own instruments; false for those an application created on <see cref="Meter"/>.</summary>
+    internal static bool IsEngineInstrument(Instrument instrument) => s_engineInstruments.Contains(instrument);
+
+    private static HashSet<Instrument> InstrumentsOf(Meter meter)
+    {
+        HashSet<Instrument> found = [];
+        using MeterListener listener = new();
+        listener.InstrumentPublished = (instrument, _) =>
+        {
+            if (instrument.Meter == meter)
+            {
+                found.Add(instrument);
+            }
+        };
+        listener.Start(); // reports every instrument that exists now, synchronously
+        return found;
+    }
+
     /// <summary>The meter (created on first use of this type).</summary>
     public static Meter Meter => s_meter;
 

@@ -135,6 +135,38 @@ public sealed class SkiffControlServerTests : IDisposable
     }
 
     [Fact]
+    public void The_applications_own_instruments_in_the_Skiff_meter_come_with_the_snapshot_and_print_under_app()
+    {
+        // What a sample does for its counters (DdosFilter's rate-limited sources, DnsServer's answers): observable
+        // instruments on SkiffMetrics.Meter, read when a listener collects. The meter is the process's, so the names are unique.
+        string name = $"skiff.test.{Guid.NewGuid():N}";
+        long answers = 41;
+        SkiffMetrics.Meter.CreateObservableCounter(name + ".answers", () => answers, "{answer}", "Answers.");
+        SkiffMetrics.Meter.CreateObservableGauge(name + ".entries", () => new[]
+        {
+            new System.Diagnostics.Metrics.Measurement<long>(3, new KeyValuePair<string, object?>("table", "flows")),
+            new System.Diagnostics.Metrics.Measurement<long>(5, new KeyValuePair<string, object?>("table", "sources")),
+        });
+        StartLoop();
+        using SkiffControlServer server = SkiffControlServer.Start(SocketPath(), replaceStale: false);
+        server.Publishers = [_publisher];
+        using StatsClient client = StatsClient.Connect(server.Path, TimeSpan.FromSeconds(10));
+        answers = 42;
+        StatsReport report = client.Request();
+        AppValue counted = Assert.Single(report.App, v => v.Name == name + ".answers");
+        Assert.Equal((42.0, "", "{answer}"), (counted.Value, counted.Tags, counted.Unit));
+        Assert.Equal(["table=flows 3", "table=sources 5"], report.App.Where(v => v.Name == name + ".entries").Select(v => $"{v.Tags} {v.Value}"));
+        // The engine's own instruments are the table's rows, not the app's.
+        Assert.DoesNotContain(report.App, v => v.Name.StartsWith("skiff.rx.", StringComparison.Ordinal) || v.Name == SkiffMetrics.Drops);
+        string table = StatsTable.Format(report, null, server.Path, DateTimeOffset.UnixEpoch);
+        Assert.Contains("app (the process's own instruments in the Skiff meter)", table);
+        Assert.Matches($@"\n  {System.Text.RegularExpressions.Regex.Escape(name)}\.answers +42 \{{answer\}}\n", table);
+        Assert.Contains($"  {name}.entries{{table=sources}}", table);
+        answers = 50;
+        Assert.Equal(50, Assert.Single(client.Request().App, v => v.Name == name + ".answers").Value);
+    }
+
+    [Fact]
     public void Clients_beyond_the_bound_are_told_so_and_the_others_go_on()
     {
         StartLoop();
