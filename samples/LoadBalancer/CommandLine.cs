@@ -32,6 +32,8 @@ public static class CommandLine
           --idle-timeout S              a connection entry's idle lifetime in seconds (default 60)
           --seconds S                   stop after S seconds (default: run until Ctrl-C)
           --status S                    print a status line every S seconds (default 5; 0: never)
+          --stats-socket PATH|none      the control socket skiff stats and skiff capture attach to
+                                        (default skiff-serve-PID.sock in $XDG_RUNTIME_DIR or /tmp)
 
         Example (three backends that decapsulate IP-in-IP and own 10.0.0.100):
           LoadBalancer --driver afxdp --iface eth1 --ip 10.0.0.2/24 --vip 10.0.0.100:80 \
@@ -41,7 +43,11 @@ public static class CommandLine
         """;
 
     /// <summary>What the command line asks for: the settings, how long to run, how often to print status.</summary>
-    public sealed record Parsed(LoadBalancerSettings Settings, double? Seconds, double StatusSeconds, bool Help);
+    public sealed record Parsed(LoadBalancerSettings Settings, double? Seconds, double StatusSeconds, bool Help)
+    {
+        /// <summary>The control socket's path; null: the default; "none": no socket.</summary>
+        public string? StatsSocket { get; init; }
+    }
 
     /// <summary>Parses <paramref name="args"/>; throws <see cref="FormatException"/> with a sentence on a mistake.</summary>
     public static Parsed Parse(IReadOnlyList<string> args)
@@ -189,13 +195,14 @@ public static class CommandLine
             Balancer = balancer,
             HealthCheck = health,
         };
-        return new Parsed(settings, seconds, status, Help: false);
+        return new Parsed(settings, seconds, status, Help: false) { StatsSocket = single.GetValueOrDefault("--stats-socket") };
     }
 
     private static readonly HashSet<string> Known =
     [
         "--driver", "--iface", "--ip", "--mac", "--gateway", "--neighbor", "--vip", "--proto", "--backend", "--mode", "--check", "--check-port",
         "--check-interval", "--check-timeout", "--fall", "--rise", "--table-size", "--connections", "--idle-timeout", "--seconds", "--status",
+        "--stats-socket",
     ];
 
     private static string Required(Dictionary<string, string> values, string name, string what) =>

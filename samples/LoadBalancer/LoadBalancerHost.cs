@@ -126,6 +126,22 @@ public sealed class LoadBalancerHost : IDisposable
     public IReadOnlyList<(Ipv4Address Address, bool Healthy, bool Usable, long Forwarded)> Backends() =>
         [.. Balancer.Options.Backends.Select((b, i) => (b, Balancer.IsHealthy(i), Balancer.IsUsable(i), Balancer.Counters.Forwarded[i]))];
 
+    /// <summary>
+    /// Opens the control socket <c>skiff stats</c> and <c>skiff capture</c> attach to (at <paramref name="path"/>, or
+    /// <c>skiff-serve-PID.sock</c> where they look by themselves) and puts the balancer's counters in the Skiff meter
+    /// (<see cref="LoadBalancerMetrics"/>), which <c>skiff stats</c> shows under "app". The caller disposes it.
+    /// </summary>
+    /// <exception cref="Skiff.Engine.Control.SkiffControlException">The socket cannot be made; the message says why.</exception>
+    public Skiff.Engine.Control.SkiffControlServer StartControlServer(string? path = null)
+    {
+        Skiff.Engine.Control.SkiffControlServer server = Skiff.Engine.Control.SkiffControlServer.Start(
+            path ?? Skiff.Engine.Control.SkiffControlSockets.Default(Environment.ProcessId), replaceStale: path is null);
+        server.Publishers = [Engine.Metrics];
+        server.Engines = [Engine];
+        LoadBalancerMetrics.Register(Balancer);
+        return server;
+    }
+
     public void Dispose()
     {
         Engine.Dispose();

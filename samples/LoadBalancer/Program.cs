@@ -43,6 +43,20 @@ using (host)
     Console.WriteLine($"LoadBalancer: {o.Vip}:{o.Port} ({o.Protocols}) over {o.Backends.Count} backends by {(o.Mode == ForwardingMode.Ipip ? "IP-in-IP" : "direct server return")}, "
         + $"Maglev table {o.TableSize}, {host.Balancer.Connections.Capacity} connections; on {host.DeviceDescription} as {parsed.Settings.Address} ({host.Interface.Mac}); "
         + $"health check {parsed.Settings.HealthCheck.Kind.ToString().ToLowerInvariant()}");
+    Skiff.Engine.Control.SkiffControlServer? control = null;
+    if (parsed.StatsSocket != "none")
+    {
+        try
+        {
+            control = host.StartControlServer(parsed.StatsSocket);
+            Console.WriteLine($"LoadBalancer: counters: skiff stats --socket {control.Path}");
+        }
+        catch (Skiff.Engine.Control.SkiffControlException e)
+        {
+            Console.Error.WriteLine($"LoadBalancer: warning: no stats socket, so skiff stats cannot connect: {e.Message}");
+        }
+    }
+    using Skiff.Engine.Control.SkiffControlServer? stats = control;
     host.Start();
     bool[] up = new bool[o.Backends.Count];
     DateTime nextStatus = DateTime.UtcNow.AddSeconds(parsed.StatusSeconds);

@@ -68,7 +68,7 @@ public sealed class DigTests
             Assert.Contains("; EDNS: version: 0,", badvers);
 
             // The server's own counters reach skiff stats through its control socket, in the snapshot's "app" values.
-            string snapshot = Snapshot(statsSocket);
+            string snapshot = ControlSocket.Snapshot(statsSocket);
             Assert.Contains("\"name\":\"skiff.dns.queries\"", snapshot);
             Assert.Matches("\"name\":\"skiff.dns.responses\",\"tags\":\"skiff.dns.result=nxdomain\",\"value\":[1-9]", snapshot);
             Assert.Matches("\"name\":\"skiff.dns.truncated\",\"tags\":\"\",\"value\":2", snapshot);
@@ -82,22 +82,6 @@ public sealed class DigTests
         {
             File.Delete(zoneFile);
         }
-    }
-
-    /// <summary>The control socket's answer to <c>snapshot</c> (the line <c>skiff stats</c> reads).</summary>
-    private static string Snapshot(string path)
-    {
-        using System.Net.Sockets.Socket s = new(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-        s.ReceiveTimeout = 10_000;
-        s.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
-        s.Send("snapshot\n"u8);
-        List<byte> line = [];
-        byte[] one = new byte[1];
-        while (s.Receive(one) == 1 && one[0] != (byte)'\n')
-        {
-            line.Add(one[0]);
-        }
-        return System.Text.Encoding.UTF8.GetString([.. line]);
     }
 
     [Fact]

@@ -80,6 +80,21 @@ public sealed class EndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.False(back.ContainsKey("fail"), string.Join(", ", back));
         Assert.True(back.GetValueOrDefault("be2") > 0, $"be2 got no new connection after it came back: {string.Join(", ", back)}");
         Assert.Equal(0, host.Balancer.Counters.TooBig + host.Balancer.Counters.Malformed + host.Balancer.Counters.NoHeadroom);
+
+        // skiff stats' view: the control socket answers with the engine's queue and the balancer's own counters ("app").
+        string path = Path.Combine(Path.GetTempPath(), $"skiff-lb-{Guid.NewGuid():N}.sock");
+        using (host.StartControlServer(path))
+        {
+            string snapshot = ControlSocket.Snapshot(path);
+            output.WriteLine(snapshot);
+            long be2 = host.Balancer.Counters.Forwarded[1];
+            Assert.Contains($"\"name\":\"skiff.lb.forwarded\",\"tags\":\"skiff.lb.backend={host.Balancer.Options.Backends[1]}\",\"value\":", snapshot);
+            Assert.Matches("\"name\":\"skiff.lb.flows.new\",\"tags\":\"\",\"value\":[1-9]", snapshot);
+            Assert.Contains("\"name\":\"skiff.lb.backends.usable\",\"tags\":\"\",\"value\":3", snapshot);
+            Assert.Contains("\"queues\":[{\"queue\":0", snapshot);
+            Assert.True(be2 > 0);
+        }
+        Assert.False(File.Exists(path));
     }
 
     [PrivilegedFact("ip", "ethtool", "curl", "python3", "sysctl")]
