@@ -27,6 +27,10 @@ public sealed partial class Interface
         {
             return false; // TCP small queues: the data stays in the socket until the qdisc drains (Interface.SmallQueues.cs)
         }
+        if (tuple.IsIpv6)
+        {
+            return EmitTcp6(tuple, repr, payloadFirst, payloadSecond, txHash);
+        }
         int header = repr.HeaderLength;
         int total = header + payloadFirst.Length + payloadSecond.Length;
         if (!TryAllocateL4(total, out PacketBuffer? buffer))
@@ -34,14 +38,43 @@ public sealed partial class Interface
             Counters.Drop(DropReason.NoBuffer);
             return false;
         }
-        Span<byte> data = buffer.Data;
-        payloadFirst.CopyTo(data[header..]);
-        payloadSecond.CopyTo(data[(header + payloadFirst.Length)..]);
-        uint pseudo = Checksum.PseudoHeader(tuple.LocalAddress, tuple.RemoteAddress, IpProtocol.Tcp, total);
-        repr.Emit(new TcpSegment(data), pseudo, fillChecksum: (_output.Capabilities.TxChecksum & ChecksumOffloads.Tcp) == 0);
+        WriteTcp(buffer, repr, payloadFirst, payloadSecond, Checksum.PseudoHeader(tuple.LocalAddress, tuple.RemoteAddress, IpProtocol.Tcp, total));
         buffer.RssHash = txHash;
         SendIpv4(buffer, tuple.LocalAddress, tuple.RemoteAddress, IpProtocol.Tcp);
         ChargeSmallQueue(txHash, total + Ipv4HeaderBytes + EthernetHeaderBytes);
+        return true;
+    }
+
+    /// <summary>Writes the segment (header, then the payload's two parts) into <paramref name="buffer"/>, whose data window is the segment.</summary>
+    private void WriteTcp(PacketBuffer buffer, in TcpRepr repr, ReadOnlySpan<byte> payloadFirst, ReadOnlySpan<byte> payloadSecond, uint pseudo)
+    {
+        Span<byte> data = buffer.Data;
+        int header = repr.HeaderLength;
+        payloadFirst.CopyTo(data[header..]);
+        payloadSecond.CopyTo(data[(header + payloadFirst.Length)..]);
+        repr.Emit(new TcpSegment(data), pseudo, fillChecksum: (_output.Capabilities.TxChecksum & ChecksumOffloads.Tcp) == 0);
+    }
+
+    /// <summary>A TCP segment over IPv6 (RFC 8200 section 8.1 pseudo-header). Without IPv6 on the interface it is lost and counted as no route.</summary>
+    private bool EmitTcp6(in TcpTuple tuple, in TcpRepr repr, ReadOnlySpan<byte> payloadFirst, ReadOnlySpan<byte> payloadSecond, uint txHash)
+    {
+        int total = repr.HeaderLength + payloadFirst.Length + payloadSecond.Length;
+        if (_v6 is null)
+        {
+            Counters.Drop(DropReason.NoRoute);
+            return true;
+        }
+        if (!TryAllocateL4(total, out PacketBuffer? buffer))
+        {
+            Counters.Drop(DropReason.NoBuffer);
+            return false;
+        }
+        Ipv6Address source = tuple.LocalIp.Ipv6, destination = tuple.RemoteIp.Ipv6;
+        WriteTcp(buffer, repr, payloadFirst, payloadSecond, Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, total));
+        Counters.Ipv6TcpSegmentsSent++;
+        buffer.RssHash = txHash;
+        SendIpv6(buffer, source, destination, IpProtocol.Tcp);
+        ChargeSmallQueue(txHash, total + Ipv6Packet.HeaderLength + EthernetHeaderBytes);
         return true;
     }
 
@@ -57,8 +90,18 @@ public sealed partial class Interface
                     DropFrame(buffer, DropReason.NoBuffer);
                     continue;
                 }
-                Ipv4Address from = socket.LocalEndpoint.Address.IsUnspecified ? SourceFor(to.Address) : socket.LocalEndpoint.Address;
                 UdpRepr repr = new() { SourcePort = socket.LocalEndpoint.Port, DestinationPort = to.Port, PayloadLength = buffer.Length - UdpPacket.HeaderLength };
+                if (to.IsIpv6)
+                {
+                    SendUdp6(buffer, socket.LocalEndpoint.Ip, to.Ip.Ipv6, repr);
+                    continue;
+                }
+                if (socket.LocalEndpoint.IsIpv6)
+                {
+                    DropFrame(buffer, DropReason.NoRoute); // an IPv6-bound socket has no IPv4 source
+                    continue;
+                }
+                Ipv4Address from = socket.LocalEndpoint.Address.IsUnspecified ? SourceFor(to.Address) : socket.LocalEndpoint.Address;
                 uint pseudo = Checksum.PseudoHeader(from, to.Address, IpProtocol.Udp, buffer.Length);
                 repr.Emit(new UdpPacket(buffer.Data), pseudo, fillChecksum: (_output.Capabilities.TxChecksum & ChecksumOffloads.Udp) == 0);
                 Counters.UdpDatagramsSent++;

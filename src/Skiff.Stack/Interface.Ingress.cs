@@ -229,12 +229,22 @@ public sealed partial class Interface
             return;
         }
         frame.TrySetData(frame.DataOffset + UdpPacket.HeaderLength, repr.PayloadLength);
-        if (!socket.TryEnqueueReceived(frame, new UdpEndpoint(ip.Source, repr.SourcePort)))
+        DeliverUdp(frame, socket, new UdpEndpoint(ip.Source, repr.SourcePort), ipv6: false);
+    }
+
+    /// <summary>Queues a datagram (its data window the payload) on its socket, or drops it when the queue is full.</summary>
+    private void DeliverUdp(PacketBuffer frame, UdpSocket socket, UdpEndpoint source, bool ipv6)
+    {
+        if (!socket.TryEnqueueReceived(frame, source))
         {
             DropFrame(frame, DropReason.UdpQueueFull);
             return;
         }
         Counters.UdpDatagramsReceived++;
+        if (ipv6)
+        {
+            Counters.Ipv6UdpDatagramsReceived++;
+        }
     }
 
     private void IngressTcp(PacketBuffer frame, in Ipv4Repr ip, bool broadcast)
@@ -245,6 +255,12 @@ public sealed partial class Interface
             return;
         }
         uint pseudo = Checksum.PseudoHeader(ip.Source, ip.Destination, IpProtocol.Tcp, frame.Length);
+        IngressTcpSegment(frame, pseudo, ip.Source, ip.Destination);
+    }
+
+    /// <summary>Parses the TCP segment that is <paramref name="frame"/>'s data and hands it to the TCP layer (either family).</summary>
+    private void IngressTcpSegment(PacketBuffer frame, uint pseudo, IpAddress source, IpAddress destination)
+    {
         bool verify = (frame.Checksum & (ChecksumState.L4Verified | ChecksumState.L4Partial)) == 0;
         if (TcpSegment.TryCreate(frame.Data, out TcpSegment segment) != WireError.Ok)
         {
@@ -259,7 +275,7 @@ public sealed partial class Interface
         }
         int payload = repr.PayloadLength;
         frame.TrySetData(frame.DataOffset + segment.HeaderLength, payload);
-        if (!Tcp.Process(_now, ip.Source, ip.Destination, repr, payload > 0 ? frame : null))
+        if (!Tcp.Process(_now, source, destination, repr, payload > 0 ? frame : null))
         {
             frame.Free();
         }

@@ -80,7 +80,14 @@ public sealed partial class Interface : IPacketConsumer
         _icmpErrorLimiter = new TcpRateLimiter(options.IcmpErrorsPerSecond, Duration.FromSeconds(1));
         _ipIdentification = (ushort)(key >> 64);
         _v6 = CreateIpv6(options, key);
+        if (_v6 is not null)
+        {
+            Tcp.LocalMssIpv6 = _v6.LinkMtu - Ipv6TcpOverhead;
+        }
     }
+
+    /// <summary>The IPv6 header and a TCP header without options: the IPv6 link MTU minus this is the MSS offered (RFC 8200, RFC 9293 3.7.1).</summary>
+    private const int Ipv6TcpOverhead = 60;
 
     /// <summary>
     /// A fresh 128-bit secret from the operating system's cryptographic generator, for <see cref="InterfaceOptions.SecretKey"/>:

@@ -28,10 +28,18 @@ public sealed class InterfaceCounters
     public long FragmentsSent;
     /// <summary>IPv4 datagrams completed from fragments (RFC 791, RFC 815).</summary>
     public long DatagramsReassembled;
-    /// <summary>UDP datagrams over IPv4 queued to a socket.</summary>
+    /// <summary>UDP datagrams queued to a socket, both families (the IPv6 ones are also in <see cref="Ipv6UdpDatagramsReceived"/>).</summary>
     public long UdpDatagramsReceived;
-    /// <summary>UDP datagrams over IPv4 built from socket send queues.</summary>
+    /// <summary>UDP datagrams built from socket send queues, both families (the IPv6 ones are also in <see cref="Ipv6UdpDatagramsSent"/>).</summary>
     public long UdpDatagramsSent;
+    /// <summary>UDP datagrams over IPv6 queued to a socket.</summary>
+    public long Ipv6UdpDatagramsReceived;
+    /// <summary>UDP datagrams over IPv6 built from socket send queues.</summary>
+    public long Ipv6UdpDatagramsSent;
+    /// <summary>TCP segments over IPv6 handed to the TCP layer (checksum not yet verified).</summary>
+    public long Ipv6TcpSegmentsReceived;
+    /// <summary>TCP segments over IPv6 built (data, control and replies for no connection).</summary>
+    public long Ipv6TcpSegmentsSent;
     /// <summary>Neighbor Solicitations sent (RFC 4861 section 7.2.2): to resolve, to probe, and for DAD (RFC 4862).</summary>
     public long NeighborSolicitationsSent;
     /// <summary>Neighbor Advertisements built, solicited (RFC 4861 section 7.2.4) or unsolicited.</summary>

@@ -171,6 +171,7 @@ public sealed partial class Interface
         if (ra.LinkMtu is uint mtu && mtu >= MinimumIpv6Mtu && mtu <= _options.MtuBytes)
         {
             v6.LinkMtu = (int)mtu;
+            Tcp.LocalMssIpv6 = (int)mtu - Ipv6TcpOverhead; // connections opened from now on offer it
         }
         UpdateRouter(v6, ip.Source, ra.RouterLifetimeSeconds);
         NdpOptionReader reader = new(options);

@@ -32,7 +32,9 @@ public sealed partial class Interface
         // The buffer becomes the IPv6 packet, Ethernet padding trimmed.
         frame.TrySetData(frame.DataOffset + l2, Ipv6Packet.HeaderLength + repr.PayloadLength);
         // RFC 4291 section 2.7 and 2.5.3: a multicast or loopback source is never valid on the wire.
-        if (repr.Source.IsMulticast || repr.Source == Ipv6Address.Loopback || repr.Destination == Ipv6Address.Loopback)
+        // An IPv4-mapped source (RFC 4291 2.5.5.2) never belongs on the wire either (RFC 4038 4.2), and dropping it keeps
+        // the families apart in the connection tables, which hold IPv4 addresses in that form.
+        if (repr.Source.IsMulticast || repr.Source == Ipv6Address.Loopback || repr.Destination == Ipv6Address.Loopback || new IpAddress(repr.Source).IsIpv4)
         {
             DropFrame(frame, DropReason.Ipv6BadSource);
             return;
@@ -127,8 +129,10 @@ public sealed partial class Interface
                     IngressIcmpv6(frame, repr, offset, multicast, sourceMac);
                     return;
                 case IpProtocol.Tcp:
+                    IngressTcp6(frame, repr, offset, multicast);
+                    return;
                 case IpProtocol.Udp:
-                    DropFrame(frame, DropReason.Ipv6TransportUnsupported); // phase 2 of issue 16
+                    IngressUdp6(frame, repr, offset, multicast);
                     return;
                 case IpProtocol.Ipv6NoNext:
                     DropFrame(frame, DropReason.Ipv6NoNextHeader);

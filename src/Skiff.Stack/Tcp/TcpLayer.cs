@@ -10,7 +10,7 @@ namespace Skiff.Stack.Tcp;
 /// it parsed segments and asks it for segments to send.
 /// </summary>
 /// <remarks>
-/// Handles: <see cref="Connect"/> and <see cref="TryAccept"/> give the application a
+/// Handles: <see cref="Connect(Instant, Ipv4Address, Ipv4Address, ushort, TcpConfig?, ushort)"/> and <see cref="TryAccept"/> give the application a
 /// <see cref="SocketHandle"/>; <see cref="Release"/> gives it back (like close(2)); the connection then
 /// finishes its close on its own and its slot returns to the pool. Not thread-safe: one loop owns it.
 /// </remarks>
@@ -49,6 +49,7 @@ public sealed class TcpLayer
     private readonly (TcpTuple Tuple, TcpRepr Repr)[] _replies = new (TcpTuple, TcpRepr)[MaxControlReplies];
     private int _replyCount;
     private readonly int _localMss;
+    private int _localMss6;
     private int _nextEphemeral;
 
     /// <param name="options">Bounds and policies.</param>
@@ -60,6 +61,7 @@ public sealed class TcpLayer
         options.Validate();
         _options = options;
         _localMss = localMss;
+        _localMss6 = localMss - 20; // the IPv6 header is 20 bytes longer; the interface sets it from the IPv6 link MTU
         _sockets = new TcpSocket[options.MaxConnections];
         _appOwned = new bool[options.MaxConnections];
         _freeSlots = new int[options.MaxConnections];
@@ -98,8 +100,21 @@ public sealed class TcpLayer
     /// <summary>Free socket slots.</summary>
     public int FreeSockets => _freeCount;
 
-    /// <summary>The MSS offered to peers.</summary>
+    /// <summary>The MSS offered to peers over IPv4.</summary>
     public int LocalMss => _localMss;
+
+    /// <summary>The MSS offered to peers over IPv6: the IPv6 link MTU minus 60 (RFC 8200's 40-byte header, TCP's 20).</summary>
+    public int LocalMssIpv6
+    {
+        get => _localMss6;
+        internal set => _localMss6 = value;
+    }
+
+    private int MssFor(in TcpTuple tuple) => tuple.IsIpv6 ? _localMss6 : _localMss;
+
+    private SeqNumber Isn(in TcpTuple t, Instant now) => t.IsIpv6
+        ? _isn.Generate(t.LocalIp.Ipv6, t.LocalPort, t.RemoteIp.Ipv6, t.RemotePort, now)
+        : _isn.Generate(t.LocalAddress, t.LocalPort, t.RemoteAddress, t.RemotePort, now);
 
     /// <summary>Sockets the next dispatch will visit (touched since the last one, or still owing a segment). For tests.</summary>
     internal int PendingCount => _pendingCount;
@@ -210,6 +225,26 @@ public sealed class TcpLayer
         {
             throw new ArgumentException($"Cannot connect to {remoteAddress}:{remotePort}: give a unicast address and a non-zero port.");
         }
+        return ConnectCore(now, localAddress, remoteAddress, remotePort, config, localPort);
+    }
+
+    /// <summary>
+    /// Opens a connection of either family (RFC 9293 3.10.1 active OPEN) from an ephemeral port; see the IPv4 overload. Both addresses
+    /// must be of one family. Throws <see cref="ArgumentException"/> for a mix, a multicast or unspecified remote
+    /// address or port 0, and <see cref="InvalidOperationException"/> when no socket or port is free.
+    /// </summary>
+    public SocketHandle Connect(Instant now, IpAddress localAddress, IpAddress remoteAddress, ushort remotePort, TcpConfig? config)
+    {
+        bool unicast = remoteAddress.IsIpv4 ? remoteAddress.Ipv4.IsUnicast : !remoteAddress.IsUnspecified && !remoteAddress.Ipv6.IsMulticast;
+        if (remotePort == 0 || !unicast || localAddress.IsIpv4 != remoteAddress.IsIpv4)
+        {
+            throw new ArgumentException($"Cannot connect from {localAddress} to {remoteAddress.ToUriHost()}:{remotePort}: give a unicast address and a non-zero port, and a local address of the same family.");
+        }
+        return ConnectCore(now, localAddress, remoteAddress, remotePort, config, 0);
+    }
+
+    private SocketHandle ConnectCore(Instant now, IpAddress localAddress, IpAddress remoteAddress, ushort remotePort, TcpConfig? config, ushort localPort)
+    {
         TcpTuple tuple = localPort != 0
             ? new TcpTuple(localAddress, localPort, remoteAddress, remotePort)
             : PickEphemeral(now, localAddress, remoteAddress, remotePort);
@@ -224,8 +259,8 @@ public sealed class TcpLayer
         {
             throw new InvalidOperationException($"All {_sockets.Length} TCP sockets are in use; raise TcpLayerOptions.MaxConnections or release connections.");
         }
-        SeqNumber iss = _isn.Generate(tuple.LocalAddress, tuple.LocalPort, tuple.RemoteAddress, tuple.RemotePort, now);
-        socket.Open(config ?? TcpConfig.Default, tuple, _localMss, iss, TimestampOffset(iss), now);
+        SeqNumber iss = Isn(tuple, now);
+        socket.Open(config ?? TcpConfig.Default, tuple, MssFor(tuple), iss, TimestampOffset(iss), now);
         MarkPending(socket); // the SYN
         socket.StartConnect();
         _table.TryAdd(tuple, socket.Slot);
@@ -252,6 +287,22 @@ public sealed class TcpLayer
         c.Validate();
         TcpListener listener = new(localAddress, localPort, backlog ?? _options.DefaultBacklog, maxHalfOpen ?? _options.DefaultMaxHalfOpen, c);
         _listeners.Add(localPort, listener);
+        return listener;
+    }
+
+    /// <summary>
+    /// Listens on <paramref name="localPort"/> at one address of either family, or (unspecified, 0.0.0.0 or ::) at
+    /// every address of both, with the default backlog and configuration; see the IPv4 overload (whose Any is also
+    /// dual-stack).
+    /// </summary>
+    public TcpListener Listen(ushort localPort, IpAddress localAddress)
+    {
+        if (localAddress.IsIpv4)
+        {
+            return Listen(localPort, localAddress.Ipv4);
+        }
+        TcpListener listener = Listen(localPort, Ipv4Address.Any);
+        listener.LocalIp = localAddress;
         return listener;
     }
 
@@ -337,7 +388,7 @@ public sealed class TcpLayer
     /// Handles a segment addressed to <paramref name="destination"/> (ours). Returns true when a socket
     /// took ownership of <paramref name="payload"/>; otherwise the caller frees it.
     /// </summary>
-    internal bool Process(Instant now, Ipv4Address source, Ipv4Address destination, in TcpRepr seg, PacketBuffer? payload)
+    internal bool Process(Instant now, IpAddress source, IpAddress destination, in TcpRepr seg, PacketBuffer? payload)
     {
         TcpTuple tuple = new(destination, seg.DestinationPort, source, seg.SourcePort);
         int slot = _table.Find(tuple);
@@ -412,16 +463,17 @@ public sealed class TcpLayer
         MarkPending(_sockets[slot]);
     }
 
-    private TcpListener? FindListener(Ipv4Address destination, ushort port) =>
-        _listeners.TryGetValue(port, out TcpListener? l) && l.IsOpen && (l.LocalAddress.IsUnspecified || l.LocalAddress == destination) ? l : null;
+    // A listener on an unspecified address (0.0.0.0 or ::) takes both families, as a Linux socket on [::] without IPV6_V6ONLY.
+    private TcpListener? FindListener(IpAddress destination, ushort port) =>
+        _listeners.TryGetValue(port, out TcpListener? l) && l.IsOpen && (l.LocalIp.IsUnspecified || l.LocalIp == destination) ? l : null;
 
     private void OnSyn(Instant now, TcpListener listener, in TcpTuple tuple, in TcpRepr syn)
     {
         listener.SynsReceived++;
         if (listener.HalfOpen < listener.MaxHalfOpen && !listener.AcceptQueueFull && TryAllocate(out TcpSocket? s))
         {
-            SeqNumber iss = _isn.Generate(tuple.LocalAddress, tuple.LocalPort, tuple.RemoteAddress, tuple.RemotePort, now);
-            s.Open(listener.Config, tuple, _localMss, iss, TimestampOffset(iss), now);
+            SeqNumber iss = Isn(tuple, now);
+            s.Open(listener.Config, tuple, MssFor(tuple), iss, TimestampOffset(iss), now);
             MarkPending(s); // the SYN-ACK
             s.AcceptSyn(now, syn);
             s.PendingListener = listener;
@@ -437,8 +489,11 @@ public sealed class TcpLayer
         }
         // RFC 4987 3.6: no state; the ISN encodes the MSS, and with timestamps the low bits of our TSval
         // carry the peer's window scale and SACK permission (as Linux does).
-        SeqNumber cookie = _cookies.Encode(tuple.LocalAddress, tuple.LocalPort, tuple.RemoteAddress, tuple.RemotePort,
-            new SeqNumber(syn.SequenceNumber), (ushort)Math.Min((int)(syn.MaxSegmentSize ?? 536), _localMss), now, out ushort encodedMss);
+        int localMss = MssFor(tuple);
+        ushort clientMss = (ushort)Math.Min((int)(syn.MaxSegmentSize ?? 536), localMss);
+        SeqNumber cookie = tuple.IsIpv6
+            ? _cookies.Encode(tuple.LocalIp.Ipv6, tuple.LocalPort, tuple.RemoteIp.Ipv6, tuple.RemotePort, new SeqNumber(syn.SequenceNumber), clientMss, now, out _)
+            : _cookies.Encode(tuple.LocalAddress, tuple.LocalPort, tuple.RemoteAddress, tuple.RemotePort, new SeqNumber(syn.SequenceNumber), clientMss, now, out _);
         TcpConfig config = listener.Config;
         TcpRepr synAck = new()
         {
@@ -448,7 +503,7 @@ public sealed class TcpLayer
             AcknowledgmentNumber = syn.SequenceNumber + 1,
             Flags = TcpFlags.Syn | TcpFlags.Ack,
             WindowLength = (ushort)Math.Min(config.ReceiveBufferBytes, 65535),
-            MaxSegmentSize = (ushort)_localMss,
+            MaxSegmentSize = (ushort)localMss,
         };
         if (config.Timestamps && syn.Timestamp is TcpTimestamp ts)
         {
@@ -473,8 +528,12 @@ public sealed class TcpLayer
     {
         created = null;
         SeqNumber cookie = new(ack.AcknowledgmentNumber - 1);
-        if (!_cookies.TryValidate(cookie, tuple.LocalAddress, tuple.LocalPort, tuple.RemoteAddress, tuple.RemotePort,
-                new SeqNumber(ack.SequenceNumber - 1), now, out ushort mss))
+        SeqNumber clientIsn = new(ack.SequenceNumber - 1);
+        ushort mss;
+        bool valid = tuple.IsIpv6
+            ? _cookies.TryValidate(cookie, tuple.LocalIp.Ipv6, tuple.LocalPort, tuple.RemoteIp.Ipv6, tuple.RemotePort, clientIsn, now, out mss)
+            : _cookies.TryValidate(cookie, tuple.LocalAddress, tuple.LocalPort, tuple.RemoteAddress, tuple.RemotePort, clientIsn, now, out mss);
+        if (!valid)
         {
             listener.SynCookiesRejected++;
             return false;
@@ -488,7 +547,7 @@ public sealed class TcpLayer
         SynCookieOptions options = default;
         bool withOptions = listener.Config.Timestamps && ack.Timestamp is TcpTimestamp echoed
             && SynCookies.TryDecodeTimestamp(echoed.EchoReply, out options);
-        s.Open(listener.Config, tuple, _localMss, cookie, TimestampOffset(cookie), now);
+        s.Open(listener.Config, tuple, MssFor(tuple), cookie, TimestampOffset(cookie), now);
         s.AcceptCookie(now, ack, mss, withOptions && options.WindowScale.HasValue, options.WindowScale ?? 0, withOptions && options.SackPermitted);
         s.PendingListener = listener;
         _table.TryAdd(tuple, s.Slot);
@@ -887,7 +946,7 @@ public sealed class TcpLayer
         return false;
     }
 
-    private TcpTuple PickEphemeral(Instant now, Ipv4Address local, Ipv4Address remote, ushort remotePort)
+    private TcpTuple PickEphemeral(Instant now, IpAddress local, IpAddress remote, ushort remotePort)
     {
         int first = _options.EphemeralPortFirst;
         int count = _options.EphemeralPortLast - first + 1;
@@ -906,7 +965,7 @@ public sealed class TcpLayer
                 return t;
             }
         }
-        throw new InvalidOperationException($"No free local port toward {remote}:{remotePort} in {_options.EphemeralPortFirst}-{_options.EphemeralPortLast}; widen the ephemeral range or release connections.");
+        throw new InvalidOperationException($"No free local port toward {remote.ToUriHost()}:{remotePort} in {_options.EphemeralPortFirst}-{_options.EphemeralPortLast}; widen the ephemeral range or release connections.");
     }
 
     private bool TryAllocate([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TcpSocket? socket)

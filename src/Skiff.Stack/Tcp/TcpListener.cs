@@ -16,7 +16,7 @@ public sealed class TcpListener
 
     internal TcpListener(Ipv4Address localAddress, ushort localPort, int backlog, int maxHalfOpen, TcpConfig config)
     {
-        LocalAddress = localAddress;
+        LocalIp = localAddress;
         LocalPort = localPort;
         Backlog = backlog;
         MaxHalfOpen = maxHalfOpen;
@@ -24,8 +24,14 @@ public sealed class TcpListener
         _acceptQueue = new SocketHandle[backlog];
     }
 
-    /// <summary>The address listened on; <see cref="Ipv4Address.Any"/> for every address of the interface.</summary>
-    public Ipv4Address LocalAddress { get; }
+    /// <summary>
+    /// The IPv4 address listened on; <see cref="Ipv4Address.Any"/> for every address of the interface, IPv4 and IPv6
+    /// (dual-stack), and for a listener on one IPv6 address (read <see cref="LocalIp"/>).
+    /// </summary>
+    public Ipv4Address LocalAddress => LocalIp.Ipv4;
+
+    /// <summary>The address listened on, of either family; unspecified for every address of both families.</summary>
+    public IpAddress LocalIp { get; internal set; }
 
     /// <summary>The local port listened on.</summary>
     public ushort LocalPort { get; }

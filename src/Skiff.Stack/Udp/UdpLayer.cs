@@ -29,7 +29,17 @@ public sealed class UdpLayer
     /// Binds <paramref name="port"/> (0 picks an ephemeral port). Throws <see cref="InvalidOperationException"/>
     /// when the port is taken or the socket bound is reached.
     /// </summary>
-    public UdpSocket Bind(ushort port, Ipv4Address localAddress = default, int receiveQueueDatagrams = 256, int sendQueueDatagrams = 256)
+    public UdpSocket Bind(ushort port, Ipv4Address localAddress = default, int receiveQueueDatagrams = 256, int sendQueueDatagrams = 256) =>
+        BindCore(port, localAddress, receiveQueueDatagrams, sendQueueDatagrams);
+
+    /// <summary>
+    /// Binds <paramref name="port"/> at one address of either family, or (unspecified, 0.0.0.0 or ::) at every
+    /// address of both: such a socket receives IPv4 and IPv6 datagrams and sends to either. Queues of 256 datagrams
+    /// each way. See the IPv4 overload.
+    /// </summary>
+    public UdpSocket Bind(ushort port, IpAddress localAddress) => BindCore(port, localAddress, 256, 256);
+
+    private UdpSocket BindCore(ushort port, IpAddress localAddress, int receiveQueueDatagrams, int sendQueueDatagrams)
     {
         if (_sockets.Count >= _maxSockets)
         {
@@ -67,8 +77,8 @@ public sealed class UdpLayer
         _ordered.Remove(socket);
     }
 
-    internal UdpSocket? Find(Ipv4Address destination, ushort port) =>
-        _sockets.TryGetValue(port, out UdpSocket? s) && (s.LocalEndpoint.Address.IsUnspecified || s.LocalEndpoint.Address == destination) ? s : null;
+    internal UdpSocket? Find(IpAddress destination, ushort port) =>
+        _sockets.TryGetValue(port, out UdpSocket? s) && (s.LocalEndpoint.Ip.IsUnspecified || s.LocalEndpoint.Ip == destination) ? s : null;
 
     internal int SocketCount => _ordered.Count;
 

@@ -10,7 +10,7 @@ namespace Skiff.Stack.Udp;
 /// </summary>
 public sealed class UdpSocket
 {
-    /// <summary>Largest UDP payload over IPv4: 65535 - 20 (IP) - 8 (UDP).</summary>
+    /// <summary>Largest UDP payload over IPv4: 65535 - 20 (IP) - 8 (UDP); also the bound over IPv6.</summary>
     public const int MaxPayloadBytes = 65507;
 
     private readonly UdpLayer _layer;
@@ -151,7 +151,7 @@ public sealed class UdpSocket
         {
             throw new ArgumentException($"A UDP payload of {length} bytes exceeds the IPv4 maximum of {MaxPayloadBytes}.");
         }
-        if (destination.Port == 0 || destination.Address.IsUnspecified)
+        if (destination.Port == 0 || destination.Ip.IsUnspecified)
         {
             throw new ArgumentException($"Cannot send to {destination}: give an address and a non-zero port.");
         }

@@ -5,20 +5,22 @@ using Skiff.Wire;
 namespace Skiff.Stack.Tests.Simulation;
 
 /// <summary>
-/// Two stacks, 10.0.0.1 and 10.0.0.2, over the in-memory link (optionally impaired), driven by a manual
+/// Two stacks, 10.0.0.1 and 10.0.0.2 (with <c>ipv6</c> also fd00::1 and fd00::2), over the in-memory link (optionally impaired), driven by a manual
 /// clock. Deterministic: the same seed gives the same run.
 /// </summary>
 internal sealed class StackPair : IDisposable
 {
     public static readonly Ipv4Address AddressA = new(10, 0, 0, 1);
     public static readonly Ipv4Address AddressB = new(10, 0, 0, 2);
+    public static readonly Ipv6Address Address6A = Ipv6Address.Parse("fd00::1");
+    public static readonly Ipv6Address Address6B = Ipv6Address.Parse("fd00::2");
 
     private readonly IDevice _devA;
     private readonly IDevice _devB;
 
     public StackPair(ImpairmentOptions? impairA = null, ImpairmentOptions? impairB = null, TcpLayerOptions? tcp = null,
         int poolFrames = 16384, int mtu = 1500, Duration? linkDelay = null, InterfaceOptions? templateB = null, bool gratuitousArp = true,
-        Skiff.Stack.Arp.ArpCacheOptions? arp = null)
+        Skiff.Stack.Arp.ArpCacheOptions? arp = null, bool ipv6 = false)
     {
         PoolA = new PacketPool(poolFrames);
         PoolB = new PacketPool(poolFrames);
@@ -43,6 +45,7 @@ internal sealed class StackPair : IDisposable
             Arp = arp ?? new(),
             SecretKey = 1,
             Tcp = tcp ?? new TcpLayerOptions(),
+            Ipv6 = ipv6 ? new Skiff.Stack.Ipv6.Ipv6Options { Addresses = [new Skiff.Stack.Ipv6.Ipv6Prefix(Address6A, 64)], RouterSolicitations = false } : null,
         }, PoolA);
         B = new Interface((templateB ?? new InterfaceOptions { Mac = default, Addresses = [] }) with
         {
@@ -53,7 +56,12 @@ internal sealed class StackPair : IDisposable
             Arp = arp ?? new(),
             SecretKey = 2,
             Tcp = tcp ?? new TcpLayerOptions(),
+            Ipv6 = ipv6 ? new Skiff.Stack.Ipv6.Ipv6Options { Addresses = [new Skiff.Stack.Ipv6.Ipv6Prefix(Address6B, 64)], RouterSolicitations = false } : null,
         }, PoolB);
+        if (ipv6)
+        {
+            RunFor(Duration.FromMillis(1500)); // duplicate address detection: addresses are tentative for a second
+        }
     }
 
     public ManualClock Clock { get; } = new(Instant.FromMillis(1000));
