@@ -38,7 +38,7 @@ public sealed class SkiffConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Opens a connection to <paramref name="remote"/> (an IPv4 endpoint) through <paramref name="stack"/> and
+    /// Opens a connection to <paramref name="remote"/> (an IPv4 or IPv6 endpoint; IPv6 needs <see cref="SkiffStackOptions.Ipv6"/>) through <paramref name="stack"/> and
     /// completes once the handshake has. Fails with <see cref="SkiffSocketException"/> (refused, timed out,
     /// unreachable), <see cref="InvalidOperationException"/> when no socket or port is free, or
     /// <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires first (the
@@ -48,7 +48,16 @@ public sealed class SkiffConnection : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(stack);
         ArgumentNullException.ThrowIfNull(remote);
-        return ConnectAsync(stack, ToIpv4(remote.Address), checked((ushort)remote.Port), cancellationToken);
+        return ConnectAnyAsync(stack, ToIp(remote.Address), checked((ushort)remote.Port), cancellationToken);
+    }
+
+    /// <summary>Same as <see cref="ConnectAsync(SkiffStack, IPEndPoint, CancellationToken)"/>, with the address (either family) and port apart.</summary>
+    internal static ValueTask<SkiffConnection> ConnectAnyAsync(SkiffStack stack, IpAddress address, ushort port, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        stack.ThrowIfStopped();
+        ConnectionCore core = new(stack, address.IsIpv4 ? stack.NextConnectEngine() : stack.Engine); // IPv6 lives on core 0
+        return new ValueTask<SkiffConnection>(core.StartConnect(address, port, stack.Options.TcpConfig, cancellationToken));
     }
 
     /// <summary>Same as <see cref="ConnectAsync(SkiffStack, IPEndPoint, CancellationToken)"/>, with the address and port apart.</summary>
@@ -71,10 +80,10 @@ public sealed class SkiffConnection : IAsyncDisposable
     public bool NoDelay => _core.NoDelay;
 
     /// <summary>The local address and port.</summary>
-    public IPEndPoint LocalEndPoint => new(new IPAddress(ToBytes(_core.Tuple.LocalAddress)), _core.Tuple.LocalPort);
+    public IPEndPoint LocalEndPoint => new(ToIPAddress(_core.Tuple.LocalIp), _core.Tuple.LocalPort);
 
     /// <summary>The peer's address and port.</summary>
-    public IPEndPoint RemoteEndPoint => new(new IPAddress(ToBytes(_core.Tuple.RemoteAddress)), _core.Tuple.RemotePort);
+    public IPEndPoint RemoteEndPoint => new(ToIPAddress(_core.Tuple.RemoteIp), _core.Tuple.RemotePort);
 
     /// <summary>
     /// Fires once no more data will arrive on <see cref="IDuplexPipe.Input"/>: the peer closed its side (FIN)
@@ -184,6 +193,38 @@ public sealed class SkiffConnection : IAsyncDisposable
         Span<byte> bytes = stackalloc byte[4];
         address.TryWriteBytes(bytes, out _);
         return Ipv4Address.Read(bytes);
+    }
+
+    /// <summary>Either family, as a .NET address (an IPv4-mapped IPv6 one is taken as the IPv4 address).</summary>
+    internal static IpAddress ToIp(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        if (address.AddressFamily == AddressFamily.InterNetwork)
+        {
+            return ToIpv4(address);
+        }
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            throw new ArgumentException($"{address} is neither an IPv4 nor an IPv6 address.", nameof(address));
+        }
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        return Ipv6Address.Read(bytes);
+    }
+
+    /// <summary>The .NET form of an address of either family.</summary>
+    internal static IPAddress ToIPAddress(IpAddress address)
+    {
+        if (address.IsIpv4)
+        {
+            return new IPAddress(ToBytes(address.Ipv4));
+        }
+        byte[] bytes = new byte[16];
+        address.Ipv6.Write(bytes);
+        return new IPAddress(bytes);
     }
 
     internal static byte[] ToBytes(Ipv4Address address)

@@ -62,6 +62,10 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
         for (int i = 0; i < cores; i++)
         {
             InterfaceOptions io = options.ToInterfaceOptions() with { SecretKey = secret, Tcp = TcpOptionsOf(options.Tcp, i) };
+            if (i > 0)
+            {
+                io = io with { Ipv6 = null }; // IPv6 is core 0's: RSS and the queue mesh steer IPv4 flows only (docs/ipv6.md)
+            }
             SkiffEngineOptions eo = cores == 1
                 ? options.Engine with { PinToCpu = options.PinToCpus?[0] ?? options.Engine.PinToCpu }
                 : options.Engine with { Queue = i, ThreadName = $"{options.Engine.ThreadName}-{i}", PinToCpu = options.PinToCpus?[i] };
@@ -235,9 +239,9 @@ public sealed class SkiffStack : IDisposable, IAsyncDisposable
     /// <summary>The core whose stack sends a UDP datagram from <paramref name="localPort"/> to <paramref name="destination"/>: the one its replies reach.</summary>
     internal int SendCoreFor(ushort localPort, UdpEndpoint destination)
     {
-        if (_engines.Length == 1)
+        if (_engines.Length == 1 || destination.IsIpv6)
         {
-            return 0;
+            return 0; // IPv6 runs on core 0 only
         }
         if (Mesh is QueueMesh mesh)
         {

@@ -19,6 +19,12 @@ public sealed record SkiffStackOptions
     /// <summary>Default gateway. Default none (only on-link destinations are reachable).</summary>
     public Ipv4Address? Gateway { get; init; }
 
+    /// <summary>
+    /// IPv6 (docs/ipv6.md): static addresses, link-local, SLAAC, NDP. Default null: IPv4 only. With it, listeners and UDP
+    /// sockets on every address take both families (dual-stack); with several cores IPv6 runs on core 0 only.
+    /// </summary>
+    public Skiff.Stack.Ipv6.Ipv6Options? Ipv6 { get; init; }
+
     /// <summary>MTU in bytes. Default 1500.</summary>
     public int MtuBytes { get; init; } = 1500;
 
@@ -69,6 +75,7 @@ public sealed record SkiffStackOptions
         MtuBytes = MtuBytes,
         Tcp = Tcp,
         SecretKey = SecretKey,
+        Ipv6 = Ipv6,
     };
 
     /// <summary>Throws <see cref="ArgumentException"/> with a sentence naming the bad setting.</summary>

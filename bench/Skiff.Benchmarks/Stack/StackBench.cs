@@ -10,8 +10,9 @@ namespace Skiff.Benchmarks.Stack;
 /// <summary>
 /// Whole-stack loops on one core: two Skiff stacks over the in-memory link, polled alternately by one
 /// thread on the real clock. Prints the figure and the GC collections of the measured phase.
-/// Usage: <c>dotnet run -c Release --project bench/Skiff.Benchmarks -- stack [tcp|crr|udp|all] [--seconds S] [--offload] [--idle N]</c>
-/// (<c>--idle N</c>: the short connections run beside N established connections that stay idle, which a poll must not pay for).
+/// Usage: <c>dotnet run -c Release --project bench/Skiff.Benchmarks -- stack [tcp|crr|udp|all] [--seconds S] [--offload] [--idle N] [--ipv6|--both]</c>
+/// (<c>--idle N</c>: the short connections run beside N established connections that stay idle, which a poll must not pay for;
+/// <c>--ipv6</c>: the same loops between fd00::1 and fd00::2; <c>--both</c>: each loop over IPv4, then over IPv6, in one run).
 /// </summary>
 public static class StackBench
 {
@@ -38,6 +39,7 @@ public static class StackBench
         {
             rounds = int.Parse(args[r + 1], System.Globalization.CultureInfo.InvariantCulture);
         }
+        bool[] families = args.Contains("--both") ? [false, true] : [args.Contains("--ipv6")];
         Console.WriteLine($"skiff stack bench: one thread, two stacks over the in-memory link, {seconds} s per run, checksums {(offload ? "offloaded (virtual link)" : "computed and verified")}");
         for (int round = 1; round <= rounds; round++)
         {
@@ -45,6 +47,30 @@ public static class StackBench
             {
                 Console.WriteLine($"round {round}");
             }
+            foreach (bool v6 in families)
+            {
+                Ipv6 = v6;
+                RunOne(what, seconds, offload, kernel && !v6, idle);
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>The loops run between fd00::1 and fd00::2 instead of 10.0.0.1 and 10.0.0.2.</summary>
+    private static bool Ipv6;
+
+    private static readonly Ipv6Address Ipv6A = Ipv6Address.Parse("fd00::1");
+    private static readonly Ipv6Address Ipv6B = Ipv6Address.Parse("fd00::2");
+
+    private static IpAddress AddressA => Ipv6 ? Ipv6A : new Ipv4Address(10, 0, 0, 1);
+
+    private static IpAddress AddressB => Ipv6 ? Ipv6B : new Ipv4Address(10, 0, 0, 2);
+
+    private static string Family => Ipv6 ? " [ipv6]" : "";
+
+    private static void RunOne(string what, double seconds, bool offload, bool kernel, int idle)
+    {
+        {
             if (what is "tcp" or "all")
             {
                 TcpThroughput(seconds, offload);
@@ -70,7 +96,6 @@ public static class StackBench
                 }
             }
         }
-        return 0;
     }
 
     private sealed class Pair
@@ -90,9 +115,21 @@ public static class StackBench
                 : new DeviceCapabilities(MtuBytes: 1500);
             (DevA, DevB) = InMemoryLink.CreatePair(PoolA, PoolB, 4096, caps,
                 offload ? ChecksumState.IpVerified | ChecksumState.L4Verified : ChecksumState.None);
-            A = new Interface(new InterfaceOptions { Mac = MacAddress.Parse("02:00:00:00:00:01"), Addresses = [Ipv4Cidr.Parse("10.0.0.1/24")], SecretKey = 1, Tcp = tcp ?? new() }, PoolA);
-            B = new Interface(new InterfaceOptions { Mac = MacAddress.Parse("02:00:00:00:00:02"), Addresses = [Ipv4Cidr.Parse("10.0.0.2/24")], SecretKey = 2, Tcp = tcp ?? new() }, PoolB);
+            A = new Interface(new InterfaceOptions { Mac = MacAddress.Parse("02:00:00:00:00:01"), Addresses = [Ipv4Cidr.Parse("10.0.0.1/24")], SecretKey = 1, Tcp = tcp ?? new(), Ipv6 = V6("fd00::1/64") }, PoolA);
+            B = new Interface(new InterfaceOptions { Mac = MacAddress.Parse("02:00:00:00:00:02"), Addresses = [Ipv4Cidr.Parse("10.0.0.2/24")], SecretKey = 2, Tcp = tcp ?? new(), Ipv6 = V6("fd00::2/64") }, PoolB);
+            if (Ipv6)
+            {
+                // Duplicate address detection keeps the addresses tentative for a second (RFC 4862).
+                long end = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 3 / 2;
+                while (Stopwatch.GetTimestamp() < end)
+                {
+                    Poll();
+                }
+            }
         }
+
+        private static Skiff.Stack.Ipv6.Ipv6Options? V6(string address) =>
+            Ipv6 ? new Skiff.Stack.Ipv6.Ipv6Options { Addresses = [Skiff.Stack.Ipv6.Ipv6Prefix.Parse(address)], RouterSolicitations = false } : null;
 
         public void Poll()
         {
@@ -115,7 +152,7 @@ public static class StackBench
     {
         Pair p = new(offload);
         TcpListener listener = p.B.Tcp.Listen(5201);
-        SocketHandle ch = p.A.Tcp.Connect(p.Clock.Now, new Ipv4Address(10, 0, 0, 1), new Ipv4Address(10, 0, 0, 2), 5201);
+        SocketHandle ch = p.A.Tcp.Connect(p.Clock.Now, AddressA, AddressB, 5201, null);
         SocketHandle sh = default;
         while (!p.B.Tcp.TryAccept(listener, out sh))
         {
@@ -142,7 +179,7 @@ public static class StackBench
         long r0 = 0;
         (double s, int collections) = MeasuredLoop.Run(Step, seconds, () => r0 = received);
         long bytes = received - r0;
-        Console.WriteLine($"tcp single stream: {bytes * 8 / s / 1e9:0.00} Gbit/s ({bytes / s / 1e6:0} MB/s payload), retransmissions {client.Counters.Retransmissions}, gc collections {collections}");
+        Console.WriteLine($"tcp single stream{Family}: {bytes * 8 / s / 1e9:0.00} Gbit/s ({bytes / s / 1e6:0} MB/s payload), retransmissions {client.Counters.Retransmissions}, gc collections {collections}");
     }
 
     /// <summary>Short connections: connect, 64-byte request, 64-byte reply, close; one at a time, beside <paramref name="idle"/> idle ones.</summary>
@@ -157,7 +194,7 @@ public static class StackBench
         TcpListener idleListener = p.B.Tcp.Listen(9090, backlog: 1024);
         for (int n = 0; n < idle; n++)
         {
-            p.A.Tcp.Connect(p.Clock.Now, new Ipv4Address(10, 0, 0, 1), new Ipv4Address(10, 0, 0, 2), 9090);
+            p.A.Tcp.Connect(p.Clock.Now, AddressA, AddressB, 9090, null);
             SocketHandle accepted;
             while (!p.B.Tcp.TryAccept(idleListener, out accepted))
             {
@@ -171,7 +208,7 @@ public static class StackBench
         long done = 0;
         void One()
         {
-            SocketHandle ch = p.A.Tcp.Connect(p.Clock.Now, new Ipv4Address(10, 0, 0, 1), new Ipv4Address(10, 0, 0, 2), 8080);
+            SocketHandle ch = p.A.Tcp.Connect(p.Clock.Now, AddressA, AddressB, 8080, null);
             TcpSocket client = p.A.Tcp.Get(ch);
             SocketHandle sh = default;
             while (!p.B.Tcp.TryAccept(listener, out sh))
@@ -212,7 +249,7 @@ public static class StackBench
             d0 = done;
         });
         long perConnection = (GC.GetAllocatedBytesForCurrentThread() - allocated0) / Math.Max(1, done - d0);
-        Console.WriteLine($"tcp connect+request+reply+close, one at a time{(idle > 0 ? $" beside {idle} idle connections" : "")}: {(done - d0) / s:0} per second, {perConnection} bytes allocated per connection, gc collections {collections}, time-wait recycled/reused {p.A.Tcp.Counters.TimeWaitRecycled + p.B.Tcp.Counters.TimeWaitRecycled}/{p.A.Tcp.Counters.TimeWaitReused + p.B.Tcp.Counters.TimeWaitReused}");
+        Console.WriteLine($"tcp connect+request+reply+close{Family}, one at a time{(idle > 0 ? $" beside {idle} idle connections" : "")}: {(done - d0) / s:0} per second, {perConnection} bytes allocated per connection, gc collections {collections}, time-wait recycled/reused {p.A.Tcp.Counters.TimeWaitRecycled + p.B.Tcp.Counters.TimeWaitRecycled}/{p.A.Tcp.Counters.TimeWaitReused + p.B.Tcp.Counters.TimeWaitReused}");
     }
 
     /// <summary>UDP echo, 32 datagrams of 64 bytes in flight.</summary>
@@ -221,7 +258,7 @@ public static class StackBench
         Pair p = new(offload);
         UdpSocket server = p.B.Udp.Bind(7, default, 1024, 1024);
         UdpSocket client = p.A.Udp.Bind(0, default, 1024, 1024);
-        UdpEndpoint target = new(new Ipv4Address(10, 0, 0, 2), 7);
+        UdpEndpoint target = new(AddressB, 7);
         byte[] payload = new byte[64];
         byte[] buffer = new byte[2048];
         long echoed = 0;
@@ -246,6 +283,6 @@ public static class StackBench
         }
         long e0 = 0;
         (double s, int collections) = MeasuredLoop.Run(Step, seconds, () => e0 = echoed);
-        Console.WriteLine($"udp echo, 32 in flight, 64-byte payloads: {(echoed - e0) / s:0} echoes per second ({2 * (echoed - e0) / s:0} packets per second through both stacks), gc collections {collections}");
+        Console.WriteLine($"udp echo{Family}, 32 in flight, 64-byte payloads: {(echoed - e0) / s:0} echoes per second ({2 * (echoed - e0) / s:0} packets per second through both stacks), gc collections {collections}");
     }
 }

@@ -21,7 +21,12 @@ internal sealed class StackOptionSet
 
     public Option<string> Interface { get; } = new("--iface") { Required = true, Description = "The network interface (for tap: the TAP interface to create or attach to)." };
 
-    public Option<string> Ip { get; } = new("--ip") { Required = true, Description = "The address Skiff owns on the interface, with its prefix, e.g. 10.0.0.2/24." };
+    public Option<string[]> Ip { get; } = new("--ip")
+    {
+        Required = true,
+        Arity = ArgumentArity.OneOrMore,
+        Description = "An address Skiff owns on the interface, with its prefix: one IPv4, e.g. 10.0.0.2/24, and any IPv6 ones, e.g. fd00::2/64 (repeatable; an IPv6 one turns IPv6 on, as --ip6 does).",
+    };
 
     public Option<string?> Gateway { get; } = new("--gateway") { Description = "Default gateway for destinations off the subnet." };
 
@@ -59,7 +64,29 @@ internal sealed class StackOptionSet
     /// <summary>Reads and checks the stack options; on a bad value writes a sentence to <paramref name="error"/> and returns null.</summary>
     public StackSettings? Read(ParseResult result, string command, TextWriter error)
     {
-        string ipText = result.GetValue(Ip) ?? "";
+        List<string> ip6Texts = [];
+        string? ipText = null;
+        foreach (string text in result.GetValue(Ip) ?? [])
+        {
+            if (text.Contains(':'))
+            {
+                ip6Texts.Add(text); // IPv6: checked with the --ip6 ones below
+            }
+            else if (ipText is null)
+            {
+                ipText = text;
+            }
+            else
+            {
+                error.WriteLine($"{command}: --ip '{ipText}' and --ip '{text}' are both IPv4; give one IPv4 address (and any IPv6 ones).");
+                return null;
+            }
+        }
+        if (ipText is null)
+        {
+            error.WriteLine($"{command}: no IPv4 --ip; give one, e.g. --ip 10.0.0.2/24, beside any IPv6 ones.");
+            return null;
+        }
         if (!Ipv4Cidr.TryParse(ipText, out Ipv4Cidr cidr) || !cidr.Address.IsUnicast)
         {
             error.WriteLine($"{command}: --ip '{ipText}' is not a unicast IPv4 address with a prefix; write e.g. 10.0.0.2/24.");
@@ -91,11 +118,12 @@ internal sealed class StackOptionSet
             mac = parsed;
         }
         List<Skiff.Stack.Ipv6.Ipv6Prefix> ipv6 = [];
-        foreach (string text in result.GetValue(Ip6) ?? [])
+        foreach (string text in ip6Texts.Concat(result.GetValue(Ip6) ?? []))
         {
-            if (!Skiff.Stack.Ipv6.Ipv6Prefix.TryParse(text, out Skiff.Stack.Ipv6.Ipv6Prefix p) || p.Address.IsMulticast || p.Address.IsUnspecified)
+            if (!Skiff.Stack.Ipv6.Ipv6Prefix.TryParse(text, out Skiff.Stack.Ipv6.Ipv6Prefix p) || p.Address.IsMulticast || p.Address.IsUnspecified || new IpAddress(p.Address).IsIpv4)
             {
-                error.WriteLine($"{command}: --ip6 '{text}' is not a unicast IPv6 address with a prefix; write e.g. fd00::2/64.");
+                string option = ip6Texts.Contains(text) ? "--ip" : "--ip6";
+                error.WriteLine($"{command}: {option} '{text}' is not a unicast IPv6 address with a prefix; write e.g. fd00::2/64.");
                 return null;
             }
             ipv6.Add(p);

@@ -20,10 +20,13 @@ internal sealed class HttpFetcher(StackHost host, TextWriter output)
     /// <summary>How long connecting, or a response that moves no byte, may take.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The parts of an <c>http://A.B.C.D[:port]/path</c> URL.</summary>
-    public readonly record struct Target(Ipv4Address Address, ushort Port, string HostHeader, string PathAndQuery);
+    /// <summary>The parts of an <c>http://A.B.C.D[:port]/path</c> or <c>http://[fd00::2][:port]/path</c> URL.</summary>
+    public readonly record struct Target(IpAddress Address, ushort Port, string HostHeader, string PathAndQuery);
 
-    /// <summary>Parses an http URL whose host is an IPv4 address (Skiff has no resolver); false with a sentence in <paramref name="problem"/> otherwise.</summary>
+    /// <summary>How long an IPv6 fetch waits for a usable source address (duplicate address detection takes a second).</summary>
+    private static readonly TimeSpan SourceWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>Parses an http URL whose host is an IPv4 or a bracketed IPv6 address (Skiff has no resolver); false with a sentence in <paramref name="problem"/> otherwise.</summary>
     public static bool TryParseUrl(string url, out Target target, out string problem)
     {
         target = default;
@@ -33,9 +36,18 @@ internal sealed class HttpFetcher(StackHost host, TextWriter output)
             problem = $"'{url}' is not an http:// URL; write e.g. http://10.0.0.2/bytes/1048576 (https is not supported).";
             return false;
         }
-        if (uri.HostNameType != UriHostNameType.IPv4 || !Ipv4Address.TryParse(uri.Host, out Ipv4Address address))
+        IpAddress address;
+        if (uri.HostNameType == UriHostNameType.IPv4 && Ipv4Address.TryParse(uri.Host, out Ipv4Address v4))
         {
-            problem = $"the host '{uri.Host}' is not an IPv4 address; Skiff has no DNS resolver, so write the address, e.g. http://10.0.0.2/.";
+            address = v4;
+        }
+        else if (uri.HostNameType == UriHostNameType.IPv6 && Ipv6Address.TryParse(uri.Host.Trim('[', ']'), out Ipv6Address v6) && !v6.IsMulticast && !v6.IsUnspecified)
+        {
+            address = v6;
+        }
+        else
+        {
+            problem = $"the host '{uri.Host}' is not an IPv4 or IPv6 address; Skiff has no DNS resolver, so write the address, e.g. http://10.0.0.2/ or http://[fd00::2]/.";
             return false;
         }
         target = new Target(address, (ushort)uri.Port, uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}", uri.PathAndQuery);
@@ -46,13 +58,26 @@ internal sealed class HttpFetcher(StackHost host, TextWriter output)
     {
         Interface iface = host.Interface;
         PollLoop loop = host.Loop;
-        SocketHandle handle = iface.Tcp.Connect(loop.Now, iface.SourceFor(target.Address), target.Address, target.Port);
+        IpAddress source = target.Address.IsIpv4 ? iface.SourceFor(target.Address.Ipv4) : default(IpAddress);
+        if (target.Address.IsIpv6)
+        {
+            // Our IPv6 addresses are tentative until duplicate address detection ends.
+            loop.RunUntil(() => !iface.SourceFor(target.Address.Ipv6).IsUnspecified, SourceWait, stop);
+            Ipv6Address v6 = iface.SourceFor(target.Address.Ipv6);
+            if (v6.IsUnspecified)
+            {
+                output.WriteLine($"skiff fetch: no usable IPv6 address to reach {target.Address} from; give one with --ip fd00::1/64 (on the server's prefix).");
+                return 1;
+            }
+            source = v6;
+        }
+        SocketHandle handle = iface.Tcp.Connect(loop.Now, source, target.Address, target.Port, null);
         TcpSocket socket = iface.Tcp.Get(handle);
         try
         {
             if (!loop.RunUntil(() => socket.State != TcpState.SynSent, Timeout, stop) || !socket.IsConnected)
             {
-                output.WriteLine($"skiff fetch: could not connect to {target.Address}:{target.Port} ({(socket.State == TcpState.Closed ? socket.Error.ToString() : "no answer within " + Timeout.TotalSeconds + " s")}); check that a server listens there and the address is reachable.");
+                output.WriteLine($"skiff fetch: could not connect to {target.Address.ToUriHost()}:{target.Port} ({(socket.State == TcpState.Closed ? socket.Error.ToString() : "no answer within " + Timeout.TotalSeconds + " s")}); check that a server listens there and the address is reachable.");
                 return 1;
             }
             byte[] request = Encoding.ASCII.GetBytes($"GET {target.PathAndQuery} HTTP/1.1\r\nHost: {target.HostHeader}\r\nUser-Agent: skiff\r\nAccept: */*\r\nConnection: close\r\n\r\n");

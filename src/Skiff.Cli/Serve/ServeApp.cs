@@ -166,7 +166,7 @@ internal sealed class ServeApp
         {
             any = true;
             TcpSocket accepted = _iface.Tcp.Get(handle);
-            if (_options.MaxConnectionsPerSource is int perSource && CountFrom(accepted.Tuple.RemoteAddress) >= perSource)
+            if (_options.MaxConnectionsPerSource is int perSource && CountFrom(accepted.Tuple.RemoteIp) >= perSource)
             {
                 Counters.ConnectionsRefusedPerSource++;
                 Refuse(handle, accepted);
@@ -196,12 +196,12 @@ internal sealed class ServeApp
         _iface.Tcp.Release(handle);
     }
 
-    private int CountFrom(Skiff.Wire.Ipv4Address source)
+    private int CountFrom(Skiff.Wire.IpAddress source)
     {
         int n = 0;
         for (int i = 0; i < _count; i++)
         {
-            if (_iface.Tcp.TryGet(_connections[i].Handle, out TcpSocket? s) && s.Tuple.RemoteAddress == source)
+            if (_iface.Tcp.TryGet(_connections[i].Handle, out TcpSocket? s) && s.Tuple.RemoteIp == source)
             {
                 n++;
             }

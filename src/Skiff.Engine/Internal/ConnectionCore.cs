@@ -44,7 +44,7 @@ internal sealed class ConnectionCore : EngineParticipant
     private TaskCompletionSource<SkiffConnection>? _connect;
     private CancellationToken _connectToken;
     private CancellationTokenRegistration _connectRegistration;
-    private Ipv4Address _connectAddress;
+    private IpAddress _connectAddress;
     private ushort _connectPort;
     private TcpConfig? _connectConfig;
 
@@ -110,7 +110,7 @@ internal sealed class ConnectionCore : EngineParticipant
     internal override bool VisitedEveryPoll => false;
 
     /// <summary>Application side: asks the loop to open a connection; the task completes when it is established.</summary>
-    public Task<SkiffConnection> StartConnect(Ipv4Address address, ushort port, TcpConfig? config, CancellationToken cancellationToken)
+    public Task<SkiffConnection> StartConnect(IpAddress address, ushort port, TcpConfig? config, CancellationToken cancellationToken)
     {
         _phase = Phase.ConnectRequested;
         TaskCompletionSource<SkiffConnection> connect = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -119,7 +119,7 @@ internal sealed class ConnectionCore : EngineParticipant
         _connectPort = port;
         _connectConfig = config;
         _connectToken = cancellationToken;
-        _remoteText = $"{address}:{port}";
+        _remoteText = $"{address.ToUriHost()}:{port}";
         if (cancellationToken.CanBeCanceled)
         {
             _connectRegistration = cancellationToken.UnsafeRegister(static s => ((ConnectionCore)s!)._schedule(), this);
@@ -136,7 +136,7 @@ internal sealed class ConnectionCore : EngineParticipant
         _socket = socket;
         Tuple = socket.Tuple;
         NoDelay = !socket.Config.Nagle;
-        _remoteText = $"{socket.Tuple.RemoteAddress}:{socket.Tuple.RemotePort}";
+        _remoteText = $"{socket.Tuple.RemoteIp.ToUriHost()}:{socket.Tuple.RemotePort}";
         _phase = Phase.Open;
         _engine.RegisterConnection(this, handle);
         _engine.Revisit(this); // data, or even the FIN, may have arrived while it waited in the accept queue
@@ -212,7 +212,12 @@ internal sealed class ConnectionCore : EngineParticipant
         Interface iface = _engine.Interface;
         try
         {
-            _handle = iface.Tcp.Connect(_engine.Now, iface.SourceFor(_connectAddress), _connectAddress, _connectPort, _connectConfig);
+            IpAddress source = _connectAddress.IsIpv4 ? iface.SourceFor(_connectAddress.Ipv4) : iface.SourceFor(_connectAddress.Ipv6);
+            if (source.IsUnspecified)
+            {
+                throw new InvalidOperationException($"No usable IPv6 address to connect to {_remoteText} from; give the stack one (SkiffStackOptions.Ipv6) and let duplicate address detection finish.");
+            }
+            _handle = iface.Tcp.Connect(_engine.Now, source, _connectAddress, _connectPort, _connectConfig);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
@@ -220,7 +225,10 @@ internal sealed class ConnectionCore : EngineParticipant
             FinishConnect(null, e);
             return;
         }
-        _engine.NotePeer(_connectAddress);
+        if (_connectAddress.IsIpv4)
+        {
+            _engine.NotePeer(_connectAddress.Ipv4);
+        }
         _socket = iface.Tcp.Get(_handle);
         Tuple = _socket.Tuple;
         NoDelay = !_socket.Config.Nagle;
