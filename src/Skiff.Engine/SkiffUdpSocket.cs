@@ -40,7 +40,7 @@ public sealed class SkiffUdpSocket : IAsyncDisposable
         {
             throw new ArgumentException($"A UDP payload of {data.Length} bytes exceeds the IPv4 maximum of {UdpSocket.MaxPayloadBytes}; split it.", nameof(data));
         }
-        if (destination.Port == 0 || destination.Address.IsUnspecified)
+        if (destination.Port == 0 || destination.Ip.IsUnspecified)
         {
             throw new ArgumentException($"Cannot send to {destination}: give an address and a non-zero port.", nameof(destination));
         }

@@ -35,7 +35,7 @@ public sealed class DnsUdpStage : IEngineStage
         {
             any = true;
             int queryLength = datagram.Length;
-            if (peer.Port == 0 || peer.Address.IsUnspecified)
+            if (peer.Port == 0 || peer.Ip.IsUnspecified)
             {
                 _answerer.Counters.Queries++;
                 _answerer.Counters.Drop(DnsDropReason.BadSource);
