@@ -107,4 +107,10 @@ public enum DropReason : byte
     TtlExpired,
     /// <summary>A packet to forward larger than the next hop's MTU with Don't Fragment set; fragmentation-needed went back (RFC 1191).</summary>
     FragmentationNeeded,
+    /// <summary>
+    /// A frame the engine's egress qdisc dropped (a queue limit, CoDel's control law, fq_codel's memory limit): the drop
+    /// point of a live capture records it with this cause. Counted in the qdisc's statistics (<c>skiff stats --qdisc</c>),
+    /// not in the interface's drops.
+    /// </summary>
+    QDiscDropped,
 }

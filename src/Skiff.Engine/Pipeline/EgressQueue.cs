@@ -31,9 +31,18 @@ internal sealed class EgressQueue : IEgressBacklog, IQDiscDropObserver
     private int _lastMillisecond; // bytes sent per millisecond over the last full window
     private int _largestFrame = 1514;
 
-    public EgressQueue(QueueDiscipline root, int burst)
+    private readonly Capture.EngineCaptures? _captures;
+    private readonly int _port;
+
+    /// <param name="root">The port's root qdisc.</param>
+    /// <param name="burst">The most frames one TX burst takes.</param>
+    /// <param name="captures">The loop's live captures: what the qdisc drops is offered to their drop point (null: none).</param>
+    /// <param name="port">The port, for the captures' records.</param>
+    public EgressQueue(QueueDiscipline root, int burst, Capture.EngineCaptures? captures = null, int port = 0)
     {
         Root = root;
+        _captures = captures;
+        _port = port;
         _burst = new PacketBuffer[burst];
         root.ObserveDrops(this);
     }
@@ -59,12 +68,16 @@ internal sealed class EgressQueue : IEgressBacklog, IQDiscDropObserver
         }
     }
 
-    /// <summary>A frame the qdisc drops leaves its sender's backlog.</summary>
+    /// <summary>A frame the qdisc drops leaves its sender's backlog, and a drop capture records it with its cause.</summary>
     void IQDiscDropObserver.OnDropped(PacketBuffer frame)
     {
         if (frame.RssHash != 0)
         {
             _queuedBytes[frame.RssHash & (Buckets - 1)] -= frame.Length;
+        }
+        if (_captures?.InUse is Capture.CaptureTap[] taps)
+        {
+            _captures.Dropped(taps, frame, Skiff.Stack.DropReason.QDiscDropped, _port, inbound: false);
         }
     }
 

@@ -56,7 +56,7 @@ internal sealed class EnginePort : ITxBufferFlusher
     public void SetQDisc(Skiff.QDisc.QueueDiscipline? qdisc)
     {
         _egress?.FreeAll();
-        _egress = qdisc is null ? null : new EgressQueue(qdisc, Output.Capacity);
+        _egress = qdisc is null ? null : new EgressQueue(qdisc, Output.Capacity, _captures, Index);
         Output.Backlog = _egress; // TCP small queues ask it before building data segments
     }
 

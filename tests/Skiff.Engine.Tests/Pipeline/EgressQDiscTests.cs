@@ -104,6 +104,42 @@ public sealed class EgressQDiscTests
     }
 
     [Fact]
+    public void What_the_qdisc_drops_reaches_a_captures_drop_point_with_its_cause()
+    {
+        using PipelineRig rig = new(consumer: new Sink());
+        // A 1 Mbit/s shaper over a pfifo of 2: the loop queues all 8 frames before the shaper lets its burst (two) go, so six are dropped.
+        rig.Engine.SetEgressQDisc(0, new TbfQDisc(new Rate(1_000_000), burstBytes: 2 * 1514, limitBytes: 100_000, inner: FifoQDisc.Packets(2)));
+        Sender sender = new(rig.Engine);
+        rig.Engine.AddStage(sender);
+        MemoryStream file = new();
+        Skiff.Engine.Capture.SkiffCapture capture = rig.Engine.StartCapture(file,
+            new Skiff.Engine.Capture.SkiffCaptureOptions { Points = Skiff.Engine.Capture.CapturePoints.Drop }, leaveOpen: true);
+        for (int i = 0; i < 8; i++)
+        {
+            sender.Pending.Enqueue(Frame(rig.Pool, 1514, i));
+        }
+        Assert.True(rig.Engine.RunOnce());
+        capture.Stop();
+        Assert.Equal(6, rig.Engine.EgressQDiscOf(0)!.Statistics.Dropped);
+        Assert.Equal(2, Arrived(rig).Count);
+
+        file.Position = 0;
+        Assert.Equal(WireError.Ok, Skiff.Wire.Pcap.PcapNgReader.TryOpen(file, out Skiff.Wire.Pcap.PcapNgReader? reader, leaveOpen: true));
+        using (reader)
+        {
+            List<(string? Comment, uint Flags, int Flow)> dropped = [];
+            while (reader!.TryReadNext(out Skiff.Wire.Pcap.CaptureRecord record, out _))
+            {
+                dropped.Add((record.Comment, record.Flags, BinaryPrimitives.ReadUInt16BigEndian(record.Data[34..]) - 10000));
+            }
+            // The frames the pfifo refused, outbound on port 0, in the order they came.
+            Assert.Equal([2, 3, 4, 5, 6, 7], dropped.Select(d => d.Flow));
+            Assert.All(dropped, d => Assert.Equal(("drop: QDiscDropped", Skiff.Wire.Pcap.PcapNgWriter.FlagOutbound), (d.Comment, d.Flags)));
+        }
+        Assert.Equal(6, capture.Counters.Written);
+    }
+
+    [Fact]
     public void A_tbf_sends_its_burst_then_wakes_the_engine_exactly_when_each_next_frame_may_leave()
     {
         using PipelineRig rig = new(consumer: new Sink());
