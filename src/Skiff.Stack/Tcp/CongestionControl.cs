@@ -44,6 +44,11 @@ public abstract class CongestionControl
     private bool _slowStartAfterTimeout;
     private bool _timeoutWithoutProgress;
     private bool _partialAckSeen;
+    private long _recoverFs;
+    private bool _undoValid;
+    private long _undoCwnd;
+    private long _undoSsthresh;
+    private SeqNumber _undoRecoverSeq;
 
     /// <summary>
     /// Creates the controller once the handshake has fixed SMSS and the ISS.
@@ -83,6 +88,11 @@ public abstract class CongestionControl
         _slowStartAfterTimeout = false;
         _timeoutWithoutProgress = false;
         _partialAckSeen = false;
+        _recoverFs = 0;
+        _undoValid = false;
+        PrrDelivered = 0;
+        PrrOut = 0;
+        Undos = 0;
         InRecovery = false;
         DuplicateAckCount = 0;
         FastRecoveries = 0;
@@ -130,6 +140,18 @@ public abstract class CongestionControl
 
     /// <summary>Third duplicate ACKs that did not start recovery because they did not cover <see cref="RecoverSeq"/> (RFC 6582 section 3.2 step 2).</summary>
     public long SuppressedFastRetransmits { get; private set; }
+
+    /// <summary>prr_delivered of RFC 6937: bytes delivered to the receiver (cumulatively ACKed or SACKed) since recovery began.</summary>
+    public long PrrDelivered { get; private set; }
+
+    /// <summary>prr_out of RFC 6937: bytes sent (new or again) since recovery began.</summary>
+    public long PrrOut { get; private set; }
+
+    /// <summary>Loss responses undone as spurious (<see cref="UndoLossResponse"/>).</summary>
+    public long Undos { get; private set; }
+
+    /// <summary>True while the window from before the current loss response is kept for <see cref="UndoLossResponse"/>.</summary>
+    public bool CanUndo => _undoValid;
 
     /// <summary>IW of RFC 6928 section 2: min(10*MSS, max(2*MSS, 14600)).</summary>
     public static long InitialWindowBytes(int maxSegmentBytes) =>
@@ -211,10 +233,14 @@ public abstract class CongestionControl
         {
             return;
         }
+        SaveUndo();
         InRecovery = true;
         _partialAckSeen = false;
         FastRecoveries++;
         RecoverSeq = sndMax;
+        _recoverFs = Math.Max(flightSizeBytes, 1);
+        PrrDelivered = 0;
+        PrrOut = 0;
         long ssthresh = Math.Max(SlowStartThresholdAfterLoss(flightSizeBytes, now, isTimeout: false), 2L * MaxSegmentBytes);
         SlowStartThresholdBytes = ssthresh;
         CongestionWindowBytes = SackRecovery ? ssthresh : ssthresh + (DuplicateAckThreshold * (long)MaxSegmentBytes);
@@ -271,7 +297,8 @@ public abstract class CongestionControl
         }
         else
         {
-            CongestionWindowBytes = Math.Min(CongestionWindowBytes, SlowStartThresholdBytes);
+            // RFC 6937 section 3: at the end of recovery cwnd = ssthresh (PRR may have left it below).
+            CongestionWindowBytes = SlowStartThresholdBytes;
         }
         CongestionWindowBytes = Math.Max(CongestionWindowBytes, MaxSegmentBytes);
         OnRecoveryExited(now);
@@ -286,6 +313,7 @@ public abstract class CongestionControl
     /// </summary>
     public void OnRetransmitTimeout(long flightSizeBytes, SeqNumber sndMax, Instant now)
     {
+        SaveUndo();
         RetransmitTimeouts++;
         if (!_timeoutWithoutProgress)
         {
@@ -298,6 +326,99 @@ public abstract class CongestionControl
         _slowStartAfterTimeout = true;
         _timeoutWithoutProgress = true;
         OnTimeoutReset(now);
+    }
+
+    /// <summary>
+    /// Proportional Rate Reduction (RFC 6937 section 3) for one ACK in SACK recovery: adds
+    /// <paramref name="deliveredBytes"/> (DeliveredData: the change in SND.UNA plus the change in SACKed bytes) to
+    /// <see cref="PrrDelivered"/>, computes sndcnt (proportional while <paramref name="pipeBytes"/> exceeds ssthresh,
+    /// slow-start reduction bound, PRR-SSRB, below it) and sets cwnd = pipe + sndcnt, so the connection's
+    /// <c>cwnd - pipe</c> rule sends exactly sndcnt. The first ACK of a recovery always allows one segment, the fast
+    /// retransmit (as Linux's tcp_cwnd_reduction). No-op outside SACK recovery.
+    /// </summary>
+    public void OnRecoveryAck(long deliveredBytes, long pipeBytes)
+    {
+        if (!InRecovery || !SackRecovery)
+        {
+            return;
+        }
+        long delivered = Math.Max(0, deliveredBytes);
+        PrrDelivered += delivered;
+        long ssthresh = SlowStartThresholdBytes;
+        long sndcnt;
+        if (pipeBytes > ssthresh)
+        {
+            // sndcnt = CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out
+            sndcnt = (long)((((Int128)PrrDelivered * ssthresh) + _recoverFs - 1) / _recoverFs) - PrrOut;
+        }
+        else
+        {
+            // PRR-SSRB: sndcnt = MIN(ssthresh - pipe, MAX(prr_delivered - prr_out, DeliveredData) + MSS)
+            sndcnt = Math.Min(ssthresh - pipeBytes, Math.Max(PrrDelivered - PrrOut, delivered) + MaxSegmentBytes);
+        }
+        sndcnt = Math.Max(sndcnt, PrrOut == 0 ? MaxSegmentBytes : 0);
+        CongestionWindowBytes = Math.Min(Math.Max(pipeBytes + sndcnt, MaxSegmentBytes), MaxCongestionWindowBytes);
+    }
+
+    /// <summary>RFC 6937: <paramref name="bytes"/> were sent (new data or a retransmission) during recovery; adds them to <see cref="PrrOut"/>.</summary>
+    public void OnRecoveryDataSent(long bytes)
+    {
+        if (InRecovery && SackRecovery)
+        {
+            PrrOut += Math.Max(0, bytes);
+        }
+    }
+
+    /// <summary>
+    /// The last loss response (fast recovery or a timeout) was spurious, as Eifel (RFC 3522) or D-SACKs (RFC 2883)
+    /// showed: restores cwnd and ssthresh to at least what they were before it (RFC 4015 section 3; Linux's
+    /// tcp_undo_cwnd_reduction) and <c>recover</c>, and leaves recovery. Returns false when nothing is kept to restore.
+    /// </summary>
+    public bool UndoLossResponse()
+    {
+        if (!_undoValid)
+        {
+            return false;
+        }
+        _undoValid = false;
+        CongestionWindowBytes = Math.Max(CongestionWindowBytes, _undoCwnd);
+        SlowStartThresholdBytes = Math.Max(SlowStartThresholdBytes, _undoSsthresh);
+        RecoverSeq = _undoRecoverSeq;
+        InRecovery = false;
+        DuplicateAckCount = 0;
+        _partialAckSeen = false;
+        _slowStartAfterTimeout = false;
+        _timeoutWithoutProgress = false;
+        Undos++;
+        OnUndo();
+        return true;
+    }
+
+    /// <summary>The loss response stands (its retransmissions were needed): forgets the window kept for an undo.</summary>
+    public void DiscardUndo() => _undoValid = false;
+
+    // The first loss response of an episode keeps the window from before it, for UndoLossResponse.
+    private void SaveUndo()
+    {
+        if (_undoValid)
+        {
+            return;
+        }
+        _undoValid = true;
+        _undoCwnd = CongestionWindowBytes;
+        _undoSsthresh = SlowStartThresholdBytes;
+        _undoRecoverSeq = RecoverSeq;
+        OnSaveUndo();
+    }
+
+    /// <summary>A loss response is about to change the window: keep the algorithm's own state for <see cref="OnUndo"/>.</summary>
+    protected virtual void OnSaveUndo()
+    {
+    }
+
+    /// <summary>The loss response was undone: restore the algorithm's state kept by <see cref="OnSaveUndo"/>.</summary>
+    protected virtual void OnUndo()
+    {
     }
 
     /// <summary>

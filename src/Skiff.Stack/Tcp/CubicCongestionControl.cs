@@ -35,6 +35,8 @@ public sealed class CubicCongestionControl : CongestionControl
     private double _cwndEpochSegments;
     private double _cwndPriorSegments;
     private double _carryBytes;
+    private double _undoWMax;
+    private double _undoCwndPrior;
 
     /// <summary>See <see cref="CongestionControl"/>'s constructor; <paramref name="fastConvergence"/> enables RFC 9438 section 4.7 (default on).</summary>
     public CubicCongestionControl(int maxSegmentBytes, SeqNumber initialSendSequence, bool sackRecovery = false, bool synRetransmitted = false, int slowStartLimitSegments = 2, bool fastConvergence = true)
@@ -132,6 +134,24 @@ public sealed class CubicCongestionControl : CongestionControl
 
     /// <inheritdoc/>
     protected override void OnRecoveryExited(Instant now) => _epochStarted = false;
+
+    /// <inheritdoc/>
+    protected override void OnSaveUndo()
+    {
+        _undoWMax = WMaxSegments;
+        _undoCwndPrior = _cwndPriorSegments;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>RFC 9438 section 4.9: a spurious congestion event restores W_max and cwnd_prior; a new epoch starts.</remarks>
+    protected override void OnUndo()
+    {
+        WMaxSegments = _undoWMax;
+        _cwndPriorSegments = _undoCwndPrior;
+        _epochStarted = false;
+        _timeoutEpoch = false;
+        _carryBytes = 0;
+    }
 
     /// <summary>RFC 9438 section 4.8: the next congestion-avoidance stage starts with K = 0 and W_max = cwnd.</summary>
     protected override void OnTimeoutReset(Instant now)

@@ -47,6 +47,12 @@ public sealed record TcpConfig
     /// <summary>Offer SACK (RFC 2018) and use SACK-based recovery (RFC 6675). Default on.</summary>
     public bool Sack { get; init; } = true;
 
+    /// <summary>
+    /// With SACK: detect losses by time with RACK and probe tail losses with TLP (RFC 8985), instead of RFC 6675's
+    /// three-duplicate rule. Default on, as in Linux. Without SACK the duplicate-ACK rules apply either way.
+    /// </summary>
+    public bool RackTlp { get; init; } = true;
+
     /// <summary>Congestion control. Default CUBIC.</summary>
     public CongestionControlKind CongestionControl { get; init; } = CongestionControlKind.Cubic;
 

@@ -60,6 +60,24 @@ public sealed class TcpConnectionCounters
     /// <summary>ACKs received whose first SACK block was a D-SACK (RFC 2883 section 4): the peer got some data twice.</summary>
     public long DsacksReceived;
 
+    /// <summary>Segments RACK marked lost by time (RFC 8985 section 6.2 step 5).</summary>
+    public long RackLostSegments;
+
+    /// <summary>Expiries of RACK's reordering timer (RFC 8985 section 6.2).</summary>
+    public long RackReorderTimeouts;
+
+    /// <summary>Tail loss probes sent (RFC 8985 section 7.3).</summary>
+    public long TailLossProbes;
+
+    /// <summary>Tail loss probes that repaired a loss, answered by one cwnd reduction (RFC 8985 section 7.4).</summary>
+    public long TailLossProbeRecoveries;
+
+    /// <summary>Fast recoveries undone as spurious, by Eifel (RFC 3522) or D-SACK (RFC 2883): cwnd and ssthresh restored.</summary>
+    public long SpuriousRecoveriesUndone;
+
+    /// <summary>Retransmission timeouts undone as spurious (RFC 3522 detection, RFC 4015 response): cwnd and ssthresh restored, new data resumed.</summary>
+    public long SpuriousTimeoutsUndone;
+
     /// <summary>Fast retransmits (entries into fast recovery).</summary>
     public long FastRetransmits;
 
@@ -117,6 +135,12 @@ public sealed class TcpConnectionCounters
         DuplicateAcks = 0;
         FastRetransmits = 0;
         DsacksSent = 0;
+        RackLostSegments = 0;
+        RackReorderTimeouts = 0;
+        TailLossProbes = 0;
+        TailLossProbeRecoveries = 0;
+        SpuriousRecoveriesUndone = 0;
+        SpuriousTimeoutsUndone = 0;
         DsacksReceived = 0;
         SackKeptOnTimeout = 0;
         KeepAlivesSent = 0;

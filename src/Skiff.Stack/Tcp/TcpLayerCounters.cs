@@ -53,4 +53,13 @@ public sealed class TcpLayerCounters
 
     /// <summary>D-SACK blocks (RFC 2883) received by every connection of the layer: data the peers got twice.</summary>
     public long DsacksReceived;
+
+    /// <summary>Segments RACK (RFC 8985) marked lost, over every connection of the layer.</summary>
+    public long RackLostSegments;
+
+    /// <summary>Tail loss probes (RFC 8985 section 7) sent by every connection of the layer.</summary>
+    public long TailLossProbes;
+
+    /// <summary>Loss responses (fast recoveries and timeouts) undone as spurious by every connection of the layer.</summary>
+    public long SpuriousRetransmissionsUndone;
 }

@@ -57,6 +57,11 @@ public sealed partial class TcpSocket
 
         bool ackSent = false;
         sent += DispatchRetransmissions(now, ref emitter, maxSegments - sent, ref ackSent);
+        if (_tlpProbe && sent < maxSegments && DispatchTailLossProbe(now, ref emitter))
+        {
+            ackSent = true;
+            sent++;
+        }
         if (_persistProbe && sent < maxSegments && DispatchWindowProbeData(now, ref emitter))
         {
             ackSent = true;
@@ -162,9 +167,18 @@ public sealed partial class TcpSocket
             }
             // After a timeout SND.NXT was rewound to SND.UNA: it moves past what just went out.
             _sndNxt = SeqNumber.Max(_sndNxt, _sndUna + emitted + (withFin ? 1 : 0));
+            // A head segment longer than what was outstanding carried new data too: SND.MAX moves with it, or the
+            // peer's ACK of those bytes would lie beyond SND.MAX and be refused (RFC 5961 5.2), data and all.
+            _sndMax = SeqNumber.Max(_sndMax, _sndNxt);
             _retransmitHead = false;
             ackSent = true;
             sent++;
+        }
+        if (_rack is not null)
+        {
+            int rackSent = DispatchRackRetransmissions(now, ref emitter, budget - sent);
+            ackSent |= rackSent > 0;
+            return sent + rackSent;
         }
         // RFC 6675 5 step C: during SACK recovery send what NextSeg() picks (lost holes first, then new
         // data, then other unSACKed data, then one rescue) while cwnd - pipe leaves a full segment.
@@ -321,6 +335,10 @@ public sealed partial class TcpSocket
             _persistProbe = false;
             ackSent = true;
             sent++;
+            if (!retransmission && _rack is not null)
+            {
+                ArmTlp(now); // RFC 8985 7.2: new data (re)starts the probe timeout
+            }
         }
         return sent;
     }
@@ -344,6 +362,11 @@ public sealed partial class TcpSocket
     private long UsableWindow()
     {
         long window = Math.Min(_sndWnd, CongestionWindowBytes + (long)_limitedTransmitSegments * SendMss);
+        if (_cc.InRecovery && _rack is not null)
+        {
+            // RACK with PRR: cwnd - pipe (PRR sets cwnd = pipe + sndcnt), within the peer's window.
+            return Math.Min(_sndWnd - (_sndNxt - _sndUna), _cc.CongestionWindowBytes - _rack.InFlightBytes(_scoreboard!.Ranges));
+        }
         if (_cc.InRecovery && _sackOk)
         {
             // RFC 6675: during recovery the pipe, not SND.NXT - SND.UNA, measures what is in flight.
@@ -435,6 +458,12 @@ public sealed partial class TcpSocket
         if (length > 0)
         {
             _scoreboard?.OnSegmentSent(seq, length, rescue);
+            _rack?.OnSent(seq, length, now, retransmission);
+            _cc.OnRecoveryDataSent(length);
+            if (retransmission)
+            {
+                OnEpisodeRetransmission(seq, length, now);
+            }
         }
         if (retransmission)
         {

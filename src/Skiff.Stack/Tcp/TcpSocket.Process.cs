@@ -125,6 +125,7 @@ public sealed partial class TcpSocket
         {
             _scoreboard = null;
         }
+        StartRack();
         _retransmits = 0;
     }
 

@@ -26,6 +26,9 @@ public sealed partial class TcpSocket
         }
 
         bool newSack = false;
+        bool dsack = false;
+        SackBlock dsackBlock = default;
+        long sackedBefore = 0;
         if (_sackOk && _scoreboard is not null)
         {
             // RFC 6675 4 Update(): cumulative ACK and SACK blocks.
@@ -36,8 +39,11 @@ public sealed partial class TcpSocket
                 (uint left, uint right) = seg.SackBlocks[i];
                 blocks[i] = new SackBlock(new SeqNumber(left), new SeqNumber(right));
             }
+            sackedBefore = _scoreboard.SackedBytes;
             if (IsDsack(blocks[..n], ack))
             {
+                dsack = true;
+                dsackBlock = blocks[0];
                 OnDsackReceived(blocks[0]);
             }
             newSack = _scoreboard.Update(blocks[..n], SeqNumber.Max(ack, _sndUna));
@@ -54,6 +60,10 @@ public sealed partial class TcpSocket
                      : dataLength == 0 && (seg.Flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && !windowChanged)) // RFC 5681 2
         {
             OnDuplicateAck(now, ack);
+        }
+        if (_sackOk && _scoreboard is not null && State != TcpState.Closed)
+        {
+            OnSackAck(now, seg, SeqNumber.Max(ack, _sndUna), acked, sackedBefore, newSack, dsack, dsackBlock);
         }
 
         // The persist timer stays armed through a window too small to use (1 to MSS-1 bytes): were its one
@@ -100,6 +110,7 @@ public sealed partial class TcpSocket
     {
         Counters.DsacksReceived++;
         _layerCounters.DsacksReceived++;
+        CheckUndoOnDsack(block);
     }
 
     private void OnNewAck(Instant now, in TcpRepr seg, SeqNumber ack, int acked)
@@ -150,11 +161,14 @@ public sealed partial class TcpSocket
             _rttTiming = false;
         }
 
+        CheckUndoOnAck(now, seg, ack);
+        CheckTimeoutRecoveryEnd(ack);
         if (_cc.InRecovery)
         {
             if (_cc.IsFullAck(ack))
             {
                 _cc.OnExitRecovery(FlightSize, now);
+                _rack?.OnRecoveryEnded();
             }
             else
             {
@@ -177,6 +191,15 @@ public sealed partial class TcpSocket
     private void OnDuplicateAck(Instant now, SeqNumber ack)
     {
         Counters.DuplicateAcks++;
+        if (_rack is not null)
+        {
+            // RACK decides losses by time (OnSackAck); duplicates only open limited transmit (RFC 3042).
+            if (!_cc.InRecovery && _limitedTransmitSegments < 2)
+            {
+                _limitedTransmitSegments++;
+            }
+            return;
+        }
         bool wasInRecovery = _cc.InRecovery;
         bool enter = _cc.OnDuplicateAck(ack, FlightSize, _sndMax, now);
         if (!enter && !_cc.InRecovery && _sackOk && _scoreboard is not null && _scoreboard.IsLost(_sndUna))
@@ -193,6 +216,7 @@ public sealed partial class TcpSocket
         }
         if (enter && !wasInRecovery)
         {
+            BeginUndoEpisode(timeout: false);
             _limitedTransmitSegments = 0;
             _retransmitHead = true;
             Counters.FastRetransmits++;
@@ -205,6 +229,9 @@ public sealed partial class TcpSocket
         // The layer hands the connection to a TIME-WAIT record right after this segment (TcpLayer.AfterProcess).
         State = TcpState.TimeWait;
         _rtoAt = Instant.Never;
+        _rackAt = Instant.Never;
+        _tlpAt = Instant.Never;
+        _tlpProbe = false;
         _persistAt = Instant.Never;
         _keepAliveAt = Instant.Never;
         _sendBuffer?.Clear();

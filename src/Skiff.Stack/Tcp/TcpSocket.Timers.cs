@@ -29,6 +29,14 @@ public sealed partial class TcpSocket
                 return;
             }
         }
+        if (now >= _rackAt)
+        {
+            OnRackTimer(now);
+        }
+        if (now >= _tlpAt)
+        {
+            OnTlpTimer();
+        }
         if (now >= _persistAt)
         {
             _persistAt = Instant.Never;
@@ -98,8 +106,11 @@ public sealed partial class TcpSocket
         {
             // RFC 5681 3.1 eq. 4 and RFC 6582 4: ssthresh from the flight, cwnd to the loss window,
             // recover = SND.MAX so duplicates of this window start no fast retransmit.
+            BeginUndoEpisode(timeout: true);
             _cc.OnRetransmitTimeout(FlightSize, _sndMax, now);
             _sndNxt = _sndUna;
+            // RFC 8985: everything not SACKed is lost; no probe or reordering timer runs through a timeout.
+            OnTimeoutRecovery();
             // The head segment goes out whatever the window (DispatchRetransmissions); the rest follows as cwnd allows.
             _retransmitHead = true;
             _limitedTransmitSegments = 0;
@@ -127,6 +138,7 @@ public sealed partial class TcpSocket
             return now;
         }
         Instant at = Instant.Min(Instant.Min(_rtoAt, _delayedAckAt), Instant.Min(_persistAt, _keepAliveAt));
+        at = Instant.Min(at, Instant.Min(_rackAt, _tlpAt));
         if (_config.UserTimeout is Duration userTimeout && _sndMax > _sndUna)
         {
             at = Instant.Min(at, _lastProgressAt + userTimeout);
@@ -140,7 +152,7 @@ public sealed partial class TcpSocket
         {
             return false; // its TIME-WAIT record answers for it
         }
-        if (_ackNow || _windowUpdateDeferred || _sendRst || _pendingReset || _retransmitHead || _persistProbe || _keepAliveProbe)
+        if (_ackNow || _windowUpdateDeferred || _sendRst || _pendingReset || _retransmitHead || _persistProbe || _keepAliveProbe || _tlpProbe)
         {
             return true;
         }

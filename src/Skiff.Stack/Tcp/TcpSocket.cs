@@ -450,6 +450,7 @@ public sealed partial class TcpSocket
             _rtt.Restart();
         }
         _scoreboard = null;
+        ResetRecoveryState();
         _rttTiming = false;
         _retransmitTsValid = false;
         _retransmitHead = false;
@@ -536,6 +537,9 @@ public sealed partial class TcpSocket
         _persistAt = Instant.Never;
         _keepAliveAt = Instant.Never;
         _delayedAckAt = Instant.Never;
+        _rackAt = Instant.Never;
+        _tlpAt = Instant.Never;
+        _tlpProbe = false;
         _windowUpdateDeferred = false;
         _sendRst = false;
         // The in-order receive queue is kept so the application can read what arrived before a FIN or

@@ -55,7 +55,7 @@ public class ThroughputByLossTable
         StringBuilder text = new();
         text.Append("# 4 MiB one way over a simulated 100 Mbit/s link, 5 ms each way (10 ms RTT), 100-frame queue,\n");
         text.Append("# loss on both directions (seed 42), SACK on, MSS 1460 with timestamps. Simulated time, not wall time.\n");
-        text.Append("cc       loss%   seconds   Mbit/s   retransmits   fast   timeouts\n");
+        text.Append("cc       loss%   seconds   Mbit/s   retransmits   fast   timeouts   probes   undone\n");
         foreach (CongestionControlKind cc in new[] { CongestionControlKind.Cubic, CongestionControlKind.NewReno })
         {
             foreach (double loss in new[] { 0.0, 0.5, 1.0, 2.0, 5.0, 10.0 })
@@ -106,6 +106,6 @@ public class ThroughputByLossTable
         TcpConnectionCounters c = client.Counters;
         pair.Dispose();
         return string.Create(CultureInfo.InvariantCulture,
-            $"{(cc == CongestionControlKind.Cubic ? "cubic" : "newreno"),-8} {lossPercent,5:0.0}   {seconds,7:0.000}   {TransferBytes * 8 / seconds / 1e6,6:0.00}   {c.Retransmissions,11}   {c.FastRetransmits,4}   {c.Timeouts,8}");
+            $"{(cc == CongestionControlKind.Cubic ? "cubic" : "newreno"),-8} {lossPercent,5:0.0}   {seconds,7:0.000}   {TransferBytes * 8 / seconds / 1e6,6:0.00}   {c.Retransmissions,11}   {c.FastRetransmits,4}   {c.Timeouts,8}   {c.TailLossProbes,6}   {c.SpuriousRecoveriesUndone + c.SpuriousTimeoutsUndone,6}");
     }
 }

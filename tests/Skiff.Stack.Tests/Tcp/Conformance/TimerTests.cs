@@ -11,7 +11,7 @@ public sealed class TimerTests
     {
         using TcpHarness h = new();
         TcpPeer peer = h.Peer(port: 443, localPort: 50_000);
-        TcpSocket s = h.OpenActive(peer, new TcpConfig { Nagle = false, MaxRetransmissions = 4 });
+        TcpSocket s = h.OpenActive(peer, new TcpConfig { Nagle = false, MaxRetransmissions = 4, RackTlp = false });
         s.Send(TcpHarness.Bytes(3 * s.SendMss));
         Instant sentAt = h.Now;
         List<EmittedSegment> flight = h.Dispatch();
