@@ -94,16 +94,6 @@ SYSTEMS=${SYSTEMS:-"kernel skiff-io skiff-mac skiff-l3 dpdk-io dpdk-mac"}
 echo "== $ROUNDS rounds of $S s: $SYSTEMS (generator CPU 0, forwarder CPU 1); load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 $ROUNDS); do for s in $SYSTEMS; do run_one $s $r; done; done
 echo "== medians"
-python3 - "$OUT/results" <<'PY'
-import sys, statistics
-rows = {}
-for line in open(sys.argv[1]):
-    n, r, p = line.split(); rows.setdefault(n, []).append(int(p))
-med = {n: statistics.median(v) for n, v in rows.items()}
-for n, v in rows.items():
-    print(f"   {n:10s} median {med[n]/1e6:6.3f} Mpps   rounds: {' '.join(f'{x/1e6:.3f}' for x in v)}")
-def ratio(a, b): return f"{med[a]/med[b]:.2f}x" if a in med and med.get(b) else "n/a"
-for m in ("io", "mac", "l3"):
-    print(f"   skiff-{m} / kernel = {ratio('skiff-' + m, 'kernel')} (target >= 2x)" + ("" if m == "l3" else f";  skiff-{m} / dpdk-{m} = {ratio('skiff-' + m, 'dpdk-' + m)} (target >= 1x)"))
-print(f"   skiff-l3 / dpdk-mac = {ratio('skiff-l3', 'dpdk-mac')}")
-PY
+python3 "$ROOT/bench/lib/medians.py" "$OUT/results" Mpps \
+  "skiff-io/kernel=(target >= 2x);skiff-io/dpdk-io=(target >= 1x)" "skiff-mac/kernel=(target >= 2x);skiff-mac/dpdk-mac=(target >= 1x)" \
+  "skiff-l3/kernel=(target >= 2x)" "skiff-l3/dpdk-mac"

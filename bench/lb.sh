@@ -92,14 +92,4 @@ SYSTEMS=${SYSTEMS:-"kernel-ecmp skiff-dsr skiff-ipip"}
 echo "== $ROUNDS rounds of $S s: $SYSTEMS (generator CPU 0, balancer CPU 1); load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 $ROUNDS); do for s in $SYSTEMS; do run_one $s $r; done; done
 echo "== medians"
-python3 - "$OUT/results" <<'PY'
-import sys, statistics
-rows = {}
-for line in open(sys.argv[1]):
-    n, r, p = line.split(); rows.setdefault(n, []).append(int(p))
-med = {n: statistics.median(v) for n, v in rows.items()}
-for n, v in rows.items():
-    print(f"   {n:12s} median {med[n]/1e6:6.3f} Mpps   rounds: {' '.join(f'{x/1e6:.3f}' for x in v)}")
-def ratio(a, b): return f"{med[a]/med[b]:.2f}x" if a in med and med.get(b) else "n/a"
-print(f"   skiff-dsr / kernel-ecmp = {ratio('skiff-dsr', 'kernel-ecmp')};  skiff-ipip / kernel-ecmp = {ratio('skiff-ipip', 'kernel-ecmp')};  skiff-ipip / skiff-dsr = {ratio('skiff-ipip', 'skiff-dsr')}")
-PY
+python3 "$ROOT/bench/lib/medians.py" "$OUT/results" Mpps "skiff-dsr/kernel-ecmp;skiff-ipip/kernel-ecmp;skiff-ipip/skiff-dsr"
