@@ -71,7 +71,7 @@ public static class ServeCommand
         command.Options.Add(headerTimeout);
         command.Options.Add(maxPerSource);
         command.Options.Add(statsSocket);
-        stack.AddQDiscTo(command);
+        stack.QDiscs.AddTo(command);
         command.SetAction(result =>
         {
             TextWriter output = result.InvocationConfiguration.Output;
@@ -81,7 +81,7 @@ public static class ServeCommand
             {
                 return 2;
             }
-            Skiff.QDisc.Spec.QDiscSpec? qdisc = stack.ReadQDisc(result, "skiff serve", error, out bool qdiscOk);
+            Skiff.QDisc.Spec.QDiscSpec? qdisc = stack.QDiscs.Read(result, "skiff serve", error, out bool qdiscOk);
             if (!qdiscOk)
             {
                 return 2;

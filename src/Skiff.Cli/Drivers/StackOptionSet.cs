@@ -38,14 +38,8 @@ internal sealed class StackOptionSet
 
     public Option<string?> Mac { get; } = new("--mac") { Description = "Skiff's MAC address. Default: the interface's own (afpacket, afxdp) or a random local one (tap)." };
 
-    /// <summary>The egress qdisc options (<c>--qdisc</c>, <c>--shape</c>, <c>--qdisc-file</c>), shared with <c>skiff fwd</c>.</summary>
+    /// <summary>The egress qdisc options (<c>--qdisc</c>, <c>--shape</c>, <c>--qdisc-file</c>), shared with <c>skiff fwd</c>; added by commands whose loop sends.</summary>
     public QDiscOptionSet QDiscs { get; } = new();
-
-    /// <summary>Adds <c>--qdisc</c>, <c>--shape</c> and <c>--qdisc-file</c> to <paramref name="command"/>.</summary>
-    public void AddQDiscTo(Command command) => QDiscs.AddTo(command);
-
-    /// <summary>Reads the egress qdisc spec (<see cref="QDiscOptionSet.Read"/>).</summary>
-    public Skiff.QDisc.Spec.QDiscSpec? ReadQDisc(ParseResult result, string command, TextWriter error, out bool ok) => QDiscs.Read(result, command, error, out ok);
 
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
