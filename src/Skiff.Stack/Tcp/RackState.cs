@@ -82,23 +82,6 @@ internal sealed class RackState
     /// <summary>Transmissions merged into the last record because the ring was full.</summary>
     public long Merges { get; private set; }
 
-    /// <summary>Records held that are marked lost and not yet sent again.</summary>
-    public int LostCount
-    {
-        get
-        {
-            int n = 0;
-            for (int i = 0; i < _count; i++)
-            {
-                if ((At(i).Flags & LostFlag) != 0)
-                {
-                    n++;
-                }
-            }
-            return n;
-        }
-    }
-
     /// <summary>Forgets everything: the state of a new connection.</summary>
     public void Restart()
     {
